@@ -1,0 +1,37 @@
+"""storyclust: group reports of the same news story from different outlets into stories."""
+
+from . import metrics
+from .articles import Article, Articles, LoadReport, SkippedRecord, to_articles
+from .errors import InputError, InputTypeError, SettingsError, StoryclustError
+from .io import read_articles, read_csv, read_jsonl, write_jsonl
+from .pipeline import StoryClusterer, cluster
+from .result import Story, StoryResult
+from .text import char_shingles, normalize, tokenize, word_shingles
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Article",
+    "Articles",
+    "InputError",
+    "InputTypeError",
+    "LoadReport",
+    "SettingsError",
+    "SkippedRecord",
+    "Story",
+    "StoryClusterer",
+    "StoryResult",
+    "StoryclustError",
+    "__version__",
+    "char_shingles",
+    "cluster",
+    "metrics",
+    "normalize",
+    "read_articles",
+    "read_csv",
+    "read_jsonl",
+    "to_articles",
+    "tokenize",
+    "word_shingles",
+    "write_jsonl",
+]

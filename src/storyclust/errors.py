@@ -1,0 +1,75 @@
+"""The exceptions storyclust raises on purpose.
+
+Every error that bad input can cause is one of these. They subclass the built-in
+exception a Python user would expect (``ValueError`` for a bad value, ``TypeError``
+for the wrong kind of object), so ``except ValueError`` keeps working.
+
+``StoryclustError``
+    Base class of everything below.
+``InputError(StoryclustError, ValueError)``
+    A record or file that cannot be read: a malformed JSON line, a record with
+    neither title nor text, a bad date, a duplicate id. Carries ``path``,
+    ``line``, ``field`` and ``value`` where they are known.
+``InputTypeError(StoryclustError, TypeError)``
+    The wrong kind of object where articles were expected (a bare ``str``
+    instead of a list of texts, a number instead of a record).
+``SettingsError(StoryclustError, ValueError)``
+    A setting outside its allowed range ("threshold must be in (0, 1]; got 1.5").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["InputError", "InputTypeError", "SettingsError", "StoryclustError"]
+
+
+class StoryclustError(Exception):
+    """Base class of all errors storyclust raises on purpose."""
+
+
+class InputError(StoryclustError, ValueError):
+    """A record or file that cannot be turned into articles.
+
+    Attributes
+    ----------
+    path : str or None
+        The file being read, if any.
+    line : int or None
+        1-based line number in that file (JSONL, CSV) or 0-based position in
+        an in-memory sequence, if known.
+    field : str or None
+        The offending field, if one is to blame.
+    value : object
+        The offending value (``None`` when not applicable).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+        value: Any = None,
+    ) -> None:
+        where = []
+        if path is not None:
+            where.append(str(path))
+        if line is not None:
+            where.append(f"line {line}" if path is not None else f"record {line}")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {message}" if prefix else message)
+        self.reason = message
+        self.path = path
+        self.line = line
+        self.field = field
+        self.value = value
+
+
+class InputTypeError(StoryclustError, TypeError):
+    """The wrong kind of object where articles were expected."""
+
+
+class SettingsError(StoryclustError, ValueError):
+    """A setting outside its allowed range or of the wrong kind."""

@@ -1,0 +1,218 @@
+"""Candidate pairs -> scored links.
+
+Candidates come from two cheap sources, never from all pairs: LSH buckets of the
+MinHash signatures (near-duplicates) and each article's best TF-IDF neighbours
+(rewrites). Each candidate is then scored on every signal, and the signals are
+combined into one score in [0, 1].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz import fuzz
+from rapidfuzz.process import cdist, cpdist
+
+from .features import Features
+from .settings import Settings
+from .similarity import (
+    band_candidates,
+    band_keys,
+    cosine_neighbors,
+    cosine_pairs,
+    jaccard_estimates,
+    lsh_params,
+)
+
+__all__ = ["Links", "dense_scores", "find_candidates", "score_links", "time_factor"]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Links:
+    """Scored links between articles, as parallel arrays (one entry a link).
+
+    Attributes
+    ----------
+    pairs : ndarray of int64, shape (n_links, 2)
+        Article positions (i, j), i < j.
+    score : ndarray of float64
+        The combined score in [0, 1] that clustering uses.
+    jaccard : ndarray of float64
+        MinHash estimate of the word-shingle Jaccard similarity.
+    cosine : ndarray of float64
+        TF-IDF cosine of title + text.
+    headline : ndarray of float64
+        Headline similarity (rapidfuzz token-set ratio / 100); NaN where a title is missing.
+    time_factor : ndarray of float64
+        Multiplier in (0, 1] for the time between the two articles (1 inside the window
+        or where a date is missing).
+    near_duplicate : ndarray of bool
+        Jaccard at or above the near-duplicate threshold.
+    """
+
+    pairs: I64
+    score: F64
+    jaccard: F64
+    cosine: F64
+    headline: F64
+    time_factor: F64
+    near_duplicate: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+    def take(self, mask: npt.NDArray[np.bool_] | I64) -> Links:
+        """The links selected by a boolean mask or index array."""
+        return Links(
+            pairs=self.pairs[mask],
+            score=self.score[mask],
+            jaccard=self.jaccard[mask],
+            cosine=self.cosine[mask],
+            headline=self.headline[mask],
+            time_factor=self.time_factor[mask],
+            near_duplicate=self.near_duplicate[mask],
+        )
+
+    def record(self, k: int) -> dict[str, Any]:
+        """Link `k` as a dict of its signals (positions, not ids)."""
+        h = float(self.headline[k])
+        return {
+            "a": int(self.pairs[k, 0]),
+            "b": int(self.pairs[k, 1]),
+            "score": round(float(self.score[k]), 4),
+            "jaccard": round(float(self.jaccard[k]), 4),
+            "cosine": round(float(self.cosine[k]), 4),
+            "headline": None if np.isnan(h) else round(h, 4),
+            "time_factor": round(float(self.time_factor[k]), 4),
+            "near_duplicate": bool(self.near_duplicate[k]),
+        }
+
+
+def find_candidates(features: Features, settings: Settings) -> I64:
+    """Candidate pairs (i < j): LSH buckets on signatures plus TF-IDF neighbours.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_pairs, 2), unique and sorted.
+    """
+    n = features.signatures.shape[0]
+    bands, rows = lsh_params(settings.near_duplicate_threshold, settings.num_perm)
+    keys = band_keys(features.signatures, bands, rows)
+    lsh = band_candidates(keys, valid=features.has_shingles)
+    if features.tfidf.shape[1]:
+        nbr, _ = cosine_neighbors(
+            features.tfidf,
+            threshold=settings.link_threshold,
+            max_neighbors=settings.max_neighbors,
+        )
+    else:
+        nbr = np.zeros((0, 2), dtype=np.int64)
+    code = np.unique(np.concatenate([lsh[:, 0] * n + lsh[:, 1], nbr[:, 0] * n + nbr[:, 1]]))
+    return np.stack([code // n, code % n], axis=1) if n else np.zeros((0, 2), dtype=np.int64)
+
+
+def time_factor(days_a: F64, days_b: F64, *, window: float, decay: float) -> F64:
+    """Evidence multiplier for the time between two articles.
+
+    1 within `window` days or where either date is unknown; beyond it,
+    ``exp(-(dt - window) / decay)``. A `decay` of 0 cuts links outside the window;
+    an infinite `window` switches time off.
+
+    Examples
+    --------
+    >>> time_factor(np.array([0.0, 0.0]), np.array([1.0, 5.0]), window=2, decay=3).round(3).tolist()
+    [1.0, 0.368]
+    """
+    dt = np.abs(days_a - days_b)
+    known = ~np.isnan(dt)
+    over = (
+        np.where(known, np.maximum(dt - window, 0.0), 0.0)
+        if np.isfinite(window)
+        else np.zeros_like(dt)
+    )
+    if decay == 0:
+        return np.where(over > 0, 0.0, 1.0)
+    return np.exp(-over / decay)
+
+
+def score_links(features: Features, pairs: I64, settings: Settings) -> Links:
+    """Score candidate pairs on every signal and keep those at or above ``link_threshold``.
+
+    The combined score is ``(1 - w) * cosine + w * headline`` (w =
+    ``headline_weight``; cosine alone where a title is missing), times the time
+    factor; a near-duplicate pair (shingle Jaccard >= ``near_duplicate_threshold``)
+    scores at least its Jaccard, whatever the time between.
+    """
+    i, j = pairs[:, 0], pairs[:, 1]
+    jac = jaccard_estimates(features.signatures, pairs)
+    cos = cosine_pairs(features.tfidf, pairs) if features.tfidf.shape[1] else np.zeros(len(pairs))
+    titles = features.titles
+    ta = [titles[k] for k in i]
+    tb = [titles[k] for k in j]
+    if len(pairs):
+        head = cpdist(ta, tb, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=1) / 100.0
+    else:
+        head = np.zeros(0)
+    no_title = np.fromiter((not a or not b for a, b in zip(ta, tb)), dtype=bool, count=len(pairs))
+    head = np.where(no_title, np.nan, head)
+    tf = time_factor(
+        features.days[i],
+        features.days[j],
+        window=settings.time_window_days,
+        decay=settings.time_decay_days,
+    )
+    near = jac >= settings.near_duplicate_threshold
+    score = _combine(cos, head, tf, np.where(near, jac, 0.0), settings)
+    links = Links(
+        pairs=pairs, score=score, jaccard=jac, cosine=cos, headline=head, time_factor=tf, near_duplicate=near
+    )
+    return links.take(score >= settings.link_threshold)
+
+
+def _combine(cos: F64, head: F64, tf: F64, near_jaccard: F64, settings: Settings) -> F64:
+    """The combined score: text evidence times the time factor, floored by near-duplicate Jaccard."""
+    w = settings.headline_weight
+    text = np.where(np.isnan(head), cos, (1 - w) * cos + w * np.nan_to_num(head))
+    return np.clip(np.maximum(text * tf, near_jaccard), 0.0, 1.0)
+
+
+def dense_scores(features: Features, members: I64, links: Links, settings: Settings) -> F64:
+    """The combined score of every pair among `members`, as a dense matrix.
+
+    Candidates are a sparse sample; inside one linked group the exact score of
+    every pair is cheap, and linkage needs it (a pair that was not a candidate is
+    scored, not assumed 0). Near-duplicate Jaccard is taken from `links` (pairs
+    that were not LSH candidates are not near-duplicates).
+
+    Returns
+    -------
+    ndarray of float64, shape (m, m), symmetric, zero diagonal.
+    """
+    m = len(members)
+    x = features.tfidf[members]
+    cos = np.clip((x @ x.T).toarray(), 0.0, 1.0) if x.shape[1] else np.zeros((m, m))
+    titles = [features.titles[k] for k in members]
+    head = cdist(titles, titles, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=1) / 100.0
+    has = np.fromiter((bool(t) for t in titles), dtype=bool, count=m)
+    head[~(has[:, None] & has[None, :])] = np.nan
+    d = features.days[members]
+    tf = time_factor(d[:, None], d[None, :], window=settings.time_window_days, decay=settings.time_decay_days)
+    near = np.zeros((m, m))
+    pos = np.full(int(members.max()) + 1 if m else 0, -1, dtype=np.int64)
+    pos[members] = np.arange(m)
+    nd = links.near_duplicate.copy()
+    a, b = links.pairs[nd, 0], links.pairs[nd, 1]
+    inside = (a < len(pos)) & (b < len(pos))
+    a, b, jac = a[inside], b[inside], links.jaccard[nd][inside]
+    ok = (pos[a] >= 0) & (pos[b] >= 0)
+    near[pos[a[ok]], pos[b[ok]]] = jac[ok]
+    near = np.maximum(near, near.T)
+    out = _combine(cos, head, tf, near, settings)
+    np.fill_diagonal(out, 0.0)
+    return out

@@ -1,0 +1,281 @@
+"""The whole pipeline: articles -> features -> candidates -> scored links -> stories."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from tqdm.auto import tqdm
+
+from .articles import Article, Articles, to_articles
+from .features import build_features
+from .links import Links, dense_scores, find_candidates, score_links
+from .result import StoryResult, build_stories
+from .settings import Settings
+from .stories import group_links, keywords, number_by_first_appearance, representatives
+
+__all__ = ["StoryClusterer", "cluster"]
+
+_STAGES = ("features", "candidates", "links", "stories")
+
+
+def _canonical_order(articles: Articles) -> npt.NDArray[np.int64]:
+    """A processing order that depends on the articles, not on their input order."""
+    keys = []
+    for a in articles:
+        h = hashlib.blake2b(digest_size=16)
+        for part in (
+            a.title,
+            a.text,
+            a.source,
+            a.published.isoformat() if a.published else "",
+            a.url or "",
+        ):
+            h.update(part.encode("utf-8", "surrogatepass"))
+            h.update(b"\x00")
+        keys.append((h.digest(), a.id))
+    return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+
+
+class _Stages:
+    """Times each stage and advances a progress bar (shown only on a terminal)."""
+
+    def __init__(self, progress: bool | None, n: int) -> None:
+        self.timings: dict[str, float] = {}
+        self.bar = tqdm(
+            total=len(_STAGES),
+            desc=f"storyclust: {n} articles",
+            unit="stage",
+            disable=None if progress is None else not progress,
+            leave=False,
+        )
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self.bar.set_postfix_str(name)
+        t0 = time.perf_counter()
+        yield
+        self.timings[name] = time.perf_counter() - t0
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _run(articles: Articles, settings: Settings, progress: bool | None) -> StoryResult:
+    """Cluster already-coerced articles."""
+    n = len(articles)
+    stages = _Stages(progress, n)
+    try:
+        order = _canonical_order(articles)
+        canon: list[Article] = [articles[int(p)] for p in order]
+        with stages.stage("features"):
+            feats = build_features(canon, settings)
+        with stages.stage("candidates"):
+            pairs = find_candidates(feats, settings)
+        with stages.stage("links"):
+            links = score_links(feats, pairs, settings)
+        with stages.stage("stories"):
+            raw = group_links(
+                n,
+                links,
+                threshold=settings.threshold,
+                method=settings.linkage,
+                max_component_size=settings.max_component_size,
+                similarity=lambda members: dense_scores(feats, members, links, settings),
+            )
+            # Back to input order: labels by first appearance in the input.
+            labels_in = np.empty(n, dtype=np.int64)
+            labels_in[order] = raw
+            labels = number_by_first_appearance(labels_in)
+            inv = _inverse(order)
+            links_in = _to_input_positions(links, order)
+            reps = representatives(
+                labels,
+                links_in,
+                policy=settings.representative,
+                days=feats.days[inv],
+                lengths=feats.lengths[inv],
+                tiebreak=inv,
+            )
+            kw = keywords(feats.tfidf[inv], feats.terms, labels, settings.n_keywords)
+            stories = build_stories(articles, labels, links_in, reps, kw)
+    finally:
+        stages.close()
+    return StoryResult(
+        articles=articles,
+        labels=labels,
+        stories=stories,
+        link_arrays=links_in,
+        settings=settings.to_dict(),
+        report=articles.report,
+        timings=stages.timings,
+    )
+
+
+def _inverse(order: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """For each input position, its canonical position."""
+    inv = np.empty_like(order)
+    inv[order] = np.arange(len(order))
+    return inv
+
+
+def _to_input_positions(links: Links, order: npt.NDArray[np.int64]) -> Links:
+    """Re-express link pairs in input positions, i < j, sorted."""
+    p = order[links.pairs] if len(links) else links.pairs
+    lo, hi = np.minimum(p[:, 0], p[:, 1]), np.maximum(p[:, 0], p[:, 1])
+    pairs = np.stack([lo, hi], axis=1)
+    srt = np.lexsort((hi, lo))
+    moved = Links(
+        pairs=pairs,
+        score=links.score,
+        jaccard=links.jaccard,
+        cosine=links.cosine,
+        headline=links.headline,
+        time_factor=links.time_factor,
+        near_duplicate=links.near_duplicate,
+    )
+    return moved.take(srt)
+
+
+def cluster(
+    articles: Any, *, progress: bool | None = None, errors: str = "raise", **settings: Any
+) -> StoryResult:
+    """Group news articles into stories.
+
+    Parameters
+    ----------
+    articles : list of dict, list of str, list of Article, Articles, or pandas.DataFrame
+        The articles. Dicts (and DataFrame rows) use the fields ``id``, ``title``,
+        ``text``, ``source``, ``published``, ``url`` (common aliases accepted; see
+        :func:`storyclust.to_articles`); strings are texts.
+    progress : bool or None, default None
+        Show a progress bar; None shows one only on a terminal.
+    errors : {"raise", "skip"}, default "raise"
+        What to do with a bad record: raise, or skip it and count it in
+        ``result.report``.
+    threshold : float, default 0.25
+        Stories are cut where the average link score between two groups falls
+        below this. Higher gives tighter, smaller stories.
+    link_threshold : float, default 0.1
+        Links scoring below this are dropped before clustering.
+    headline_weight : float, default 0.3
+        Share of the headline similarity (rapidfuzz token-set ratio) in a link's
+        score; the rest is TF-IDF cosine of title and text.
+    title_weight : int, default 2
+        How many times the title's words count in the TF-IDF vector.
+    time_window_days : float, default 2.0
+        Articles published within this many days of each other are not penalised.
+    time_decay_days : float, default 3.0
+        Beyond the window, a link's score is multiplied by exp(-extra_days / decay).
+        Undated articles are never penalised. ``time_window_days=math.inf`` turns
+        time off.
+    near_duplicate_threshold : float, default 0.8
+        Word-shingle Jaccard at which a pair is a near-duplicate (reprint): it then
+        scores at least its Jaccard, whatever the time between. The LSH bands and
+        rows are derived from it.
+    shingle_size : int, default 5
+        Words per shingle.
+    num_perm : int, default 128
+        MinHash permutations.
+    seed : int, default 1
+        Seed of the MinHash permutations.
+    max_neighbors : int, default 50
+        TF-IDF neighbours kept per article as candidates.
+    linkage : {"average", "single", "complete"}, default "average"
+        How groups of linked articles are merged into stories.
+    representative : {"central", "earliest", "longest"}, default "central"
+        Which article stands for its story.
+    max_component_size : int, default 3000
+        Linked groups larger than this are split on their weakest links before
+        linkage (bounds memory).
+    n_keywords : int, default 5
+        Keywords per story.
+
+    Returns
+    -------
+    StoryResult
+
+    Raises
+    ------
+    storyclust.InputError
+        A bad record (with ``errors="raise"``).
+    storyclust.InputTypeError
+        `articles` is not a collection of articles (e.g. a bare string).
+    storyclust.SettingsError
+        A setting out of range or unknown.
+
+    Examples
+    --------
+    >>> result = cluster([
+    ...     {"title": "Quake of magnitude 7.1 hits Tokyo", "text": "A strong earthquake shook Tokyo."},
+    ...     {"title": "Strong earthquake shakes Tokyo", "text": "A magnitude 7.1 quake hit Tokyo."},
+    ...     {"title": "Parliament passes budget", "text": "The budget vote passed on Tuesday."},
+    ... ])
+    >>> result.labels.tolist()
+    [0, 0, 1]
+    """
+    s = Settings.from_kwargs(**settings)
+    arts = to_articles(articles, errors=errors)
+    return _run(arts, s, progress)
+
+
+class StoryClusterer:
+    """Scikit-learn style estimator around :func:`cluster`.
+
+    Parameters are those of :func:`cluster`, keyword-only, stored untouched and
+    checked in :meth:`fit`.
+
+    Attributes
+    ----------
+    labels_ : ndarray of int64
+        Story of each article of the last fit.
+    stories_ : list of Story
+    links_ : list of dict
+    result_ : StoryResult
+
+    Examples
+    --------
+    >>> model = StoryClusterer(threshold=0.3)
+    >>> model.fit_predict(["Quake hits Tokyo today", "Quake hits Tokyo today again", "Budget passes"]).tolist()
+    [0, 0, 1]
+    """
+
+    def __init__(
+        self, *, progress: bool | None = None, errors: str = "raise", **settings: Any
+    ) -> None:
+        self.progress = progress
+        self.errors = errors
+        self.settings = settings
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The parameters, as scikit-learn expects."""
+        return {"progress": self.progress, "errors": self.errors, **self.settings}
+
+    def set_params(self, **params: Any) -> StoryClusterer:
+        """Set parameters, as scikit-learn expects."""
+        for key, value in params.items():
+            if key in ("progress", "errors"):
+                setattr(self, key, value)
+            else:
+                self.settings[key] = value
+        return self
+
+    def fit(self, articles: Any, y: Any = None) -> StoryClusterer:
+        """Cluster `articles`; return self."""
+        self.result_ = cluster(
+            articles, progress=self.progress, errors=self.errors, **self.settings
+        )
+        self.labels_ = self.result_.labels
+        self.stories_ = self.result_.stories
+        self.links_ = self.result_.links
+        return self
+
+    def fit_predict(self, articles: Any, y: Any = None) -> npt.NDArray[np.int64]:
+        """Cluster `articles` and return their story labels."""
+        return self.fit(articles).labels_

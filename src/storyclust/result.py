@@ -1,0 +1,375 @@
+"""StoryResult: labels, the story table, the scored links, explanations, export."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
+
+from .articles import Article, Articles, LoadReport
+from .io import article_to_dict, write_jsonl
+from .links import Links
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["Story", "StoryResult"]
+
+_STORY_COLUMNS = [
+    "story",
+    "size",
+    "representative_id",
+    "title",
+    "outlets",
+    "n_outlets",
+    "first_seen",
+    "last_seen",
+    "keywords",
+    "cohesion",
+    "article_ids",
+]
+
+
+@dataclass(frozen=True)
+class Story:
+    """One story: a row of the story table.
+
+    Attributes
+    ----------
+    story_id : int
+        The label its articles carry (0..k-1, by first appearance in the input).
+    size : int
+        Number of articles.
+    representative_id : str
+        Id of the article that stands for the story.
+    title : str
+        The representative's title (or the start of its text when it has none).
+    outlets : list of str
+        Distinct non-empty sources, sorted.
+    first_seen, last_seen : datetime or None
+        Earliest and latest publication time among its dated articles.
+    keywords : list of str
+        Terms that set this story apart from the others.
+    cohesion : float
+        Mean link score over all pairs of its articles (a missing link counts 0); 1.0
+        for a single article.
+    article_ids : list of str
+        Its articles, in input order.
+    """
+
+    story_id: int
+    size: int
+    representative_id: str
+    title: str
+    outlets: list[str]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    keywords: list[str]
+    cohesion: float
+    article_ids: list[str]
+
+    @property
+    def n_outlets(self) -> int:
+        """Number of distinct outlets."""
+        return len(self.outlets)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the row."""
+        return {
+            "story": self.story_id,
+            "size": self.size,
+            "representative_id": self.representative_id,
+            "title": self.title,
+            "outlets": self.outlets,
+            "n_outlets": self.n_outlets,
+            "first_seen": self.first_seen.isoformat() if self.first_seen else None,
+            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+            "keywords": self.keywords,
+            "cohesion": round(self.cohesion, 4),
+            "article_ids": self.article_ids,
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class StoryResult:
+    """What :func:`storyclust.cluster` returns.
+
+    Attributes
+    ----------
+    articles : Articles
+        The input articles, in input order.
+    labels : ndarray of int64, shape (n_articles,)
+        Story of each article: 0..k-1 numbered by first appearance.
+    stories : list of Story
+        The story table, indexed by story id.
+    link_arrays : Links
+        Scored links as arrays; ``pairs`` are positions in `articles`.
+    settings : dict
+        The settings used (seeds included), as saved with any output.
+    report : LoadReport
+        How many input records were read, loaded and skipped.
+    timings : dict of str to float
+        Seconds spent in each stage.
+    """
+
+    articles: Articles
+    labels: npt.NDArray[np.int64]
+    stories: list[Story]
+    link_arrays: Links
+    settings: dict[str, Any]
+    report: LoadReport
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"<StoryResult: {len(self.articles)} articles in {len(self.stories)} stories, "
+            f"{len(self.link_arrays)} links>"
+        )
+
+    @property
+    def n_stories(self) -> int:
+        """Number of stories."""
+        return len(self.stories)
+
+    @property
+    def links(self) -> list[dict[str, Any]]:
+        """Scored links as dicts with article ids ``a`` and ``b`` and every signal."""
+        ids = self.articles.ids
+        out = []
+        for k in range(len(self.link_arrays)):
+            rec = self.link_arrays.record(k)
+            rec["a"], rec["b"] = ids[rec["a"]], ids[rec["b"]]
+            rec["same_story"] = bool(
+                self.labels[self.link_arrays.pairs[k, 0]]
+                == self.labels[self.link_arrays.pairs[k, 1]]
+            )
+            out.append(rec)
+        return out
+
+    def metadata(self) -> dict[str, Any]:
+        """Library version, settings, input report and timings: what to save beside output."""
+        from . import __version__
+
+        return {
+            "storyclust_version": __version__,
+            "settings": self.settings,
+            "n_articles": len(self.articles),
+            "n_stories": self.n_stories,
+            "n_links": len(self.link_arrays),
+            "input": {
+                "n_read": self.report.n_read,
+                "n_loaded": self.report.n_loaded,
+                "n_skipped": self.report.n_skipped,
+                "skipped": [
+                    {"line": s.line, "field": s.field, "reason": s.reason}
+                    for s in self.report.skipped
+                ],
+            },
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+        }
+
+    def _position(self, article_id: str) -> int:
+        """Position of an article id, or a KeyError naming it."""
+        index = self.__dict__.get("_index")
+        if index is None:
+            index = {a: i for i, a in enumerate(self.articles.ids)}
+            object.__setattr__(self, "_index", index)
+        try:
+            return int(index[article_id])
+        except KeyError:
+            raise KeyError(f"no article with id {article_id!r} in this result") from None
+
+    def story_of(self, article_id: str) -> Story:
+        """The story that holds the article with this id."""
+        return self.stories[int(self.labels[self._position(article_id)])]
+
+    def explain(self, a: str, b: str) -> dict[str, Any]:
+        """Why articles `a` and `b` are in one story, or why not.
+
+        Returns
+        -------
+        dict
+            ``same_story``; ``link``: the direct link's signals, or None if the two
+            were never a scored candidate pair; ``path``: the chain of strongest
+            links that joins them inside their story (a maximum spanning tree
+            path), empty when apart; ``weights``: how the signals were combined.
+
+        Raises
+        ------
+        KeyError
+            If either id is not in the result.
+        """
+        pa, pb = self._position(a), self._position(b)
+        la, lb = int(self.labels[pa]), int(self.labels[pb])
+        la_links = self.link_arrays
+        lo, hi = min(pa, pb), max(pa, pb)
+        hit = np.flatnonzero((la_links.pairs[:, 0] == lo) & (la_links.pairs[:, 1] == hi))
+        ids = self.articles.ids
+        direct = None
+        if len(hit):
+            direct = la_links.record(int(hit[0]))
+            direct["a"], direct["b"] = ids[direct["a"]], ids[direct["b"]]
+        path: list[dict[str, Any]] = []
+        if la == lb and pa != pb:
+            path = self._path(pa, pb, la)
+        s = self.settings
+        return {
+            "a": a,
+            "b": b,
+            "same_story": la == lb,
+            "story_a": la,
+            "story_b": lb,
+            "link": direct,
+            "path": path,
+            "weights": {
+                "headline_weight": s.get("headline_weight"),
+                "near_duplicate_threshold": s.get("near_duplicate_threshold"),
+                "time_window_days": s.get("time_window_days"),
+                "time_decay_days": s.get("time_decay_days"),
+                "threshold": s.get("threshold"),
+                "linkage": s.get("linkage"),
+            },
+            "cohesion_a": self.stories[la].cohesion,
+        }
+
+    def _path(self, pa: int, pb: int, story: int) -> list[dict[str, Any]]:
+        """Links on the maximum-spanning-tree path from pa to pb inside one story."""
+        members = np.flatnonzero(self.labels == story)
+        local = {int(m): k for k, m in enumerate(members)}
+        L = self.link_arrays
+        inside = np.flatnonzero(
+            (self.labels[L.pairs[:, 0]] == story) & (self.labels[L.pairs[:, 1]] == story)
+        )
+        if len(inside) == 0:
+            return []
+        r = np.array([local[int(x)] for x in L.pairs[inside, 0]])
+        c = np.array([local[int(x)] for x in L.pairs[inside, 1]])
+        # Maximum spanning tree: minimise 2 - score (strictly positive weights).
+        g = sp.coo_matrix((2.0 - L.score[inside], (r, c)), shape=(len(members),) * 2).tocsr()
+        tree = minimum_spanning_tree(g)
+        tree = tree + tree.T
+        _, pred = breadth_first_order(tree, local[pa], directed=False, return_predecessors=True)
+        node, hops = local[pb], []
+        while node != local[pa] and node >= 0:
+            prev = int(pred[node])
+            if prev < 0:
+                return []  # linked only through the linkage average, not a chain of links
+            hops.append((int(members[prev]), int(members[node])))
+            node = prev
+        ids = self.articles.ids
+        out = []
+        for x, y in reversed(hops):
+            lo, hi = min(x, y), max(x, y)
+            k = int(inside[(L.pairs[inside, 0] == lo) & (L.pairs[inside, 1] == hi)][0])
+            rec = L.record(k)
+            rec["a"], rec["b"] = ids[x], ids[y]
+            out.append(rec)
+        return out
+
+    def article_records(self) -> list[dict[str, Any]]:
+        """Each article as a JSON-ready dict with its ``story`` id."""
+        out = []
+        for art, lab in zip(self.articles, self.labels):
+            rec = article_to_dict(art)
+            rec["story"] = int(lab)
+            out.append(rec)
+        return out
+
+    def to_jsonl(
+        self, path: str | os.PathLike[str], *, stories_path: str | os.PathLike[str] | None = None
+    ) -> int:
+        """Write one JSON line per article with its ``story``; optionally the story table too.
+
+        Returns
+        -------
+        int
+            Article lines written.
+        """
+        n = write_jsonl(self.article_records(), path)
+        if stories_path is not None:
+            write_jsonl((s.to_dict() for s in self.stories), stories_path)
+        return n
+
+    def write_metadata(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`metadata` as JSON (settings and seeds saved beside output)."""
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(self.metadata(), fh, indent=2, ensure_ascii=False)
+            fh.write("\n")
+
+    def to_pandas(self, what: str = "articles") -> pd.DataFrame:
+        """A pandas DataFrame of the ``"articles"`` (with ``story``), ``"stories"`` or ``"links"``.
+
+        Requires pandas (``pip install storyclust[pandas]``).
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError("to_pandas needs pandas: pip install 'storyclust[pandas]'") from exc
+        if what == "articles":
+            return pd.DataFrame(
+                {
+                    "id": self.articles.ids,
+                    "story": self.labels,
+                    "title": [a.title for a in self.articles],
+                    "source": [a.source for a in self.articles],
+                    "published": pd.to_datetime([a.published for a in self.articles], utc=True),
+                    "url": [a.url for a in self.articles],
+                }
+            )
+        if what == "stories":
+            df = pd.DataFrame([s.to_dict() for s in self.stories], columns=_STORY_COLUMNS)
+            for col in ("first_seen", "last_seen"):
+                if col in df:
+                    df[col] = pd.to_datetime(df[col], utc=True)
+            return df
+        if what == "links":
+            return pd.DataFrame(self.links)
+        raise ValueError(f"what must be 'articles', 'stories' or 'links'; got {what!r}")
+
+
+def build_stories(
+    articles: Sequence[Article],
+    labels: npt.NDArray[np.int64],
+    links: Links,
+    reps: npt.NDArray[np.int64],
+    keywords: list[list[str]],
+) -> list[Story]:
+    """Assemble the story table from labels (0..k-1) and per-story parts."""
+    k = len(reps)
+    members: list[list[int]] = [[] for _ in range(k)]
+    for pos, lab in enumerate(labels):
+        members[int(lab)].append(pos)
+    i, j = links.pairs[:, 0], links.pairs[:, 1]
+    same = labels[i] == labels[j]
+    inner = np.bincount(labels[i[same]], links.score[same], minlength=k)
+    out = []
+    for s in range(k):
+        idx = members[s]
+        arts = [articles[p] for p in idx]
+        rep = articles[int(reps[s])]
+        dates = [a.published for a in arts if a.published is not None]
+        size = len(idx)
+        n_pairs = size * (size - 1) / 2
+        out.append(
+            Story(
+                story_id=s,
+                size=size,
+                representative_id=rep.id,
+                title=rep.title or rep.text[:120],
+                outlets=sorted({a.source for a in arts if a.source}),
+                first_seen=min(dates) if dates else None,
+                last_seen=max(dates) if dates else None,
+                keywords=keywords[s],
+                cohesion=float(inner[s] / n_pairs) if n_pairs else 1.0,
+                article_ids=[a.id for a in arts],
+            )
+        )
+    return out

@@ -1,0 +1,104 @@
+"""The clustering settings: defaults, validation, and their record in saved output."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from .errors import SettingsError
+
+__all__ = ["Settings"]
+
+_LINKAGES = ("average", "single", "complete")
+_REPRESENTATIVES = ("central", "earliest", "longest")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of :func:`storyclust.cluster`, validated once.
+
+    See :func:`storyclust.cluster` for what each one means.
+    """
+
+    threshold: float = 0.25
+    link_threshold: float = 0.1
+    headline_weight: float = 0.3
+    title_weight: int = 2
+    time_window_days: float = 2.0
+    time_decay_days: float = 3.0
+    near_duplicate_threshold: float = 0.8
+    shingle_size: int = 5
+    num_perm: int = 128
+    seed: int = 1
+    max_neighbors: int = 50
+    linkage: str = "average"
+    representative: str = "central"
+    max_component_size: int = 3000
+    n_keywords: int = 5
+
+    def __post_init__(self) -> None:
+        _unit("threshold", self.threshold, low_open=True)
+        _unit("link_threshold", self.link_threshold, low_open=True)
+        if self.link_threshold > self.threshold:
+            raise SettingsError(
+                f"link_threshold must be <= threshold ({self.threshold}); got {self.link_threshold}"
+            )
+        _unit("headline_weight", self.headline_weight, low_open=False)
+        _unit("near_duplicate_threshold", self.near_duplicate_threshold, low_open=True)
+        _int("title_weight", self.title_weight, 0)
+        _int("shingle_size", self.shingle_size, 1)
+        _int("num_perm", self.num_perm, 1)
+        _int("seed", self.seed, 0)
+        _int("max_neighbors", self.max_neighbors, 1)
+        _int("max_component_size", self.max_component_size, 2)
+        _int("n_keywords", self.n_keywords, 0)
+        for name in ("time_window_days", "time_decay_days"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+                raise SettingsError(
+                    f"{name} must be a number >= 0 (use math.inf to switch time off); got {v!r}"
+                )
+        if self.linkage not in _LINKAGES:
+            raise SettingsError(f"linkage must be one of {_LINKAGES}; got {self.linkage!r}")
+        if self.representative not in _REPRESENTATIVES:
+            raise SettingsError(
+                f"representative must be one of {_REPRESENTATIVES}; got {self.representative!r}"
+            )
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> Settings:
+        """Build settings from keyword arguments, naming any unknown one."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise SettingsError(
+                f"unknown setting(s) {', '.join(map(repr, unknown))}; known settings: "
+                f"{', '.join(sorted(known))}"
+            )
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a JSON-ready dict (infinite values as the string "inf")."""
+        return {
+            k: ("inf" if isinstance(v, float) and math.isinf(v) else v)
+            for k, v in asdict(self).items()
+        }
+
+
+def _unit(name: str, v: object, *, low_open: bool) -> None:
+    """Check that `v` is a number in (0, 1] (or [0, 1])."""
+    ok = (
+        isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and (0 < v <= 1 if low_open else 0 <= v <= 1)
+    )
+    if not ok:
+        rng = "(0, 1]" if low_open else "[0, 1]"
+        raise SettingsError(f"{name} must be in {rng}; got {v!r}")
+
+
+def _int(name: str, v: object, low: int) -> None:
+    """Check that `v` is an int >= `low`."""
+    if isinstance(v, bool) or not isinstance(v, int) or v < low:
+        raise SettingsError(f"{name} must be an integer >= {low}; got {v!r}")

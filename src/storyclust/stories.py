@@ -1,0 +1,201 @@
+"""Scored links -> stories.
+
+Plain connected components over links let one bridge article join two stories
+(A~B, B~C, A≁C). So links only propose groups: each connected component is cut
+with hierarchical clustering (average linkage by default) over its link scores,
+where a missing link counts as similarity 0. A story then holds articles whose
+*average* similarity to each other is at least ``threshold``, not articles joined
+by a chain.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial.distance import squareform
+
+from .links import Links
+
+__all__ = ["group_links", "keywords", "number_by_first_appearance", "representatives"]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+def _graph(n: int, links: Links) -> sp.csr_matrix:
+    """Symmetric sparse matrix of link scores."""
+    i, j = links.pairs[:, 0], links.pairs[:, 1]
+    g = sp.coo_matrix((links.score, (i, j)), shape=(n, n))
+    return sp.csr_matrix(g + g.T)
+
+
+def _split_large(graph: sp.csr_matrix, members: I64, max_size: int) -> list[I64]:
+    """Split a component too large for dense linkage by dropping its weakest links.
+
+    The cut-off rises through the component's distinct scores (bisection) until
+    every piece has at most `max_size` articles.
+    """
+    sub = sp.csr_matrix(graph[members][:, members])
+    values = np.unique(sub.data)
+    lo, hi = 0, len(values) - 1
+    best: npt.NDArray[np.int64] | None = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        pruned = sub.multiply(sub >= values[mid])
+        _, lab = connected_components(pruned, directed=False)
+        if np.bincount(lab).max() <= max_size:
+            best, hi = lab.astype(np.int64), mid - 1
+        else:
+            lo = mid + 1
+    if best is None:  # even the strongest links form a large piece: keep singletons
+        best = np.arange(len(members), dtype=np.int64)
+    return [members[best == c] for c in np.unique(best)]
+
+
+def group_links(
+    n: int,
+    links: Links,
+    *,
+    threshold: float,
+    method: str = "average",
+    max_component_size: int = 3000,
+    similarity: Callable[[I64], F64] | None = None,
+) -> I64:
+    """Cluster `n` articles from their scored links.
+
+    Parameters
+    ----------
+    n : int
+        Number of articles.
+    links : Links
+    threshold : float
+        Cut the dendrogram of each component where the linkage similarity falls
+        below this.
+    method : {"average", "single", "complete"}
+    max_component_size : int
+        Components larger than this are first split on their weakest links, which
+        bounds memory (dense linkage is quadratic in component size).
+    similarity : callable, optional
+        ``similarity(members) -> (m, m) matrix`` giving the score of every pair in
+        a group; by default the link scores, a missing link counting as 0.
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+        A cluster number per article (arbitrary but deterministic numbering).
+    """
+    labels = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return labels
+    graph = _graph(n, links)
+    n_comp, comp = connected_components(graph, directed=False)
+    order = np.argsort(comp, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, comp[order][1:] != comp[order][:-1], True])
+    next_label = 0
+    for s, e in zip(bounds[:-1], bounds[1:]):
+        members = order[s:e]
+        pieces = (
+            [members]
+            if len(members) <= max_component_size
+            else _split_large(graph, members, max_component_size)
+        )
+        for piece in pieces:
+            if len(piece) == 1:
+                labels[piece] = next_label
+                next_label += 1
+                continue
+            dense = graph[piece][:, piece].toarray() if similarity is None else similarity(piece)
+            dist = 1.0 - dense
+            np.fill_diagonal(dist, 0.0)
+            z = linkage(squareform(np.clip(dist, 0.0, 1.0), checks=False), method=method)
+            sub = fcluster(z, t=1.0 - threshold + 1e-12, criterion="distance").astype(np.int64)
+            labels[piece] = next_label + sub - 1
+            next_label += int(sub.max())
+    return labels
+
+
+def number_by_first_appearance(labels: npt.ArrayLike) -> I64:
+    """Renumber labels 0..k-1 in order of first appearance.
+
+    Examples
+    --------
+    >>> number_by_first_appearance([7, 7, 3, 9, 3]).tolist()
+    [0, 0, 1, 2, 1]
+    """
+    arr = np.asarray(labels)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    _, first, inverse = np.unique(arr, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+    return rank[inverse.ravel()]
+
+
+def representatives(
+    labels: I64,
+    links: Links,
+    *,
+    policy: str,
+    days: F64,
+    lengths: I64,
+    tiebreak: I64,
+) -> I64:
+    """Index of the representative article of each story (stories 0..k-1).
+
+    Policies: ``"central"`` (the highest sum of link scores to the rest of its
+    story), ``"earliest"`` (first published; undated last), ``"longest"`` (most
+    tokens). Ties go to the earlier article, then to the smaller `tiebreak`.
+    """
+    n = len(labels)
+    k = int(labels.max()) + 1 if n else 0
+    if policy == "central":
+        i, j = links.pairs[:, 0], links.pairs[:, 1]
+        same = labels[i] == labels[j]
+        primary = np.bincount(i[same], links.score[same], minlength=n) + np.bincount(
+            j[same], links.score[same], minlength=n
+        )
+        primary = -primary
+    elif policy == "earliest":
+        primary = np.where(np.isnan(days), math.inf, days)
+    elif policy == "longest":
+        primary = -lengths.astype(np.float64)
+    else:  # pragma: no cover - Settings validates the policy
+        raise ValueError(f"unknown representative policy {policy!r}")
+    when = np.where(np.isnan(days), math.inf, days)
+    order = np.lexsort((tiebreak, when, primary, labels))
+    first = np.flatnonzero(np.r_[True, labels[order][1:] != labels[order][:-1]])
+    out = np.empty(k, dtype=np.int64)
+    out[labels[order][first]] = order[first]
+    return out
+
+
+def keywords(
+    tfidf: sp.csr_matrix, terms: npt.NDArray[np.str_], labels: I64, n_keywords: int
+) -> list[list[str]]:
+    """Top terms of each story by class-based TF-IDF (summed rows, re-weighted across stories).
+
+    Terms are ranked by their mass in the story times ``log(1 + k / df_story)``,
+    where df_story counts the stories using the term; ties by term.
+    """
+    k = int(labels.max()) + 1 if len(labels) else 0
+    if k == 0 or tfidf.shape[1] == 0 or n_keywords == 0:
+        return [[] for _ in range(k)]
+    member = sp.csr_matrix(
+        (np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels))
+    )
+    mass = sp.csr_matrix(member @ tfidf)
+    df = np.bincount(mass.indices, minlength=tfidf.shape[1])
+    weight = np.log1p(k / np.maximum(df, 1))
+    out: list[list[str]] = []
+    for s in range(k):
+        lo, hi = mass.indptr[s], mass.indptr[s + 1]
+        cols, vals = mass.indices[lo:hi], mass.data[lo:hi] * weight[mass.indices[lo:hi]]
+        top = np.lexsort((terms[cols], -vals))[:n_keywords]
+        out.append([str(t) for t in terms[cols[top]]])
+    return out
