@@ -18,7 +18,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from .articles import Article
 from .settings import Settings
 from .similarity import minhash_signatures, shingle_hashes
-from .text import STOP_WORDS, hash_strings, normalize, tokenize
+from .text import STOP_WORDS, hash_strings, tokenize
 
 __all__ = ["Features", "build_features"]
 
@@ -37,7 +37,8 @@ class Features:
         MinHash signatures of the word shingles of title and text.
     has_shingles : ndarray of bool, shape (n,)
     titles : list of str
-        Normalised titles ("" where missing).
+        Content words of each title, normalised and space-joined ("" where missing):
+        what headline similarity compares.
     days : ndarray of float64, shape (n,)
         Publication time in days since the Unix epoch; NaN where unknown.
     lengths : ndarray of int64, shape (n,)
@@ -99,7 +100,7 @@ def build_features(articles: Sequence[Article], settings: Settings) -> Features:
         terms=terms,
         signatures=signatures,
         has_shingles=np.diff(sh_off) > 0,
-        titles=[normalize(a.title) for a in articles],
+        titles=[" ".join(w for w in t if w not in stop) for t in title_tokens],
         days=days,
         lengths=lengths,
     )

@@ -199,6 +199,8 @@ def lsh_params(
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
+    if num_perm < 1:
+        raise ValueError(f"num_perm must be >= 1; got {num_perm}")
     best, best_err = (1, num_perm), math.inf
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
@@ -345,6 +347,8 @@ def cosine_neighbors(
     x : scipy.sparse.csr_matrix, shape (n_docs, n_features)
         L2-normalised rows.
     threshold : float
+        In (0, 1]. Rows sharing no feature are never compared, so a threshold of
+        0 or below would silently miss pairs with cosine 0.
     max_neighbors : int, default 50
     block_rows : int, default 2048
 
@@ -353,7 +357,14 @@ def cosine_neighbors(
     pairs : ndarray of int64, shape (n_pairs, 2)
         Unique (i, j), i < j, sorted.
     sims : ndarray of float64, shape (n_pairs,)
+
+    Raises
+    ------
+    ValueError
+        If `threshold` is not in (0, 1].
     """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
     x = sp.csr_matrix(x)
     n = x.shape[0]
     xt = x.T.tocsc()

@@ -153,7 +153,9 @@ def representatives(
     tokens). Ties go to the earlier article, then to the smaller `tiebreak`.
     """
     n = len(labels)
-    k = int(labels.max()) + 1 if n else 0
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    k = int(labels.max()) + 1
     if policy == "central":
         i, j = links.pairs[:, 0], links.pairs[:, 1]
         same = labels[i] == labels[j]

@@ -22,7 +22,25 @@ __all__ = [
     "word_shingles",
 ]
 
-_WORD = re.compile(r"\w+")
+
+def _mark_ranges() -> str:
+    """Regex class ranges of the combining marks (category M*) that ``\\w`` does not match."""
+    word = re.compile(r"\w")
+    ranges: list[list[int]] = []
+    # Marks live in planes 0-1, plus the variation selectors of plane 14.
+    for cp in [*range(0x20000), *range(0xE0100, 0xE01F0)]:
+        ch = chr(cp)
+        if unicodedata.category(ch)[0] == "M" and not word.match(ch):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1][1] = cp
+            else:
+                ranges.append([cp, cp])
+    return "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in ranges)
+
+
+# A word starts with a letter, digit or underscore and keeps its combining marks:
+# vowel signs (Hindi, Tamil), niqqud and harakat, the dot of a case-folded "İ".
+_WORD = re.compile(rf"\w[\w{_mark_ranges()}]*")
 _SPACE = re.compile(r"\s+")
 # Scripts written without spaces between words: each character is a token.
 _UNSPACED = re.compile(

@@ -1,0 +1,280 @@
+"""Slow, obvious twins of :mod:`storyclust.similarity` and :func:`storyclust.text.hash_strings`.
+
+Same signatures, same results, written with Python ints, dicts and loops so that a
+reader can check them by eye. Used only by the tests, which assert the fast kernel
+agrees with this module.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from scipy.integrate import quad
+
+__all__ = [
+    "EMPTY_VALUE",
+    "band_candidates",
+    "band_keys",
+    "cosine_neighbors",
+    "cosine_pairs",
+    "hash_strings",
+    "jaccard_estimates",
+    "lsh_params",
+    "minhash_params",
+    "minhash_signatures",
+    "shingle_hashes",
+]
+
+U64 = npt.NDArray[np.uint64]
+U32 = npt.NDArray[np.uint32]
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+MASK64 = (1 << 64) - 1
+EMPTY_VALUE = 0xFFFFFFFF
+FNV_OFFSET = 0xCBF29CE484222325
+FNV_PRIME = 0x100000001B3
+
+
+def _fnv1a_step(h: int, value: int) -> int:
+    """One FNV-1a round: xor in `value`, multiply by the prime, mod 2**64."""
+    return ((h ^ value) * FNV_PRIME) & MASK64
+
+
+def _splitmix64(x: int) -> int:
+    """The splitmix64 finaliser on one Python int, mod 2**64."""
+    z = (x + 0x9E3779B97F4A7C15) & MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def _documents(values: npt.ArrayLike, offsets: npt.ArrayLike) -> list[list[int]]:
+    """Split concatenated values into one list of Python ints per document."""
+    flat = [int(v) for v in np.asarray(values).tolist()]
+    offs = [int(o) for o in np.asarray(offsets).tolist()]
+    return [flat[offs[d] : offs[d + 1]] for d in range(len(offs) - 1)]
+
+
+def hash_strings(strings: Sequence[str]) -> U64:
+    """FNV-1a 64 over the UTF-8 bytes of each string, one byte at a time."""
+    out: list[int] = []
+    for s in strings:
+        h = FNV_OFFSET
+        for byte in s.encode("utf-8", "surrogatepass"):
+            h = _fnv1a_step(h, byte)
+        out.append(h)
+    return np.array(out, dtype=np.uint64)
+
+
+def shingle_hashes(token_hashes: U64, offsets: I64, k: int) -> tuple[U64, I64]:
+    """Fold each k-token window (or a whole shorter document) with FNV-1a, then splitmix64."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1; got {k}")
+    hashes: list[int] = []
+    sh_offsets = [0]
+    for tokens in _documents(token_hashes, offsets):
+        if len(tokens) == 0:
+            windows: list[list[int]] = []
+        elif len(tokens) <= k:
+            windows = [tokens]
+        else:
+            windows = [tokens[i : i + k] for i in range(len(tokens) - k + 1)]
+        for window in windows:
+            h = FNV_OFFSET
+            for t in window:
+                h = _fnv1a_step(h, t)
+            hashes.append(_splitmix64(h))
+        sh_offsets.append(sh_offsets[-1] + len(windows))
+    return np.array(hashes, dtype=np.uint64), np.array(sh_offsets, dtype=np.int64)
+
+
+def minhash_params(num_perm: int, seed: int) -> tuple[U64, U64]:
+    """The same PCG64 draw as the kernel, with the low bit of each `a` set by hand."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    ab = rng.integers(0, MASK64, size=(2, num_perm), dtype=np.uint64, endpoint=True)
+    a = [int(v) | 1 for v in ab[0].tolist()]
+    b = [int(v) for v in ab[1].tolist()]
+    return np.array(a, dtype=np.uint64), np.array(b, dtype=np.uint64)
+
+
+def minhash_signatures(shingles: U64, offsets: I64, *, num_perm: int = 128, seed: int = 1) -> U32:
+    """For each document and permutation, the minimum of ((a * x + b) mod 2**64) >> 32."""
+    if num_perm < 1:
+        raise ValueError(f"num_perm must be >= 1; got {num_perm}")
+    a_arr, b_arr = minhash_params(num_perm, seed)
+    a = [int(v) for v in a_arr.tolist()]
+    b = [int(v) for v in b_arr.tolist()]
+    rows: list[list[int]] = []
+    for doc in _documents(shingles, offsets):
+        row: list[int] = []
+        for p in range(num_perm):
+            best = EMPTY_VALUE
+            for x in doc:
+                best = min(best, ((a[p] * x + b[p]) & MASK64) >> 32)
+            row.append(best)
+        rows.append(row)
+    return np.array(rows, dtype=np.uint32).reshape(len(rows), num_perm)
+
+
+def _false_positive(threshold: float, b: int, r: int) -> float:
+    """Area under the S-curve below `threshold`."""
+    return float(quad(lambda s: 1 - (1 - s**r) ** b, 0.0, threshold)[0])
+
+
+def _false_negative(threshold: float, b: int, r: int) -> float:
+    """Area above the S-curve beyond `threshold`."""
+    return float(quad(lambda s: (1 - s**r) ** b, threshold, 1.0)[0])
+
+
+def lsh_params(
+    threshold: float,
+    num_perm: int,
+    *,
+    false_positive_weight: float = 0.5,
+    false_negative_weight: float = 0.5,
+) -> tuple[int, int]:
+    """Try every (bands, rows) with bands * rows <= num_perm; keep the first with least error."""
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
+    if num_perm < 1:
+        raise ValueError(f"num_perm must be >= 1; got {num_perm}")
+    best, best_err = (1, num_perm), math.inf
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            fp = _false_positive(threshold, b, r)
+            fn = _false_negative(threshold, b, r)
+            err = false_positive_weight * fp + false_negative_weight * fn
+            if err < best_err:
+                best, best_err = (b, r), err
+    return best
+
+
+def band_keys(signatures: U32, bands: int, rows: int) -> U64:
+    """Fold the `rows` values of each band with FNV-1a, then splitmix64."""
+    n_docs, num_perm = signatures.shape
+    if bands * rows > num_perm:
+        raise ValueError(f"bands * rows must be <= num_perm ({num_perm}); got {bands} * {rows}")
+    sig = [[int(v) for v in row] for row in signatures.tolist()]
+    out: list[list[int]] = []
+    for d in range(n_docs):
+        keys: list[int] = []
+        for band in range(bands):
+            h = FNV_OFFSET
+            for v in sig[d][band * rows : (band + 1) * rows]:
+                h = _fnv1a_step(h, v)
+            keys.append(_splitmix64(h))
+        out.append(keys)
+    return np.array(out, dtype=np.uint64).reshape(n_docs, bands)
+
+
+def band_candidates(
+    keys: U64, *, max_bucket_size: int = 200, valid: npt.NDArray[np.bool_] | None = None
+) -> I64:
+    """Pairs sharing a bucket in some band; an oversize bucket gives only its chain."""
+    n_docs, n_bands = keys.shape
+    rows = [[int(v) for v in row] for row in keys.tolist()]
+    ok = [True] * n_docs if valid is None else [bool(v) for v in np.asarray(valid).tolist()]
+    found: set[tuple[int, int]] = set()
+    for band in range(n_bands):
+        buckets: dict[int, list[int]] = {}
+        for d in range(n_docs):
+            if ok[d]:
+                buckets.setdefault(rows[d][band], []).append(d)
+        for members in buckets.values():
+            if len(members) > max_bucket_size:
+                for p in range(len(members) - 1):
+                    found.add((members[p], members[p + 1]))
+            else:
+                for p in range(len(members)):
+                    for q in range(p + 1, len(members)):
+                        found.add((members[p], members[q]))
+    return np.array(sorted(found), dtype=np.int64).reshape(len(found), 2)
+
+
+def _is_empty(signature: list[int]) -> bool:
+    """True for the signature of a document without shingles."""
+    return all(v == EMPTY_VALUE for v in signature)
+
+
+def jaccard_estimates(signatures: U32, pairs: I64) -> F64:
+    """Fraction of positions where the two signatures agree; 0 if either is empty."""
+    sig = [[int(v) for v in row] for row in signatures.tolist()]
+    out: list[float] = []
+    for i, j in np.asarray(pairs, dtype=np.int64).reshape(-1, 2).tolist():
+        a, b = sig[i], sig[j]
+        if _is_empty(a) or _is_empty(b):
+            out.append(0.0)
+        else:
+            out.append(sum(1 for u, v in zip(a, b, strict=True) if u == v) / len(a))
+    return np.array(out, dtype=np.float64)
+
+
+def _row_dicts(x: sp.spmatrix) -> list[dict[int, float]]:
+    """Each row of a sparse matrix as {column: value}, in storage order."""
+    csr = sp.csr_matrix(x)
+    rows: list[dict[int, float]] = []
+    for i in range(csr.shape[0]):
+        lo, hi = int(csr.indptr[i]), int(csr.indptr[i + 1])
+        row: dict[int, float] = {}
+        for c, v in zip(csr.indices[lo:hi].tolist(), csr.data[lo:hi].tolist(), strict=True):
+            row[int(c)] = row.get(int(c), 0.0) + float(v)
+        rows.append(row)
+    return rows
+
+
+def _dot(a: dict[int, float], b: dict[int, float]) -> float:
+    """Sum of a[c] * b[c] over the columns of `a`, in its order."""
+    total = 0.0
+    for c, v in a.items():
+        if c in b:
+            total += v * b[c]
+    return total
+
+
+def _clip01(v: float) -> float:
+    """`v` clipped to [0, 1]."""
+    return min(1.0, max(0.0, v))
+
+
+def cosine_pairs(x: sp.csr_matrix, pairs: I64, *, chunk: int = 1 << 16) -> F64:
+    """Dot product of the two rows of each pair, clipped to [0, 1]."""
+    rows = _row_dicts(x)
+    out = [
+        _clip01(_dot(rows[i], rows[j]))
+        for i, j in np.asarray(pairs, dtype=np.int64).reshape(-1, 2).tolist()
+    ]
+    return np.array(out, dtype=np.float64)
+
+
+def cosine_neighbors(
+    x: sp.csr_matrix,
+    *,
+    threshold: float,
+    max_neighbors: int = 50,
+    block_rows: int = 2048,
+) -> tuple[I64, F64]:
+    """All pairs i != j with dot >= threshold, each row keeping its best `max_neighbors`."""
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
+    rows = _row_dicts(x)
+    n = len(rows)
+    kept: set[tuple[int, int]] = set()
+    for i in range(n):
+        scored: list[tuple[float, int]] = []
+        for j in range(n):
+            if i == j:
+                continue
+            s = _dot(rows[i], rows[j])
+            if s >= threshold:
+                scored.append((s, j))
+        scored.sort(key=lambda sj: (-sj[0], sj[1]))
+        for rank, (_, j) in enumerate(scored):
+            if rank < max_neighbors:
+                kept.add((min(i, j), max(i, j)))
+    pairs = np.array(sorted(kept), dtype=np.int64).reshape(len(kept), 2)
+    return pairs, cosine_pairs(x, pairs)

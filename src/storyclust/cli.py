@@ -1,0 +1,164 @@
+"""The ``storyclust`` command: ``cluster`` and ``evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .articles import Articles
+from .errors import StoryclustError
+from .io import read_articles
+from .metrics import evaluate
+from .pipeline import cluster
+from .result import StoryResult
+from .settings import Settings
+
+__all__ = ["main"]
+
+
+def _setting_value(text: str) -> Any:
+    """Parse a --set value: JSON if it parses (numbers, true, "inf"), else the string."""
+    if text.lower() in ("inf", "infinity"):
+        return math.inf
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
+    """Collect the clustering settings given on the command line."""
+    out: dict[str, Any] = {}
+    for name in ("threshold", "time_window_days", "seed"):
+        v = getattr(args, name)
+        if v is not None:
+            out[name] = v
+    for item in args.set or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise StoryclustError(f"--set takes KEY=VALUE; got {item!r}")
+        out[key.strip().replace("-", "_")] = _setting_value(value.strip())
+    Settings.from_kwargs(**out)  # check before reading a large file
+    return out
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    """Arguments shared by the subcommands that cluster."""
+    p.add_argument("input", help="articles: .jsonl, .csv or .tsv (optionally .gz)")
+    p.add_argument("--threshold", type=float, help="story cut-off in (0, 1] (default 0.25)")
+    p.add_argument("--time-window-days", type=float, dest="time_window_days", help="default 2")
+    p.add_argument("--seed", type=int, help="MinHash seed (default 1)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="any other setting of storyclust.cluster, e.g. --set linkage=single (repeatable)",
+    )
+    p.add_argument(
+        "--errors",
+        choices=("raise", "skip"),
+        default="raise",
+        help="on a bad record: stop with its line number (raise), or skip and count it",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="storyclust", description="Group news articles into stories."
+    )
+    parser.add_argument("--version", action="version", version=f"storyclust {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("cluster", help="cluster articles into stories")
+    _add_common(c)
+    c.add_argument("-o", "--output", required=True, help="articles with their story id (.jsonl)")
+    c.add_argument(
+        "--stories",
+        help="story table (.jsonl); default: OUTPUT with .stories.jsonl; settings and seeds go "
+        "to OUTPUT with .meta.json",
+    )
+
+    e = sub.add_parser("evaluate", help="cluster labelled articles and score against the labels")
+    _add_common(e)
+    e.add_argument("--gold-field", default="story", help="field holding the gold story (default: story)")
+    e.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    return parser
+
+
+def _sibling(path: str, suffix: str) -> Path:
+    """OUTPUT.jsonl -> OUTPUT<suffix>."""
+    p = Path(path)
+    stem = p.name[: -len(".jsonl")] if p.name.endswith(".jsonl") else p.name
+    return p.with_name(stem + suffix)
+
+
+def _summary(result: StoryResult, articles: Articles) -> str:
+    """One human summary line (and the skipped-records report if any)."""
+    sizes = [s.size for s in result.stories]
+    multi = sum(1 for s in sizes if s > 1)
+    line = (
+        f"{len(articles)} articles -> {result.n_stories} stories "
+        f"({multi} with 2+ articles, largest {max(sizes, default=0)}), "
+        f"{len(result.link_arrays)} links, {sum(result.timings.values()):.1f}s"
+    )
+    if articles.report.n_skipped:
+        line += f"\nskipped input: {articles.report}"
+    return line
+
+
+def _gold(articles: Articles, field: str) -> list[Any]:
+    """The gold label of each article, or an error naming the first record without one."""
+    out = []
+    for a in articles:
+        value = a.extra.get(field, getattr(a, field, None) if field in ("source", "url") else None)
+        if value is None or value == "":
+            raise StoryclustError(
+                f"article {a.id!r} has no gold label in field {field!r}; "
+                "pass --gold-field with the field that holds the story label"
+            )
+        out.append(value if isinstance(value, (str, int)) else json.dumps(value, sort_keys=True))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parser().parse_args(argv)
+    progress = False if args.quiet else None
+    try:
+        settings = _settings_from(args)
+        articles = read_articles(args.input, errors=args.errors)
+        gold = _gold(articles, args.gold_field) if args.command == "evaluate" else None
+        result = cluster(articles, progress=progress, **settings)
+    except (StoryclustError, OSError) as exc:
+        print(f"storyclust: error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "cluster":
+        stories = args.stories or _sibling(args.output, ".stories.jsonl")
+        result.to_jsonl(args.output, stories_path=stories)
+        if args.output != "-":
+            result.write_metadata(_sibling(args.output, ".meta.json"))
+        if not args.quiet:
+            print(_summary(result, articles), file=sys.stderr)
+            print(f"wrote {args.output} and {stories}", file=sys.stderr)
+        return 0
+    assert gold is not None
+    scores = evaluate(gold, result.labels)
+    if args.json:
+        print(json.dumps({"file": args.input, **scores, "settings": result.settings}, indent=2))
+    else:
+        print(f"{args.input}: {_summary(result, articles)}")
+        for key, value in scores.items():
+            print(f"  {key:<20} {value:.4f}" if isinstance(value, float) else f"  {key:<20} {value}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

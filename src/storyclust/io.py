@@ -1,0 +1,738 @@
+"""Reading articles from JSON Lines and CSV files, and writing JSON Lines.
+
+The readers stream the file line by line, decode each line on its own and hand
+the records to the same validation as :func:`storyclust.articles.to_articles`,
+so every error names the file and the 1-based line it is on::
+
+    data.jsonl, line 7: malformed JSON (Expecting ',' delimiter at column 31); ...
+
+With ``errors="skip"`` a bad line is left out and listed in the report of the
+returned :class:`~storyclust.articles.Articles` instead. Files whose name ends
+in ``.gz`` are read and written through gzip.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import gzip
+import json
+import os
+import secrets
+import stat
+import sys
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime
+from typing import Any, Final
+
+import numpy as np
+
+from .articles import (
+    FIELD_ALIASES,
+    Article,
+    Articles,
+    LoadReport,
+    _check_errors,
+    _coerce_records,
+    _fold_key,
+    _reject,
+    _short_repr,
+)
+from .errors import InputError, InputTypeError, SettingsError
+
+__all__ = ["article_to_dict", "read_articles", "read_csv", "read_jsonl", "write_jsonl"]
+
+PathArg = str | os.PathLike[str]
+
+_JSONL_SUFFIXES: Final = (".jsonl", ".ndjson", ".json-lines")
+_CSV_SUFFIXES: Final = {".csv": ",", ".tsv": "\t"}
+_JSON_TYPE_NAMES: Final = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+_MAIN_KEYS: Final = ("id", "title", "text", "source", "published", "url")
+# Added to a line's problem when it is raised rather than skipped.
+_SKIP_HINT: Final = " or pass errors='skip' to leave it out"
+
+
+class _LineError(Exception):
+    """A line that cannot be decoded or parsed; the caller adds where it is."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+def read_jsonl(
+    path: PathArg,
+    *,
+    errors: str = "raise",
+    encoding: str = "utf-8",
+) -> Articles:
+    """Read articles from a JSON Lines file: one JSON object per line.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file. A name ending in ``.gz`` is decompressed with gzip.
+    errors : {"raise", "skip"}, default "raise"
+        Raise at the first bad line, or leave bad lines out and list them in
+        ``result.report.skipped``.
+    encoding : str, default "utf-8"
+        Text encoding of the file; must be ASCII-compatible (UTF-8, Latin-1,
+        cp1252, ...). A UTF-8 byte-order mark at the start is ignored.
+
+    Returns
+    -------
+    Articles
+        The articles in file order. Keys are matched to fields as described
+        in :func:`storyclust.articles.to_articles`; an article without an id
+        gets its line number as id.
+
+    Raises
+    ------
+    InputError
+        With ``errors="raise"``, for the first bad line: undecodable bytes,
+        malformed JSON, a JSON value that is not an object, or a record that
+        fails validation (no title or text, bad date, duplicate id...). The
+        message starts with the file name and the 1-based line number. Always
+        for a corrupt gzip stream, since nothing after it can be read.
+    SettingsError
+        If `errors` or `encoding` is not usable.
+    OSError
+        If the file cannot be opened (``FileNotFoundError`` when missing).
+
+    Notes
+    -----
+    Blank lines are ignored and do not count as records. Lines are split on
+    ``\\n`` only, so ``\\r\\n`` files read fine and U+2028 inside a string is
+    kept.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "news.jsonl")
+    ...     with open(path, "w", encoding="utf-8") as f:
+    ...         _ = f.write('{"id": "a", "title": "Quake hits Chile"}\\n')
+    ...         _ = f.write('\\n')
+    ...         _ = f.write('{"id": "b", "headline": "Tsunami warning", "lang": "en"}\\n')
+    ...         _ = f.write('{"id": "c", oops}\\n')
+    ...     arts = read_jsonl(path, errors="skip")
+    >>> arts.ids, arts[1].extra
+    (['a', 'b'], {'lang': 'en'})
+    >>> print(arts.report)  # doctest: +ELLIPSIS
+    read 3 records, loaded 2, skipped 1 (line 4: malformed JSON (Expecting ...); fix the line)
+    """
+    _check_errors(errors)
+    codec = _check_encoding(encoding)
+    name = _path_name(path)
+    report = LoadReport(path=name)
+    records = _jsonl_records(name, codec, errors, report)
+    return _coerce_records(records, errors=errors, path=name, report=report)
+
+
+def read_csv(
+    path: PathArg,
+    *,
+    errors: str = "raise",
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+) -> Articles:
+    """Read articles from a CSV file with a header row.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file. A name ending in ``.gz`` is decompressed with gzip.
+    errors : {"raise", "skip"}, default "raise"
+        Raise at the first bad row, or leave bad rows out and list them in
+        ``result.report.skipped``.
+    encoding : str, default "utf-8"
+        Text encoding of the file; must be ASCII-compatible. A UTF-8
+        byte-order mark at the start is ignored.
+    delimiter : str, default ","
+        The one-character cell separator (``"\\t"`` for TSV).
+
+    Returns
+    -------
+    Articles
+        The articles in file order. Column names are matched to fields as in
+        :func:`storyclust.articles.to_articles`; other columns go to
+        ``extra``. Empty cells are missing values (``None`` in ``extra``). An
+        article without an id gets the line number its row starts on.
+
+    Raises
+    ------
+    InputError
+        For a header that cannot be used, whatever `errors` says: undecodable,
+        duplicate column names, or no column for the title or text. With
+        ``errors="raise"``, for the first bad row: undecodable bytes, more
+        cells than the header has columns, a value under a column with no
+        name, broken quoting or a cell over the ``csv.field_size_limit()``,
+        or a record that fails validation. Messages give the file and the
+        1-based line the row starts on.
+    SettingsError
+        If `errors`, `encoding` or `delimiter` is not usable.
+    OSError
+        If the file cannot be opened (``FileNotFoundError`` when missing).
+
+    Notes
+    -----
+    The standard :mod:`csv` module parses the file (pandas is not needed),
+    in strict mode so that broken quoting is reported rather than guessed at.
+    Rows whose cells are all empty are ignored like blank lines. Rows with
+    fewer cells than the header are padded with missing values.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "news.csv")
+    ...     with open(path, "w", encoding="utf-8", newline="") as f:
+    ...         _ = f.write('id,headline,body,date\\n')
+    ...         _ = f.write('a,Quake hits Chile,"Magnitude 8.2,\\noff the coast",2014-04-01\\n')
+    ...         _ = f.write(',Tsunami warning,,\\n')
+    ...     arts = read_csv(path)
+    >>> arts.ids
+    ['a', '4']
+    >>> arts[0].text
+    'Magnitude 8.2,\\noff the coast'
+    """
+    _check_errors(errors)
+    codec = _check_encoding(encoding)
+    _check_delimiter(delimiter)
+    name = _path_name(path)
+    report = LoadReport(path=name)
+    records = _csv_records(name, codec, delimiter, errors, report)
+    return _coerce_records(records, errors=errors, path=name, report=report)
+
+
+def read_articles(
+    path: PathArg,
+    *,
+    errors: str = "raise",
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+) -> Articles:
+    """Read articles from a file, choosing the format by its suffix.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.jsonl``, ``.ndjson`` or ``.json-lines`` file (read with
+        :func:`read_jsonl`), or a ``.csv`` or ``.tsv`` file (read with
+        :func:`read_csv`), each optionally followed by ``.gz``. The suffix is
+        matched without regard to case.
+    errors : {"raise", "skip"}, default "raise"
+        See :func:`read_jsonl`.
+    encoding : str, default "utf-8"
+        Text encoding of the file.
+    delimiter : str or None, default None
+        For CSV/TSV only: the cell separator; by default ``","`` for ``.csv``
+        and ``"\\t"`` for ``.tsv``.
+
+    Returns
+    -------
+    Articles
+        As from :func:`read_jsonl` or :func:`read_csv`.
+
+    Raises
+    ------
+    SettingsError
+        If the suffix is not one of those above, or `delimiter` is given for a
+        JSON Lines file; and as the reader called.
+    InputError, OSError
+        As the reader called.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "news.tsv")
+    ...     with open(path, "w", encoding="utf-8") as f:
+    ...         _ = f.write("id\\ttitle\\nx\\tHello, world\\n")
+    ...     arts = read_articles(path)
+    >>> arts[0].title
+    'Hello, world'
+    """
+    name = _path_name(path)
+    stem, suffix = os.path.splitext(name)
+    if suffix.lower() == ".gz":
+        suffix = os.path.splitext(stem)[1]
+    suffix = suffix.lower()
+    if suffix in _JSONL_SUFFIXES:
+        if delimiter is not None:
+            raise SettingsError(
+                f"delimiter applies only to CSV and TSV files; got delimiter={delimiter!r} "
+                f"for the JSON Lines file {name!r}; leave it out"
+            )
+        return read_jsonl(path, errors=errors, encoding=encoding)
+    if suffix in _CSV_SUFFIXES:
+        sep = _CSV_SUFFIXES[suffix] if delimiter is None else delimiter
+        return read_csv(path, errors=errors, encoding=encoding, delimiter=sep)
+    supported = ", ".join((*_JSONL_SUFFIXES, *_CSV_SUFFIXES))
+    raise SettingsError(
+        f"cannot tell the format of {name!r} from its suffix {suffix or '(none)'!r}; "
+        f"supported suffixes are {supported}, each optionally followed by .gz; "
+        "rename the file or call read_jsonl() or read_csv() directly"
+    )
+
+
+def write_jsonl(records: Iterable[Mapping[str, Any] | Article], path: PathArg) -> int:
+    """Write records as JSON Lines, replacing the file atomically.
+
+    Parameters
+    ----------
+    records : iterable of Mapping or Article
+        One JSON object per record; an :class:`Article` is written as
+        :func:`article_to_dict` gives it. Values may be JSON types,
+        ``datetime``/``date`` (written in ISO 8601), numpy scalars and arrays,
+        sets (written as lists) and nested mappings.
+    path : str or os.PathLike
+        The file to write; ``"-"`` writes to standard output. A name ending in
+        ``.gz`` is gzip-compressed.
+
+    Returns
+    -------
+    int
+        The number of lines written.
+
+    Raises
+    ------
+    InputTypeError
+        If `records` is a single mapping or string, a record is not a mapping
+        or Article, or a value cannot be written as JSON.
+    InputError
+        If a value is NaN or infinite (not valid JSON), or a record refers to
+        itself.
+    OSError
+        If the file cannot be written (``FileNotFoundError`` when its
+        directory does not exist).
+
+    Notes
+    -----
+    The lines go to a temporary file in the same directory, which replaces
+    `path` only once every record is written, so a failure leaves any old
+    file as it was and no temporary file behind. A new file gets the usual
+    permissions (``0o666`` less the umask); a replaced file keeps its own.
+    Text is UTF-8 (``ensure_ascii=False``); a lone surrogate is written as
+    its ``\\udXXX`` JSON escape so that nothing is lost.
+
+    Standard output is written as each record is serialised, so an error part
+    way leaves the lines before it written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from datetime import datetime, timezone
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "out.jsonl")
+    ...     when = datetime(2014, 3, 10, 16, 52, 50, tzinfo=timezone.utc)
+    ...     write_jsonl([{"id": "a", "title": "Hi", "published": when}], path)
+    ...     with open(path, encoding="utf-8") as f:
+    ...         print(f.read(), end="")
+    1
+    {"id": "a", "title": "Hi", "published": "2014-03-10T16:52:50+00:00"}
+    """
+    if isinstance(records, (str, bytes, bytearray, Mapping, Article)):
+        raise InputTypeError(
+            f"records must be an iterable of dicts or Articles; got a single "
+            f"{type(records).__name__}; wrap it in a list: write_jsonl([record], path)"
+        )
+    name = _path_name(path)
+    lines = (_dump_line(record, index) for index, record in enumerate(records))
+    if name == "-":
+        return _write_stdout(lines)
+    return _write_atomic(lines, name)
+
+
+def article_to_dict(article: Article) -> dict[str, Any]:
+    """An article as a flat dict, ready for JSON.
+
+    Parameters
+    ----------
+    article : Article
+        The article.
+
+    Returns
+    -------
+    dict
+        ``id``, ``title``, ``text``, ``source``, ``published`` (an ISO 8601
+        string, or ``None``) and ``url``, followed by the keys of
+        ``article.extra``. An ``extra`` key that has the name of one of those
+        six is left out, so it never overwrites them.
+
+    Raises
+    ------
+    InputTypeError
+        If `article` is not an :class:`Article`.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> a = Article(id="a", title="Hi", published=datetime(2014, 3, 10, tzinfo=timezone.utc),
+    ...             extra={"lang": "en"})
+    >>> article_to_dict(a)  # doctest: +NORMALIZE_WHITESPACE
+    {'id': 'a', 'title': 'Hi', 'text': '', 'source': '',
+     'published': '2014-03-10T00:00:00+00:00', 'url': None, 'lang': 'en'}
+    """
+    if not isinstance(article, Article):
+        raise InputTypeError(
+            f"expected an Article; got {type(article).__name__}; "
+            "convert records with to_articles() first"
+        )
+    published = article.published
+    result: dict[str, Any] = {
+        "id": article.id,
+        "title": article.title,
+        "text": article.text,
+        "source": article.source,
+        "published": published.isoformat() if published is not None else None,
+        "url": article.url,
+    }
+    for key, value in article.extra.items():
+        if key not in _MAIN_KEYS:
+            result[key] = value
+    return result
+
+
+# --- reading ---------------------------------------------------------------
+
+
+def _path_name(path: object) -> str:
+    """The path as a str for opening and for messages."""
+    try:
+        return os.fsdecode(os.fspath(path))  # type: ignore[call-overload]
+    except TypeError:
+        raise InputTypeError(
+            f"path must be a str or os.PathLike; got {type(path).__name__} {_short_repr(path)}"
+        ) from None
+
+
+def _check_encoding(encoding: object) -> str:
+    """Canonical codec name of an ASCII-compatible encoding, or SettingsError."""
+    problem = None
+    name = ""
+    if not isinstance(encoding, str):
+        problem = f"encoding must be a str; got {type(encoding).__name__}"
+    else:
+        try:
+            name = codecs.lookup(encoding).name
+            probe = '\n,"{}'
+            encoded = probe.encode(name)
+            if encoded not in (probe.encode("ascii"), codecs.BOM_UTF8 + probe.encode("ascii")):
+                problem = f"encoding {encoding!r} is not ASCII-compatible"
+        except (LookupError, UnicodeError, TypeError):
+            problem = f"unknown text encoding {encoding!r}"
+    if problem is not None:
+        raise SettingsError(
+            f"{problem}; use an ASCII-compatible text encoding such as 'utf-8' or "
+            "'latin-1' (convert UTF-16/32 files to UTF-8 first)"
+        )
+    return name
+
+
+def _check_delimiter(delimiter: object) -> None:
+    """Raise SettingsError unless `delimiter` is one usable character."""
+    if (
+        not isinstance(delimiter, str)
+        or len(delimiter) != 1
+        or delimiter in '\r\n"'
+        or delimiter.isalnum()
+    ):
+        raise SettingsError(
+            f"delimiter must be one character other than a letter, digit, quote or "
+            f"line break; got {_short_repr(delimiter)}; use ',' for CSV or '\\t' for TSV"
+        )
+
+
+def _numbered_lines(name: str) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, raw bytes) of each line, through gzip for '.gz'."""
+    compressed = name.lower().endswith(".gz")
+    lineno = 0
+    with gzip.open(name, "rb") if compressed else open(name, "rb") as fh:
+        try:
+            for lineno, raw in enumerate(fh, start=1):
+                yield lineno, raw
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            raise InputError(
+                f"not a valid gzip file ({exc}); decompress it to check it, or drop the .gz "
+                "suffix if it is not compressed",
+                path=name,
+                line=lineno + 1,
+            ) from None
+
+
+def _decode(raw: bytes, lineno: int, codec: str) -> str:
+    """Decode one line; a UTF-8 byte-order mark on line 1 is dropped."""
+    if lineno == 1 and codec.startswith("utf-8") and raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        bad = raw[exc.start : exc.start + 1]
+        raise _LineError(
+            f"cannot decode the line as {codec}: byte 0x{bad.hex()} at column {exc.start + 1} "
+            f"({exc.reason}); pass the file's encoding= (such as 'latin-1'), fix the line "
+        ) from None
+
+
+def _jsonl_records(
+    name: str, codec: str, errors: str, report: LoadReport
+) -> Iterator[tuple[int | None, object]]:
+    """(line, parsed object) for each non-blank line; bad lines raise or are noted."""
+    for lineno, raw in _numbered_lines(name):
+        try:
+            text = _decode(raw, lineno, codec)
+            if not text.strip():
+                continue
+            record = _parse_json_object(text)
+        except _LineError as exc:
+            report.n_read += 1
+            _reject(InputError(exc.reason, path=name, line=lineno), errors, report, hint=_SKIP_HINT)
+            continue
+        yield lineno, record
+
+
+def _parse_json_object(text: str) -> dict[str, Any]:
+    """The JSON object on one line, or _LineError."""
+    try:
+        value = json.loads(text.rstrip("\r\n"))
+    except json.JSONDecodeError as exc:
+        raise _LineError(
+            f"malformed JSON ({exc.msg} at column {exc.colno}); fix the line"
+        ) from None
+    except RecursionError:
+        raise _LineError("JSON nested too deeply to read; fix the line") from None
+    except ValueError as exc:  # an integer with more digits than Python converts
+        raise _LineError(f"malformed JSON ({exc}); fix the line") from None
+    if not isinstance(value, dict):
+        kind = _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+        raise _LineError(
+            f"expected a JSON object ({{...}}) on each line; got {kind}; "
+            f'write each record as an object such as {{"title": ..., "text": ...}} '
+        )
+    return value
+
+
+def _csv_records(
+    name: str, codec: str, delimiter: str, errors: str, report: LoadReport
+) -> Iterator[tuple[int | None, object]]:
+    """(start line, row dict) for each non-blank CSV row; bad rows raise or are noted."""
+    undecodable: dict[int, str] = {}
+
+    def text_lines() -> Iterator[str]:
+        for lineno, raw in _numbered_lines(name):
+            try:
+                yield _decode(raw, lineno, codec)
+            except _LineError as exc:
+                # Parse a stand-in so the row boundaries stay right; the row is rejected.
+                undecodable[lineno] = exc.reason
+                yield raw.decode(codec, "replace")
+
+    reader = csv.reader(text_lines(), delimiter=delimiter, strict=True)
+    rows = _csv_rows(reader, undecodable)
+    header: list[str] | None = None
+    for start, row, problem in rows:
+        if header is None:
+            if problem is not None:
+                raise InputError(f"cannot read the header row: {problem}", path=name, line=start)
+            header = _check_header(row, name, start)
+            continue
+        try:
+            if problem is not None:
+                raise _LineError(problem)
+            record = _row_record(header, row, delimiter)
+        except _LineError as exc:
+            report.n_read += 1  # rows that are yielded are counted by _coerce_records
+            _reject(InputError(exc.reason, path=name, line=start), errors, report, hint=_SKIP_HINT)
+            continue
+        yield start, record
+
+
+def _csv_rows(
+    reader: Any, undecodable: Mapping[int, str]
+) -> Iterator[tuple[int, list[str], str | None]]:
+    """(start line, cells, problem or None) for each CSV row that is not blank."""
+    end = 0
+    while True:
+        try:
+            row: list[str] = next(reader)
+            problem = None
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            row, problem = [], f"unreadable CSV row ({exc}); fix the quoting"
+        start, previous_end, end = end + 1, end, reader.line_num
+        bad = [line for line in range(start, end + 1) if line in undecodable]
+        if bad:
+            start, problem = bad[0], undecodable[bad[0]]
+        if problem is not None:
+            yield start, row, problem
+            if end == previous_end:  # the reader cannot move past this error
+                return
+        elif any(cell.strip() for cell in row):
+            yield start, row, None
+
+
+def _check_header(row: list[str], name: str, line: int) -> list[str]:
+    """Stripped column names, or InputError if they cannot be used."""
+    header = [cell.strip() for cell in row]
+    named = [h for h in header if h]
+    duplicates = sorted({h for h in named if named.count(h) > 1})
+    if duplicates:
+        raise InputError(
+            f"the header has duplicate column names {duplicates}; rename them so each "
+            "column has its own name",
+            path=name,
+            line=line,
+            field=duplicates[0],
+        )
+    content_names = {*FIELD_ALIASES["title"], *FIELD_ALIASES["text"]}
+    if not any(_fold_key(h) in content_names for h in named):
+        shown = _short_repr(header, 120)
+        raise InputError(
+            f"the header has no title or text column (got {shown}); name one column "
+            f"'title' or 'text', or one of {sorted(content_names - {'title', 'text'})}; "
+            "a CSV file needs a header row",
+            path=name,
+            line=line,
+        )
+    return header
+
+
+def _row_record(header: list[str], row: list[str], delimiter: str) -> dict[str, Any]:
+    """One data row as a dict keyed by column name; empty cells become None."""
+    if len(row) > len(header):
+        raise _LineError(
+            f"the row has {len(row)} cells but the header has {len(header)} columns; "
+            f"quote cells that contain the delimiter {delimiter!r}, fix the row"
+        )
+    record: dict[str, Any] = {}
+    for column, (key, cell) in enumerate(zip(header, row, strict=False), start=1):
+        if not key:
+            if cell.strip():
+                raise _LineError(
+                    f"cell {column} holds {_short_repr(cell)} but its column has no name in "
+                    f"the header; name the column, fix the row"
+                )
+            continue
+        record[key] = cell if cell else None
+    for key in header[len(row) :]:
+        if key:
+            record[key] = None
+    return record
+
+
+# --- writing ---------------------------------------------------------------
+
+
+def _dump_line(record: object, index: int) -> bytes:
+    """One record as a UTF-8 JSON line (with the trailing newline)."""
+    if isinstance(record, Article):
+        record = article_to_dict(record)
+    elif isinstance(record, Mapping):
+        record = dict(record)
+    else:
+        raise InputTypeError(
+            f"record {index}: expected a dict or an Article; got {type(record).__name__} "
+            f"{_short_repr(record)}; convert it to a dict"
+        )
+    try:
+        text = json.dumps(record, ensure_ascii=False, allow_nan=False, default=_json_default)
+    except TypeError as exc:
+        raise InputTypeError(
+            f"record {index}: cannot write as JSON ({exc}); convert the value to a string, "
+            "number, list or dict"
+        ) from None
+    except RecursionError:
+        raise InputError("cannot write as JSON: nested too deeply", line=index) from None
+    except ValueError as exc:  # NaN/inf, circular reference, huge int
+        raise InputError(
+            f"cannot write as JSON ({exc}); replace NaN and infinite values with None, "
+            "and remove self-references",
+            line=index,
+        ) from None
+    # A lone surrogate has no UTF-8 form; written as '\udXXX' it is its own JSON escape.
+    return (text + "\n").encode("utf-8", "backslashreplace")
+
+
+def _json_default(value: Any) -> Any:
+    """JSON form of the extra types write_jsonl accepts."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, (set, frozenset)):
+        try:
+            return sorted(value)
+        except TypeError:
+            return list(value)
+    raise TypeError(f"{type(value).__name__} {_short_repr(value)} is not JSON serializable")
+
+
+def _write_stdout(lines: Iterable[bytes]) -> int:
+    """Write lines to standard output; return how many."""
+    count = 0
+    buffer = getattr(sys.stdout, "buffer", None)
+    sys.stdout.flush()
+    for line in lines:
+        if buffer is not None:
+            buffer.write(line)
+        else:
+            sys.stdout.write(line.decode("utf-8"))
+        count += 1
+    if buffer is not None:
+        buffer.flush()
+    sys.stdout.flush()
+    return count
+
+
+def _write_atomic(lines: Iterable[bytes], name: str) -> int:
+    """Write lines to a temporary file beside `name`, then rename it over `name`."""
+    directory, base = os.path.split(os.path.abspath(name))
+    tmp, fd = _create_temp(directory, base)
+    count = 0
+    try:
+        with open(fd, "wb") as raw:
+            if name.lower().endswith(".gz"):
+                with gzip.GzipFile(fileobj=raw, mode="wb", filename=base[:-3], mtime=0) as gz:
+                    for line in lines:
+                        gz.write(line)
+                        count += 1
+            else:
+                for line in lines:
+                    raw.write(line)
+                    count += 1
+            raw.flush()
+            os.fsync(raw.fileno())
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(name).st_mode))
+        os.replace(tmp, name)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return count
+
+
+def _create_temp(directory: str, base: str) -> tuple[str, int]:
+    """Create a new hidden temp file in `directory`; mode 0o666 less the umask."""
+    while True:
+        tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
+        try:
+            return tmp, os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:  # pragma: no cover - 48 random bits
+            continue

@@ -1,0 +1,150 @@
+"""Small news corpora written for the tests (no external data)."""
+
+from __future__ import annotations
+
+BOILER = (
+    "Related Articles\nSign up for our newsletter to get the latest headlines every morning.\n"
+    "Comments\nShare this article on Facebook and Twitter. All rights reserved."
+)
+
+JAPAN_REUTERS = {
+    "id": "reuters-japan",
+    "title": "Japan's Kishida to dissolve parliament, calls snap election for October 31",
+    "text": (
+        "TOKYO (Reuters) - Japanese Prime Minister Fumio Kishida will dissolve the lower house of "
+        "parliament on Thursday, setting the stage for a general election on October 31, barely a "
+        "month after he took office. Kishida, who won the ruling Liberal Democratic Party leadership "
+        "race last month, hopes to capitalise on a honeymoon period. The LDP and its coalition partner "
+        "Komeito are expected to keep their majority, polls show."
+    ),
+    "source": "Reuters",
+    "published": "2021-10-14T03:00:00Z",
+}
+JAPAN_INDEPENDENT = {
+    "id": "independent-japan",
+    "title": "Fumio Kishida: New Japanese leader dissolves lower house ahead of election",
+    "text": (
+        "Japan's new prime minister Fumio Kishida has dissolved the lower house, paving the way for "
+        "a national vote on 31 October in which his Liberal Democratic Party is tipped to hold on to "
+        "power. The move comes just ten days after Mr Kishida was sworn in. Surveys suggest the LDP "
+        "and Komeito, its junior coalition partner, will retain a majority in the chamber."
+    ),
+    "source": "The Independent",
+    "published": "2021-10-14T09:30:00Z",
+}
+CHILE_QUAKE = {
+    "id": "ap-chile-quake",
+    "title": "Magnitude 6.8 earthquake strikes off Chile coast, no tsunami warning",
+    "text": (
+        "A magnitude 6.8 earthquake struck off the coast of northern Chile near Antofagasta on "
+        "Sunday, the U.S. Geological Survey said. Chile's navy said the quake did not meet the "
+        "conditions to generate a tsunami. There were no immediate reports of damage or injuries "
+        "in Antofagasta or the mining towns of the Atacama desert."
+    ),
+    "source": "AP",
+    "published": "2021-10-10T12:00:00Z",
+}
+CHILE_QUAKE_2 = {
+    "id": "bbc-chile-quake",
+    "title": "Strong quake shakes northern Chile near Antofagasta",
+    "text": (
+        "A strong 6.8 magnitude quake shook northern Chile on Sunday, the USGS reported, with its "
+        "epicentre off the coast near the port city of Antofagasta. The Chilean navy ruled out a "
+        "tsunami. Mining companies in the Atacama region said operations were not affected and no "
+        "damage was reported."
+    ),
+    "source": "BBC",
+    "published": "2021-10-10T14:00:00Z",
+}
+INDONESIA_QUAKE = {
+    "id": "afp-indonesia-quake",
+    "title": "Magnitude 6.2 earthquake hits Indonesia's Sulawesi, killing at least 8",
+    "text": (
+        "A magnitude 6.2 earthquake struck Indonesia's Sulawesi island on Friday, killing at least "
+        "eight people in Mamuju and injuring hundreds, the national disaster agency said. Buildings "
+        "collapsed in Majene, and rescuers searched the rubble of a hospital. Thousands of residents "
+        "fled to evacuation centres in West Sulawesi."
+    ),
+    "source": "AFP",
+    "published": "2021-10-11T06:00:00Z",
+}
+INDONESIA_QUAKE_2 = {
+    "id": "guardian-indonesia-quake",
+    "title": "Deadly Sulawesi earthquake: rescuers search collapsed hospital in Mamuju",
+    "text": (
+        "Rescuers in Indonesia dug through the ruins of a collapsed hospital in Mamuju after a "
+        "6.2-magnitude quake on West Sulawesi killed at least eight people, the disaster agency said. "
+        "Hundreds were injured in Mamuju and Majene and thousands moved to evacuation centres."
+    ),
+    "source": "The Guardian",
+    "published": "2021-10-11T10:00:00Z",
+}
+WIRE = (
+    "The European Central Bank left its key interest rates unchanged on Thursday and said it would "
+    "keep buying bonds under its pandemic emergency purchase programme at a moderately lower pace. "
+    "ECB President Christine Lagarde told a news conference in Frankfurt that inflation would remain "
+    "elevated for longer than expected but should ease next year, and that the bank would not be "
+    "rushed into raising rates while the recovery was still fragile."
+)
+ECB_WIRE = {
+    "id": "wire-ecb",
+    "title": "ECB holds rates, slows bond buying",
+    "text": WIRE,
+    "source": "Reuters",
+    "published": "2021-10-28T12:00:00Z",
+}
+ECB_REPRINT_1 = {
+    "id": "daily-ecb",
+    "title": "ECB keeps rates on hold and slows bond purchases",
+    "text": "By Staff Writer\n"
+    + WIRE.replace("on Thursday", "on Thursday, October 28,")
+    + "\n"
+    + BOILER,
+    "source": "Daily Herald",
+    "published": "2021-10-28T15:00:00Z",
+}
+ECB_REPRINT_2 = {
+    "id": "courier-ecb",
+    "title": "ECB holds rates, slows bond buying - Lagarde",
+    "text": WIRE.replace("Christine Lagarde", "Christine Lagarde,")
+    + "\n"
+    + BOILER
+    + "\nMost read\n",
+    "source": "The Courier",
+    "published": "2021-10-29T08:00:00Z",
+}
+FOOTBALL = {
+    "id": "sport-1",
+    "title": "Liverpool beat Watford 5-0 as Salah scores stunning goal",
+    "text": (
+        "Mohamed Salah scored a brilliant solo goal and Roberto Firmino hit a hat-trick as Liverpool "
+        "thrashed Watford 5-0 at Vicarage Road on Saturday. " + BOILER
+    ),
+    "source": "Daily Herald",
+    "published": "2021-10-16T18:00:00Z",
+}
+
+CORPUS = [
+    JAPAN_REUTERS,
+    CHILE_QUAKE,
+    ECB_WIRE,
+    INDONESIA_QUAKE,
+    JAPAN_INDEPENDENT,
+    ECB_REPRINT_1,
+    CHILE_QUAKE_2,
+    FOOTBALL,
+    INDONESIA_QUAKE_2,
+    ECB_REPRINT_2,
+]
+GOLD = {
+    "reuters-japan": "japan",
+    "independent-japan": "japan",
+    "ap-chile-quake": "chile",
+    "bbc-chile-quake": "chile",
+    "afp-indonesia-quake": "indonesia",
+    "guardian-indonesia-quake": "indonesia",
+    "wire-ecb": "ecb",
+    "daily-ecb": "ecb",
+    "courier-ecb": "ecb",
+    "sport-1": "football",
+}

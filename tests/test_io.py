@@ -1,0 +1,487 @@
+"""Tests of storyclust.io: JSON Lines and CSV in, JSON Lines out."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from storyclust.articles import Article, to_articles
+from storyclust.errors import InputError, InputTypeError, SettingsError
+from storyclust.io import article_to_dict, read_articles, read_csv, read_jsonl, write_jsonl
+
+UTC = timezone.utc
+
+
+def write_bytes(path: Path, data: bytes) -> str:
+    path.write_bytes(data)
+    return str(path)
+
+
+def jsonl(tmp_path: Path, *lines: str, name: str = "data.jsonl") -> str:
+    return write_bytes(tmp_path / name, "".join(line + "\n" for line in lines).encode("utf-8"))
+
+
+def at(path: str, line: int) -> str:
+    """The start of an error message about `line` of `path`, as a regex."""
+    return "^" + re.escape(f"{path}, line {line}: ")
+
+
+# --- read_jsonl ---------------------------------------------------------------
+
+
+def test_read_jsonl_basic_blank_lines_and_line_ids(tmp_path: Path) -> None:
+    path = jsonl(
+        tmp_path,
+        '{"id": "a", "headline": "Quake", "date": "2014-04-01T23:46:47Z", "lang": "en"}',
+        "",
+        "   ",
+        '{"title": "No id here", "body": "Uses its line number."}',
+    )
+    arts = read_jsonl(path)
+    assert arts.ids == ["a", "4"]
+    assert arts[0].title == "Quake"
+    assert arts[0].published == datetime(2014, 4, 1, 23, 46, 47, tzinfo=UTC)
+    assert arts[0].extra == {"lang": "en"}
+    assert arts[1].text == "Uses its line number."
+    assert (arts.report.n_read, arts.report.n_loaded, arts.report.path) == (2, 2, path)
+
+
+def test_read_jsonl_accepts_pathlike_bom_and_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"title": "first"}\r\n{"title": "second"}')
+    arts = read_jsonl(path)
+    assert [a.title for a in arts] == ["first", "second"]
+
+
+def test_read_jsonl_encoding(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path / "latin.jsonl", '{"title": "Café"}\n'.encode("latin-1"))
+    assert read_jsonl(path, encoding="latin-1")[0].title == "Café"
+    with pytest.raises(SettingsError, match="encoding 'utf-16' is not ASCII-compatible"):
+        read_jsonl(path, encoding="utf-16")
+    with pytest.raises(SettingsError, match="unknown text encoding 'klingon'"):
+        read_jsonl(path, encoding="klingon")
+
+
+def test_malformed_json_names_file_and_line(tmp_path: Path) -> None:
+    path = jsonl(tmp_path, '{"title": "ok"}', "", '{"title": "broken" "text": "x"}')
+    message = (
+        "malformed JSON (Expecting ',' delimiter at column 20); fix the line "
+        "or pass errors='skip' to leave it out"
+    )
+    with pytest.raises(InputError, match=at(path, 3) + re.escape(message)) as info:
+        read_jsonl(path)
+    assert (info.value.path, info.value.line) == (path, 3)
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [("[1, 2]", "an array"), ('"text"', "a string"), ("3", "a number"), ("null", "null")],
+)
+def test_json_line_that_is_not_an_object(tmp_path: Path, line: str, kind: str) -> None:
+    path = jsonl(tmp_path, '{"title": "ok"}', line)
+    with pytest.raises(
+        InputError,
+        match=at(path, 2) + re.escape(f"expected a JSON object ({{...}}) on each line; got {kind}"),
+    ):
+        read_jsonl(path)
+
+
+def test_undecodable_bytes_name_the_line(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path / "bad.jsonl", b'{"title": "ok"}\n{"title": "\xff\xfe"}\n')
+    message = "cannot decode the line as utf-8: byte 0xff at column 12 (invalid start byte)"
+    with pytest.raises(InputError, match=at(path, 2) + re.escape(message)):
+        read_jsonl(path)
+
+
+def test_record_errors_in_files_name_the_line(tmp_path: Path) -> None:
+    path = jsonl(tmp_path, '{"title": "ok"}', '{"id": "x", "text": "  "}')
+    with pytest.raises(InputError, match=at(path, 2) + "record has neither title nor text"):
+        read_jsonl(path)
+    path = jsonl(tmp_path, '{"title": "ok", "date": "tomorrow"}', name="date.jsonl")
+    with pytest.raises(
+        InputError, match=at(path, 1) + "field 'date' has an unrecognised date: 'tomorrow'"
+    ):
+        read_jsonl(path)
+
+
+def test_duplicate_id_names_both_lines(tmp_path: Path) -> None:
+    path = jsonl(
+        tmp_path,
+        '{"id": "a", "title": "x"}',
+        '{"id": "b", "title": "y"}',
+        '{"id": "a", "title": "z"}',
+    )
+    message = "duplicate id 'a' (first used by line 1); ids must be unique"
+    with pytest.raises(InputError, match=at(path, 3) + re.escape(message)):
+        read_jsonl(path)
+
+
+def test_json_edge_values(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    path = jsonl(tmp_path, '{"title": "' + "x" * 10 + '", "n": ' + "9" * 5000 + "}", deep)
+    arts = read_jsonl(path, errors="skip")
+    assert len(arts) == 0
+    reasons = [s.reason for s in arts.report.skipped]
+    assert reasons[0].startswith("malformed JSON (Exceeds the limit (4300")
+    assert reasons[1] == "JSON nested too deeply to read; fix the line"
+
+
+def test_skip_mode_jsonl(tmp_path: Path) -> None:
+    path = jsonl(
+        tmp_path,
+        '{"id": "a", "title": "one"}',
+        "{broken",
+        '{"id": "c", "title": ""}',
+        "",
+        "[]",
+        '{"id": "e", "title": "five"}',
+        '{"id": "a", "title": "dup"}',
+    )
+    arts = read_jsonl(path, errors="skip")
+    assert arts.ids == ["a", "e"]
+    report = arts.report
+    assert (report.n_read, report.n_loaded, report.n_skipped) == (6, 2, 4)
+    assert [s.line for s in report.skipped] == [2, 3, 5, 7]
+    assert [s.field for s in report.skipped] == [None, "text", None, "id"]
+    assert str(report).startswith("read 6 records, loaded 2, skipped 4 (line 2: malformed JSON")
+    # The hint to pass errors='skip' is only in raised messages.
+    assert all("errors='skip'" not in s.reason for s in report.skipped)
+
+
+def test_missing_file_raises_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        read_jsonl(tmp_path / "nope.jsonl")
+    with pytest.raises(FileNotFoundError):
+        read_articles(tmp_path / "nope.csv")
+
+
+def test_bad_path_type() -> None:
+    with pytest.raises(InputTypeError, match=r"path must be a str or os\.PathLike; got int 3"):
+        read_jsonl(3)  # type: ignore[arg-type]
+
+
+def test_bad_errors_value_in_readers(tmp_path: Path) -> None:
+    path = jsonl(tmp_path, '{"title": "x"}')
+    with pytest.raises(SettingsError, match="errors must be 'raise' or 'skip'; got 'warn'"):
+        read_jsonl(path, errors="warn")
+    with pytest.raises(SettingsError, match="errors must be 'raise' or 'skip'"):
+        read_csv(path, errors="warn")
+
+
+# --- read_csv -----------------------------------------------------------------
+
+
+def test_read_csv_multiline_cells_and_line_numbers(tmp_path: Path) -> None:
+    data = (
+        "id,Headline,body,published,section\n"
+        'a,Quake,"line one\nline two, with comma",2014-04-01,world\n'
+        "\n"
+        ",Untitled id,,,\n"
+        ",,,,\n"
+        'b,"He said ""hi""",text,,\n'
+    )
+    path = write_bytes(tmp_path / "news.csv", data.encode("utf-8"))
+    arts = read_csv(path)
+    assert arts.ids == ["a", "5", "b"]  # the row after the two-line cell and a blank line
+    assert arts[0].text == "line one\nline two, with comma"
+    assert arts[0].published == datetime(2014, 4, 1, tzinfo=UTC)
+    assert arts[0].extra == {"section": "world"}
+    assert arts[1].text == ""
+    assert arts[1].extra == {"section": None}  # empty cells are missing values
+    assert arts[2].title == 'He said "hi"'
+    assert arts.report.n_read == 3
+
+
+def test_csv_short_rows_are_padded_and_bom_crlf_accepted(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path / "short.csv", b"\xef\xbb\xbfid,title,lang\r\n1,Hello\r\n")
+    (article,) = read_csv(path)
+    assert (article.id, article.title, dict(article.extra)) == ("1", "Hello", {"lang": None})
+
+
+def test_csv_extra_cells(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path / "extra.csv", b"id,title\n1,ok\n2,too,many\n")
+    message = (
+        "the row has 3 cells but the header has 2 columns; quote cells that contain the "
+        "delimiter ',', fix the row or pass errors='skip' to leave it out"
+    )
+    with pytest.raises(InputError, match=at(path, 3) + re.escape(message)):
+        read_csv(path)
+    arts = read_csv(path, errors="skip")
+    assert arts.ids == ["1"]
+    assert arts.report.skipped[0].line == 3
+
+
+def test_csv_undecodable_bytes_name_the_line(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path / "bad.csv", b'id,title\n1,"multi\nline \xff"\n2,fine\n')
+    with pytest.raises(
+        InputError, match=at(path, 3) + "cannot decode the line as utf-8: byte 0xff"
+    ):
+        read_csv(path)
+    arts = read_csv(path, errors="skip")
+    assert arts.ids == ["2"]
+    assert [s.line for s in arts.report.skipped] == [3]
+
+
+def test_csv_broken_quoting_and_field_limit(tmp_path: Path) -> None:
+    big = "x" * 200_000
+    data = f'title\n"bad"quote\nok\n{big}\n"unterminated\n'.encode()
+    path = write_bytes(tmp_path / "quotes.csv", data)
+    with pytest.raises(
+        InputError, match=at(path, 2) + re.escape("unreadable CSV row (',' expected after '\"')")
+    ):
+        read_csv(path)
+    arts = read_csv(path, errors="skip")
+    assert [a.title for a in arts] == ["ok"]
+    assert [s.line for s in arts.report.skipped] == [2, 4, 5]
+    assert (arts.report.n_read, arts.report.n_loaded) == (4, 1)
+    assert "field larger than field limit" in arts.report.skipped[1].reason
+    assert "unexpected end of data" in arts.report.skipped[2].reason
+
+
+def test_csv_value_under_unnamed_column(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path / "unnamed.csv", b"title,\nok,\nbad,value\n")
+    with pytest.raises(
+        InputError, match=at(path, 3) + "cell 2 holds 'value' but its column has no name"
+    ):
+        read_csv(path)
+    assert read_csv(path, errors="skip").ids == ["2"]
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (b"title,title\n", r"the header has duplicate column names \['title'\]"),
+        (b"foo,bar\n", r"the header has no title or text column \(got \['foo', 'bar'\]\)"),
+        (b"ti\xfftle\n", "cannot read the header row: cannot decode the line"),
+        (b'"title\n', r"cannot read the header row: unreadable CSV row \(unexpected end of data\)"),
+    ],
+)
+def test_csv_bad_header_raises_even_when_skipping(
+    tmp_path: Path, header: bytes, message: str
+) -> None:
+    path = write_bytes(tmp_path / "header.csv", header + b"x,y\n")
+    for errors in ("raise", "skip"):
+        with pytest.raises(InputError, match=at(path, 1) + message):
+            read_csv(path, errors=errors)
+
+
+def test_csv_empty_file_gives_no_articles(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path / "empty.csv", b"\n\n")
+    arts = read_csv(path)
+    assert len(arts) == 0
+    assert arts.report.n_read == 0
+
+
+def test_csv_delimiter_and_encoding(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path / "semi.csv", "title;lang\nCafé, bar;fr\n".encode("cp1252"))
+    (article,) = read_csv(path, delimiter=";", encoding="cp1252")
+    assert (article.title, dict(article.extra)) == ("Café, bar", {"lang": "fr"})
+    for bad in (";;", "", "a", '"', "\n", 5):
+        with pytest.raises(SettingsError, match="delimiter must be one character"):
+            read_csv(path, delimiter=bad)  # type: ignore[arg-type]
+
+
+# --- read_articles ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["a.jsonl", "a.NDJSON", "a.json-lines", "a.jsonl.gz"])
+def test_read_articles_jsonl_suffixes(tmp_path: Path, name: str) -> None:
+    data = b'{"title": "T"}\n'
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    assert read_articles(path)[0].title == "T"
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("a.csv", b"title,x\nT,1\n"),
+        ("a.tsv", b"title\tx\nT\t1\n"),
+        ("a.TSV.GZ", b"title\tx\nT\t1\n"),
+    ],
+)
+def test_read_articles_csv_suffixes(tmp_path: Path, name: str, data: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.lower().endswith(".gz") else data)
+    (article,) = read_articles(path)
+    assert (article.title, dict(article.extra)) == ("T", {"x": "1"})
+
+
+def test_read_articles_delimiter_override_and_misuse(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path / "a.csv", b"title|x\nT|1\n")
+    assert read_articles(path, delimiter="|")[0].extra == {"x": "1"}
+    json_path = jsonl(tmp_path, '{"title": "T"}')
+    with pytest.raises(SettingsError, match="delimiter applies only to CSV and TSV files"):
+        read_articles(json_path, delimiter=",")
+
+
+@pytest.mark.parametrize("name", ["a.json", "a.txt", "a.gz", "noext", "a.csv.zip"])
+def test_read_articles_unsupported_suffix(tmp_path: Path, name: str) -> None:
+    supported = (
+        "supported suffixes are .jsonl, .ndjson, .json-lines, .csv, .tsv, "
+        "each optionally followed by .gz"
+    )
+    with pytest.raises(SettingsError, match="^cannot tell the format of .*" + re.escape(supported)):
+        read_articles(tmp_path / name)
+
+
+def test_corrupt_gzip(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path / "a.jsonl.gz", b"not gzip data")
+    for errors in ("raise", "skip"):
+        with pytest.raises(InputError, match=at(path, 1) + "not a valid gzip file"):
+            read_articles(path, errors=errors)
+    truncated = write_bytes(tmp_path / "b.jsonl.gz", gzip.compress(b'{"title": "T"}\n' * 50)[:-12])
+    with pytest.raises(InputError, match="not a valid gzip file"):
+        read_articles(truncated)
+
+
+# --- writing ------------------------------------------------------------------
+
+
+def test_article_to_dict_keeps_main_fields_first() -> None:
+    article = Article(
+        id="a",
+        title="T",
+        published=datetime(2014, 3, 10, 16, 52, 50, 123000, tzinfo=UTC),
+        extra={"lang": "en", "title": "not me", "url": "nor me"},
+    )
+    assert article_to_dict(article) == {
+        "id": "a",
+        "title": "T",
+        "text": "",
+        "source": "",
+        "published": "2014-03-10T16:52:50.123000+00:00",
+        "url": None,
+        "lang": "en",
+    }
+    with pytest.raises(InputTypeError, match="expected an Article; got dict"):
+        article_to_dict({"id": "a"})  # type: ignore[arg-type]
+
+
+def test_write_read_round_trip(tmp_path: Path) -> None:
+    arts = to_articles(
+        [
+            {
+                "id": "a",
+                "title": "Quake ü",
+                "text": "line\nbreak",
+                "source": "BBC",
+                "published": "2014-04-01T23:46:47.5+02:00",
+                "url": "http://x",
+                "tags": ["a", "b"],
+                "meta": {"n": 1},
+            },
+            {"id": "b", "text": "no date \u2028 sep"},
+        ]
+    )
+    path = tmp_path / "out.jsonl"
+    assert write_jsonl(arts, path) == 2
+    assert "ü" in path.read_text(encoding="utf-8")  # ensure_ascii=False
+    back = read_jsonl(path)
+    assert back == arts
+    assert back[0].published == datetime(2014, 4, 1, 21, 46, 47, 500000, tzinfo=UTC)
+    assert back[0].extra == {"tags": ["a", "b"], "meta": {"n": 1}}
+
+
+def test_write_dicts_with_rich_values(tmp_path: Path) -> None:
+    when = datetime(2014, 3, 10, tzinfo=UTC)
+    records: list[Any] = [
+        {
+            "id": "a",
+            "title": "T",
+            "published": when,
+            "n": np.int64(3),
+            "v": np.array([1.5]),
+            "s": {2, 1},
+        },
+        {"id": "b", "title": "lone \udc80 surrogate"},
+    ]
+    path = tmp_path / "rich.jsonl"
+    assert write_jsonl(records, path) == 2
+    first, second = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+    assert first == {
+        "id": "a",
+        "title": "T",
+        "published": "2014-03-10T00:00:00+00:00",
+        "n": 3,
+        "v": [1.5],
+        "s": [1, 2],
+    }
+    assert second["title"] == "lone \udc80 surrogate"  # written as a JSON escape
+    assert read_jsonl(path)[1].title == "lone \ufffd surrogate"
+
+
+def test_write_gzip_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl.gz"
+    write_jsonl([{"id": "a", "title": "T"}], path)
+    assert gzip.decompress(path.read_bytes()) == b'{"id": "a", "title": "T"}\n'
+    assert read_articles(path).ids == ["a"]
+
+
+def test_write_is_atomic(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    path.write_text("old content\n", encoding="utf-8")
+    os.chmod(path, 0o640)
+
+    def records() -> Any:
+        yield {"id": "a", "title": "T"}
+        yield {"id": "b", "bad": float("nan")}
+
+    with pytest.raises(InputError, match=r"^record 1: cannot write as JSON \(Out of range float"):
+        write_jsonl(records(), path)
+    assert path.read_text(encoding="utf-8") == "old content\n"
+    assert os.listdir(tmp_path) == ["out.jsonl"]  # no temporary file left behind
+    write_jsonl([{"id": "a"}], path)
+    assert os.listdir(tmp_path) == ["out.jsonl"]
+    assert path.read_text(encoding="utf-8") == '{"id": "a"}\n'
+    assert os.stat(path).st_mode & 0o777 == 0o640  # a replaced file keeps its permissions
+
+
+def test_write_new_file_gets_umask_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "new.jsonl"
+    write_jsonl([], path)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
+    assert path.read_bytes() == b""
+
+
+def test_write_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert write_jsonl([{"id": "a", "title": "é"}, Article(id="b", text="x")], "-") == 2
+    out = capsys.readouterr().out.splitlines()
+    assert json.loads(out[0]) == {"id": "a", "title": "é"}
+    assert json.loads(out[1])["id"] == "b"
+
+
+@pytest.mark.parametrize(
+    ("records", "error", "message"),
+    [
+        ({"id": "a"}, InputTypeError, r"got a single dict; wrap it in a list"),
+        ("text", InputTypeError, r"got a single str"),
+        ([5], InputTypeError, r"record 0: expected a dict or an Article; got int 5"),
+        (
+            [{"x": object()}],
+            InputTypeError,
+            r"record 0: cannot write as JSON \(object .* is not JSON serializable\)",
+        ),
+        ([{"a": 1}, {"x": float("inf")}], InputError, r"record 1: cannot write as JSON"),
+        ([{(1, 2): "tuple key"}], InputTypeError, r"record 0: cannot write as JSON \(keys must be"),
+    ],
+)
+def test_write_errors(tmp_path: Path, records: Any, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        write_jsonl(records, tmp_path / "x.jsonl")
+    assert os.listdir(tmp_path) == []
+
+
+def test_write_into_missing_directory(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        write_jsonl([{"id": "a"}], tmp_path / "no" / "such" / "dir.jsonl")

@@ -1,0 +1,230 @@
+"""End-to-end behaviour of storyclust.cluster and StoryClusterer on small written corpora."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+
+import storyclust
+from storyclust import StoryClusterer, cluster
+from storyclust.metrics import evaluate
+
+from .corpora import (
+    CHILE_QUAKE,
+    CHILE_QUAKE_2,
+    CORPUS,
+    ECB_WIRE,
+    GOLD,
+    INDONESIA_QUAKE,
+    JAPAN_INDEPENDENT,
+    JAPAN_REUTERS,
+)
+
+
+def _story(result: storyclust.StoryResult, article_id: str) -> int:
+    return result.story_of(article_id).story_id
+
+
+def _partition(result: storyclust.StoryResult) -> set[frozenset[str]]:
+    return {frozenset(s.article_ids) for s in result.stories}
+
+
+def test_rewrites_by_two_outlets_land_together() -> None:
+    result = cluster(CORPUS, progress=False)
+    assert _story(result, "reuters-japan") == _story(result, "independent-japan")
+    # they are rewrites, not near-copies: the shingle Jaccard is low
+    link = result.explain("reuters-japan", "independent-japan")["link"]
+    assert link is not None and link["jaccard"] < 0.2 and not link["near_duplicate"]
+
+
+def test_two_events_of_the_same_type_stay_apart() -> None:
+    result = cluster(CORPUS, progress=False)
+    assert _story(result, "ap-chile-quake") == _story(result, "bbc-chile-quake")
+    assert _story(result, "afp-indonesia-quake") == _story(result, "guardian-indonesia-quake")
+    assert _story(result, "ap-chile-quake") != _story(result, "afp-indonesia-quake")
+
+
+def test_reprints_with_boilerplate_land_together_and_boilerplate_does_not_merge() -> None:
+    result = cluster(CORPUS, progress=False)
+    ecb = {_story(result, i) for i in ("wire-ecb", "daily-ecb", "courier-ecb")}
+    assert len(ecb) == 1
+    # the football piece shares the same boilerplate block but not the story
+    assert _story(result, "sport-1") not in ecb
+    link = result.explain("wire-ecb", "courier-ecb")["link"]
+    assert link is not None and link["jaccard"] > 0.5 and link["cosine"] > 0.8
+
+
+def test_whole_corpus_matches_gold() -> None:
+    result = cluster(CORPUS, progress=False)
+    gold = [GOLD[a["id"]] for a in CORPUS]
+    assert evaluate(gold, result.labels)["ari"] == pytest.approx(1.0)
+
+
+def test_labels_are_ints_by_first_appearance() -> None:
+    result = cluster(CORPUS, progress=False)
+    labels = result.labels.tolist()
+    seen: list[int] = []
+    for lab in labels:
+        if lab not in seen:
+            seen.append(lab)
+    assert seen == list(range(len(seen)))
+    assert result.labels.dtype == np.int64
+    assert len(result.stories) == len(seen)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_same_stories_whatever_the_input_order(seed: int) -> None:
+    base = _partition(cluster(CORPUS, progress=False))
+    shuffled = list(CORPUS)
+    random.Random(seed).shuffle(shuffled)
+    assert _partition(cluster(shuffled, progress=False)) == base
+
+
+def test_representative_table_and_outlets() -> None:
+    result = cluster(CORPUS, progress=False)
+    ecb = result.story_of("wire-ecb")
+    assert ecb.size == 3
+    assert ecb.outlets == ["Daily Herald", "Reuters", "The Courier"]
+    assert ecb.representative_id in {"wire-ecb", "daily-ecb", "courier-ecb"}
+    assert ecb.first_seen is not None and ecb.first_seen.isoformat() == "2021-10-28T12:00:00+00:00"
+    assert ecb.last_seen is not None and ecb.last_seen.isoformat() == "2021-10-29T08:00:00+00:00"
+    assert "ecb" in ecb.keywords or "lagarde" in ecb.keywords
+    assert 0 < ecb.cohesion <= 1
+    earliest = cluster(CORPUS, progress=False, representative="earliest").story_of("wire-ecb")
+    assert earliest.representative_id == "wire-ecb"
+    longest = cluster(CORPUS, progress=False, representative="longest").story_of("wire-ecb")
+    assert longest.representative_id in {"daily-ecb", "courier-ecb"}
+
+
+def test_time_window_separates_far_apart_rewrites() -> None:
+    far = dict(JAPAN_INDEPENDENT, published="2021-12-30T09:30:00Z")
+    near = cluster([JAPAN_REUTERS, JAPAN_INDEPENDENT], progress=False)
+    apart = cluster([JAPAN_REUTERS, far], progress=False)
+    assert near.labels.tolist() == [0, 0]
+    assert apart.labels.tolist() == [0, 1]
+    # time switched off: together again
+    off = cluster([JAPAN_REUTERS, far], progress=False, time_window_days=math.inf)
+    assert off.labels.tolist() == [0, 0]
+
+
+def test_undated_articles_are_not_penalised() -> None:
+    undated = dict(JAPAN_INDEPENDENT, published=None)
+    assert cluster([JAPAN_REUTERS, undated], progress=False).labels.tolist() == [0, 0]
+
+
+def test_near_duplicates_join_whatever_the_time_gap() -> None:
+    # a light-edit reprint months later: still the same story
+    late = dict(
+        ECB_WIRE,
+        id="late",
+        source="Weekly",
+        published="2022-03-01T00:00:00Z",
+        text=ECB_WIRE["text"].replace("on Thursday", "last Thursday"),
+    )
+    result = cluster([*CORPUS, late], progress=False)
+    assert _story(result, "late") == _story(result, "wire-ecb")
+    link = result.explain("wire-ecb", "late")["link"]
+    assert link["near_duplicate"] and link["time_factor"] < 0.01
+
+
+def test_higher_threshold_never_merges_more() -> None:
+    loose = cluster(CORPUS, progress=False, threshold=0.15).n_stories
+    tight = cluster(CORPUS, progress=False, threshold=0.6).n_stories
+    assert tight >= loose
+
+
+def test_plain_strings_and_single_article_and_empty_input() -> None:
+    r = cluster(["Quake hits Tokyo", "Budget passes parliament"], progress=False)
+    assert r.labels.tolist() == [0, 1]
+    assert [a.id for a in r.articles] == ["0", "1"]
+    one = cluster([JAPAN_REUTERS], progress=False)
+    assert one.labels.tolist() == [0] and one.stories[0].cohesion == 1.0
+    empty = cluster([], progress=False)
+    assert empty.labels.tolist() == [] and empty.stories == []
+
+
+def test_articles_with_only_stop_words_or_non_latin_text() -> None:
+    r = cluster(
+        ["the and of", "東京で地震が発生した", "東京で地震が発生した。", "Москва"], progress=False
+    )
+    assert r.labels[1] == r.labels[2]
+    assert len(r.labels) == 4
+
+
+def test_errors_skip_counts_bad_records() -> None:
+    bad = {"id": "x", "title": "", "text": ""}
+    r = cluster([*CORPUS, bad], progress=False, errors="skip")
+    assert len(r.articles) == len(CORPUS)
+    assert r.report.n_skipped == 1
+    assert r.metadata()["input"]["n_skipped"] == 1
+    with pytest.raises(storyclust.InputError, match="neither title nor text"):
+        cluster([*CORPUS, bad], progress=False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"threshold": 1.5}, r"threshold must be in \(0, 1\]; got 1.5"),
+        ({"threshold": 0}, r"threshold must be in \(0, 1\]; got 0"),
+        ({"link_threshold": 0.5}, r"link_threshold must be <= threshold"),
+        ({"headline_weight": -0.1}, r"headline_weight must be in \[0, 1\]"),
+        ({"num_perm": 0}, r"num_perm must be an integer >= 1; got 0"),
+        ({"seed": "x"}, r"seed must be an integer >= 0; got 'x'"),
+        ({"shingle_size": 2.5}, r"shingle_size must be an integer >= 1"),
+        ({"time_window_days": -1}, r"time_window_days must be a number >= 0"),
+        (
+            {"linkage": "ward"},
+            r"linkage must be one of \('average', 'single', 'complete'\); got 'ward'",
+        ),
+        ({"representative": "best"}, r"representative must be one of"),
+        ({"treshold": 0.3}, r"unknown setting\(s\) 'treshold'; known settings: .*threshold"),
+    ],
+)
+def test_bad_settings_are_named(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(storyclust.SettingsError, match=message):
+        cluster(CORPUS, progress=False, **kwargs)
+
+
+def test_bare_string_is_a_type_error() -> None:
+    with pytest.raises(storyclust.InputTypeError, match="list"):
+        cluster("just one text", progress=False)
+
+
+def test_story_clusterer_is_sklearn_shaped() -> None:
+    model = StoryClusterer(threshold=0.3)
+    assert model.get_params()["threshold"] == 0.3
+    assert model.fit(CORPUS) is model
+    assert model.labels_.tolist() == cluster(CORPUS, progress=False, threshold=0.3).labels.tolist()
+    assert len(model.stories_) == int(model.labels_.max()) + 1
+    assert all({"a", "b", "score"} <= set(link) for link in model.links_)
+    assert model.set_params(threshold=0.9).get_params()["threshold"] == 0.9
+    assert model.fit_predict(CORPUS).shape == (len(CORPUS),)
+    # settings are checked in fit, not in __init__
+    bad = StoryClusterer(threshold=7)
+    with pytest.raises(storyclust.SettingsError):
+        bad.fit(CORPUS)
+
+
+def test_a_chain_of_weak_links_does_not_join_two_stories() -> None:
+    # A Chile report that mentions the Sulawesi quake in one sentence links weakly to it.
+    bridge = {
+        "id": "bridge",
+        "title": "Chile quake: Antofagasta mines unharmed",
+        "text": CHILE_QUAKE["text"]
+        + " The tremor came a day after a deadly earthquake killed eight people in Mamuju on "
+        "Indonesia's Sulawesi island.",
+        "source": "Weekly",
+        "published": "2021-10-11T00:00:00Z",
+    }
+    r = cluster([*CORPUS, bridge], progress=False)
+    assert _story(r, "bridge") == _story(r, "ap-chile-quake") == _story(r, "bbc-chile-quake")
+    assert _story(r, "ap-chile-quake") != _story(r, "afp-indonesia-quake")
+    explained = r.explain("bridge", "afp-indonesia-quake")
+    assert not explained["same_story"] and explained["path"] == []
+    assert explained["link"] is not None  # the weak link exists; linkage does not follow it
+    # single linkage follows the chain through the bridge: what average linkage avoids
+    single = cluster([*CORPUS, bridge], progress=False, linkage="single")
+    assert _story(single, "ap-chile-quake") == _story(single, "afp-indonesia-quake")

@@ -1,0 +1,433 @@
+"""The similarity kernel agrees with its slow reference, and keeps its promises."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storyclust import _reference as ref
+from storyclust import similarity as sim
+from storyclust.text import hash_strings, tokenize
+
+U64 = npt.NDArray[np.uint64]
+U32 = npt.NDArray[np.uint32]
+I64 = npt.NDArray[np.int64]
+
+MAX_U64 = 2**64 - 1
+EMPTY = int(sim.EMPTY_VALUE)
+
+# A few distinct token hashes (so shingles repeat and collide) plus any 64-bit value.
+token_hash = st.one_of(st.sampled_from([0, 1, 2, MAX_U64]), st.integers(0, MAX_U64))
+doc_tokens = st.lists(token_hash, max_size=9)
+documents = st.lists(doc_tokens, max_size=6)
+small_settings = settings(deadline=None, max_examples=60)
+
+# Words from scripts with and without spaces, and random unicode, for tokenize.
+mixed_alphabet = st.sampled_from(
+    list("abc xyz 123 ") + list("東京地震で大") + list("مرحبا بالعالم") + list("Привет мир")
+)
+any_text = st.one_of(
+    st.just(""),
+    st.text(max_size=40),
+    st.text(alphabet=mixed_alphabet, max_size=40),
+)
+
+
+def flatten(docs: list[list[int]], start: int = 0) -> tuple[U64, I64]:
+    """Concatenate per-document values into (values, offsets), the kernel's layout."""
+    values = np.array([v for d in docs for v in d], dtype=np.uint64)
+    offsets = np.array([0] + [len(d) for d in docs], dtype=np.int64).cumsum() + start
+    return np.concatenate([np.zeros(start, dtype=np.uint64), values]), offsets
+
+
+def tokens_to_hashes(texts: list[str]) -> tuple[U64, I64]:
+    """Token hashes and offsets of `texts`, tokenised by storyclust.text."""
+    tokens = [tokenize(t) for t in texts]
+    flat = [w for ts in tokens for w in ts]
+    offsets = np.array([0] + [len(ts) for ts in tokens], dtype=np.int64).cumsum()
+    return hash_strings(flat), offsets
+
+
+@st.composite
+def signature_matrices(draw: st.DrawFn, max_docs: int = 8, max_perm: int = 12) -> U32:
+    """Small uint32 signatures whose values collide often; some rows all EMPTY_VALUE."""
+    n = draw(st.integers(0, max_docs))
+    p = draw(st.integers(1, max_perm))
+    value = st.one_of(st.sampled_from([0, 1, EMPTY]), st.integers(0, EMPTY))
+    rows = [
+        [EMPTY] * p
+        if draw(st.booleans()) and draw(st.booleans())
+        else draw(st.lists(value, min_size=p, max_size=p))
+        for _ in range(n)
+    ]
+    return np.array(rows, dtype=np.uint32).reshape(n, p)
+
+
+@st.composite
+def unit_rows(draw: st.DrawFn) -> sp.csr_matrix:
+    """A small sparse non-negative matrix with L2-normalised rows (zero rows allowed)."""
+    n = draw(st.integers(0, 9))
+    m = draw(st.integers(1, 6))
+    # Small integer weights make exact ties between neighbours common.
+    weight = st.one_of(st.sampled_from([0.0, 0.0, 1.0, 2.0]), st.floats(0.0, 10.0))
+    dense = np.array(
+        draw(st.lists(st.lists(weight, min_size=m, max_size=m), min_size=n, max_size=n)),
+        dtype=np.float64,
+    ).reshape(n, m)
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    dense = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
+    x = sp.csr_matrix(dense)
+    x.sort_indices()
+    return x
+
+
+def pair_arrays(n: int) -> st.SearchStrategy[I64]:
+    """Random (i, j) index pairs into n rows, i == j included."""
+    if n == 0:
+        return st.just(np.zeros((0, 2), dtype=np.int64))
+    idx = st.integers(0, n - 1)
+    return st.lists(st.tuples(idx, idx), max_size=15).map(
+        lambda ps: np.array(ps, dtype=np.int64).reshape(len(ps), 2)
+    )
+
+
+def assert_pairs_sorted_unique(pairs: I64) -> None:
+    """Pairs are int64 (n, 2), i < j, strictly increasing in (i, j)."""
+    assert pairs.dtype == np.int64
+    assert pairs.ndim == 2
+    assert pairs.shape[1] == 2
+    assert (pairs[:, 0] < pairs[:, 1]).all()
+    as_tuples = [tuple(p) for p in pairs.tolist()]
+    assert as_tuples == sorted(set(as_tuples))
+
+
+# --- shingle_hashes ---------------------------------------------------------------------
+
+
+@small_settings
+@given(docs=documents, k=st.integers(1, 6), start=st.integers(0, 2))
+def test_shingle_hashes_equals_reference(docs: list[list[int]], k: int, start: int) -> None:
+    tokens, offsets = flatten(docs, start)
+    h, off = sim.shingle_hashes(tokens, offsets, k)
+    rh, roff = ref.shingle_hashes(tokens, offsets, k)
+    assert h.dtype == np.uint64
+    assert off.dtype == np.int64
+    assert off.tolist() == roff.tolist()
+    assert h.tolist() == rh.tolist()
+
+
+@small_settings
+@given(docs=documents, k=st.integers(1, 6))
+def test_shingle_counts(docs: list[list[int]], k: int) -> None:
+    tokens, offsets = flatten(docs)
+    _, off = sim.shingle_hashes(tokens, offsets, k)
+    expected = [0 if not d else max(len(d) - k + 1, 1) for d in docs]
+    assert np.diff(off).tolist() == expected
+
+
+def test_shingle_hashes_short_document_is_one_shingle() -> None:
+    tokens = np.array([5, 6], dtype=np.uint64)
+    h_short, off = sim.shingle_hashes(tokens, np.array([0, 2]), 10)
+    h_exact, _ = sim.shingle_hashes(tokens, np.array([0, 2]), 2)
+    assert off.tolist() == [0, 1]
+    assert h_short.tolist() == h_exact.tolist()
+
+
+@pytest.mark.parametrize("k", [0, -3])
+def test_shingle_hashes_rejects_bad_k(k: int) -> None:
+    with pytest.raises(ValueError, match=rf"k must be >= 1; got {k}"):
+        sim.shingle_hashes(np.zeros(0, dtype=np.uint64), np.array([0]), k)
+
+
+# --- minhash_signatures -----------------------------------------------------------------
+
+
+@small_settings
+@given(
+    docs=documents,
+    num_perm=st.sampled_from([1, 2, 7, 32, 128]),
+    seed=st.integers(0, 2**32),
+    chunk_cells=st.sampled_from([1 << 23, 1, 5, 64]),
+)
+def test_minhash_signatures_equals_reference(
+    docs: list[list[int]], num_perm: int, seed: int, chunk_cells: int
+) -> None:
+    shingles, offsets = flatten(docs)
+    # A small chunk budget walks documents in many chunks, as huge inputs do.
+    with mock.patch.object(sim, "_CHUNK_CELLS", chunk_cells):
+        got = sim.minhash_signatures(shingles, offsets, num_perm=num_perm, seed=seed)
+    want = ref.minhash_signatures(shingles, offsets, num_perm=num_perm, seed=seed)
+    assert got.dtype == np.uint32
+    assert got.shape == (len(docs), num_perm)
+    assert got.tolist() == want.tolist()
+    empty_rows = [i for i, d in enumerate(docs) if not d]
+    assert (got[empty_rows] == sim.EMPTY_VALUE).all()
+
+
+@small_settings
+@given(texts=st.lists(any_text, max_size=5), k=st.integers(1, 4), seed=st.integers(0, 99))
+def test_pipeline_on_unicode_text_equals_reference(texts: list[str], k: int, seed: int) -> None:
+    tokens = [w for t in texts for w in tokenize(t)]
+    assert hash_strings(tokens).tolist() == ref.hash_strings(tokens).tolist()
+    token_hashes, offsets = tokens_to_hashes(texts)
+    sh, sh_off = sim.shingle_hashes(token_hashes, offsets, k)
+    rsh, rsh_off = ref.shingle_hashes(token_hashes, offsets, k)
+    assert sh.tolist() == rsh.tolist()
+    assert sh_off.tolist() == rsh_off.tolist()
+    got = sim.minhash_signatures(sh, sh_off, num_perm=16, seed=seed)
+    want = ref.minhash_signatures(sh, sh_off, num_perm=16, seed=seed)
+    assert got.tolist() == want.tolist()
+
+
+@small_settings
+@given(docs=documents, data=st.data(), seed=st.integers(0, 99))
+def test_signatures_do_not_depend_on_document_order(
+    docs: list[list[int]], data: st.DataObject, seed: int
+) -> None:
+    order = data.draw(st.permutations(range(len(docs))))
+    shingles, offsets = flatten(docs)
+    p_shingles, p_offsets = flatten([docs[i] for i in order])
+    sig = sim.minhash_signatures(shingles, offsets, num_perm=16, seed=seed)
+    p_sig = sim.minhash_signatures(p_shingles, p_offsets, num_perm=16, seed=seed)
+    assert p_sig.tolist() == sig[list(order)].tolist()
+
+
+def test_minhash_params_odd_and_seeded() -> None:
+    a, b = sim.minhash_params(64, 7)
+    assert (a & np.uint64(1) == 1).all()
+    assert a.tolist() == sim.minhash_params(64, 7)[0].tolist()
+    assert a.tolist() != sim.minhash_params(64, 8)[0].tolist()
+    ra, rb = ref.minhash_params(64, 7)
+    assert (a.tolist(), b.tolist()) == (ra.tolist(), rb.tolist())
+
+
+def test_minhash_signatures_rejects_bad_num_perm() -> None:
+    with pytest.raises(ValueError, match=r"num_perm must be >= 1; got 0"):
+        sim.minhash_signatures(np.zeros(0, dtype=np.uint64), np.array([0]), num_perm=0)
+
+
+def _shingle_set(tokens: list[str], k: int) -> set[int]:
+    h, _ = sim.shingle_hashes(hash_strings(tokens), np.array([0, len(tokens)]), k)
+    return set(h.tolist())
+
+
+@pytest.mark.parametrize("kept", [0.0, 0.3, 0.6, 0.9, 1.0])
+def test_minhash_estimate_close_to_exact_jaccard(kept: float) -> None:
+    rng = np.random.default_rng(20240601)
+    vocab = [f"w{i}" for i in range(500)]
+    base = [vocab[i] for i in rng.integers(0, len(vocab), size=300)]
+    # The second text keeps a share of the first and replaces the rest.
+    other = [w if rng.random() < kept else vocab[rng.integers(0, len(vocab))] for w in base]
+    k = 3
+    a, b = _shingle_set(base, k), _shingle_set(other, k)
+    exact = len(a & b) / len(a | b)
+    texts = [base, other]
+    token_hashes = hash_strings([w for t in texts for w in t])
+    offsets = np.array([0, len(base), len(base) + len(other)], dtype=np.int64)
+    sh, sh_off = sim.shingle_hashes(token_hashes, offsets, k)
+    sig = sim.minhash_signatures(sh, sh_off, num_perm=512, seed=3)
+    est = sim.jaccard_estimates(sig, np.array([[0, 1]]))[0]
+    assert abs(est - exact) < 0.1
+
+
+# --- LSH: band_keys, band_candidates, lsh_params ----------------------------------------
+
+
+@small_settings
+@given(sig=signature_matrices(), data=st.data())
+def test_band_keys_equals_reference(sig: U32, data: st.DataObject) -> None:
+    p = sig.shape[1]
+    rows = data.draw(st.integers(1, p))
+    bands = data.draw(st.integers(0, p // rows))
+    got = sim.band_keys(sig, bands, rows)
+    assert got.dtype == np.uint64
+    assert got.shape == (sig.shape[0], bands)
+    assert got.tolist() == ref.band_keys(sig, bands, rows).tolist()
+
+
+@small_settings
+@given(sig=signature_matrices(max_perm=6))
+def test_band_keys_equal_when_band_values_equal(sig: U32) -> None:
+    keys = sim.band_keys(sig, sig.shape[1], 1)
+    for i in range(sig.shape[0]):
+        for j in range(sig.shape[0]):
+            same = sig[i] == sig[j]
+            assert ((keys[i] == keys[j]) == same).all()
+
+
+def test_band_keys_rejects_too_many_rows() -> None:
+    sig = np.zeros((2, 8), dtype=np.uint32)
+    with pytest.raises(ValueError, match=r"bands \* rows must be <= num_perm \(8\); got 3 \* 3"):
+        sim.band_keys(sig, 3, 3)
+
+
+@st.composite
+def key_matrices(draw: st.DrawFn) -> U64:
+    """Band keys from a tiny alphabet so that buckets are shared and sometimes big."""
+    n = draw(st.integers(0, 12))
+    bands = draw(st.integers(0, 4))
+    key = st.one_of(st.sampled_from([0, 1, 2]), st.integers(0, MAX_U64))
+    cells = draw(st.lists(key, min_size=n * bands, max_size=n * bands))
+    return np.array(cells, dtype=np.uint64).reshape(n, bands)
+
+
+@small_settings
+@given(
+    keys=key_matrices(),
+    max_bucket_size=st.sampled_from([0, 1, 2, 3, 5, 200]),
+    data=st.data(),
+)
+def test_band_candidates_equals_reference(
+    keys: U64, max_bucket_size: int, data: st.DataObject
+) -> None:
+    n = keys.shape[0]
+    valid = data.draw(st.none() | st.lists(st.booleans(), min_size=n, max_size=n).map(np.array))
+    if valid is not None:
+        valid = valid.astype(bool).reshape(n)
+    got = sim.band_candidates(keys, max_bucket_size=max_bucket_size, valid=valid)
+    want = ref.band_candidates(keys, max_bucket_size=max_bucket_size, valid=valid)
+    assert_pairs_sorted_unique(got)
+    assert got.tolist() == want.tolist()
+    if valid is not None:
+        assert valid[got.ravel()].all()
+
+
+def test_band_candidates_oversize_bucket_gives_chain() -> None:
+    keys = np.array([[7], [7], [1], [7], [7]], dtype=np.uint64)
+    got = sim.band_candidates(keys, max_bucket_size=3)
+    assert got.tolist() == [[0, 1], [1, 3], [3, 4]]
+    assert sim.band_candidates(keys, max_bucket_size=4).tolist() == [
+        [0, 1],
+        [0, 3],
+        [0, 4],
+        [1, 3],
+        [1, 4],
+        [3, 4],
+    ]
+
+
+@pytest.mark.parametrize("threshold", [0.2, 0.5, 0.8, 0.95, 1.0])
+@pytest.mark.parametrize("num_perm", [1, 8, 32])
+def test_lsh_params_equals_reference(threshold: float, num_perm: int) -> None:
+    got = sim.lsh_params(threshold, num_perm)
+    assert got == ref.lsh_params(threshold, num_perm)
+    bands, rows = got
+    assert bands >= 1
+    assert rows >= 1
+    assert bands * rows <= num_perm
+
+
+def test_lsh_params_weights_equal_reference() -> None:
+    for fp, fn in [(0.9, 0.1), (0.1, 0.9)]:
+        got = sim.lsh_params(0.6, 24, false_positive_weight=fp, false_negative_weight=fn)
+        want = ref.lsh_params(0.6, 24, false_positive_weight=fp, false_negative_weight=fn)
+        assert got == want
+
+
+def test_lsh_params_known_value() -> None:
+    # Same as datasketch.MinHashLSH(threshold=0.8, num_perm=128).
+    assert sim.lsh_params(0.8, 128) == (9, 13)
+
+
+@pytest.mark.parametrize("threshold", [0.0, -0.1, 1.5])
+def test_lsh_params_rejects_bad_threshold(threshold: float) -> None:
+    with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\]; got"):
+        sim.lsh_params(threshold, 16)
+
+
+@pytest.mark.parametrize("num_perm", [0, -4])
+def test_lsh_params_rejects_bad_num_perm(num_perm: int) -> None:
+    with pytest.raises(ValueError, match=rf"num_perm must be >= 1; got {num_perm}"):
+        sim.lsh_params(0.5, num_perm)
+
+
+# --- jaccard_estimates ------------------------------------------------------------------
+
+
+@small_settings
+@given(sig=signature_matrices(), data=st.data())
+def test_jaccard_estimates_equals_reference(sig: U32, data: st.DataObject) -> None:
+    pairs = data.draw(pair_arrays(sig.shape[0]))
+    got = sim.jaccard_estimates(sig, pairs)
+    assert got.dtype == np.float64
+    assert got.shape == (len(pairs),)
+    assert got.tolist() == ref.jaccard_estimates(sig, pairs).tolist()
+
+
+@small_settings
+@given(sig=signature_matrices(), data=st.data())
+def test_jaccard_estimates_symmetric_in_unit_interval(sig: U32, data: st.DataObject) -> None:
+    pairs = data.draw(pair_arrays(sig.shape[0]))
+    est = sim.jaccard_estimates(sig, pairs)
+    assert ((est >= 0.0) & (est <= 1.0)).all()
+    assert est.tolist() == sim.jaccard_estimates(sig, pairs[:, ::-1]).tolist()
+
+
+def test_jaccard_estimate_of_empty_document_is_zero() -> None:
+    sig = np.array([[sim.EMPTY_VALUE] * 4, [sim.EMPTY_VALUE] * 4, [1, 2, 3, 4]], dtype=np.uint32)
+    assert sim.jaccard_estimates(sig, np.array([[0, 1], [0, 2], [2, 2]])).tolist() == [
+        0.0,
+        0.0,
+        1.0,
+    ]
+
+
+# --- cosine_pairs, cosine_neighbors -----------------------------------------------------
+
+
+@small_settings
+@given(x=unit_rows(), data=st.data(), chunk=st.sampled_from([1, 2, 1 << 16]))
+def test_cosine_pairs_equals_reference(x: sp.csr_matrix, data: st.DataObject, chunk: int) -> None:
+    pairs = data.draw(pair_arrays(x.shape[0]))
+    got = sim.cosine_pairs(x, pairs, chunk=chunk)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, ref.cosine_pairs(x, pairs), rtol=0, atol=1e-9)
+    assert ((got >= 0.0) & (got <= 1.0)).all()
+    np.testing.assert_allclose(got, sim.cosine_pairs(x, pairs[:, ::-1]), rtol=0, atol=1e-12)
+
+
+@small_settings
+@given(
+    x=unit_rows(),
+    threshold=st.one_of(st.sampled_from([1e-9, 0.5, 0.8, 1.0]), st.floats(0.01, 1.0)),
+    max_neighbors=st.sampled_from([0, 1, 2, 3, 50]),
+    block_rows=st.sampled_from([1, 2, 3, 2048]),
+)
+def test_cosine_neighbors_equals_reference(
+    x: sp.csr_matrix, threshold: float, max_neighbors: int, block_rows: int
+) -> None:
+    pairs, sims = sim.cosine_neighbors(
+        x, threshold=threshold, max_neighbors=max_neighbors, block_rows=block_rows
+    )
+    r_pairs, r_sims = ref.cosine_neighbors(x, threshold=threshold, max_neighbors=max_neighbors)
+    assert_pairs_sorted_unique(pairs)
+    assert pairs.tolist() == r_pairs.tolist()
+    np.testing.assert_allclose(sims, r_sims, rtol=0, atol=1e-9)
+    assert ((sims >= 0.0) & (sims <= 1.0)).all()
+    if len(pairs):
+        # A near-unit threshold may keep pairs whose clipped cosine rounds to it.
+        assert (sims >= threshold - 1e-9).all()
+
+
+def test_cosine_neighbors_ties_go_to_lower_index() -> None:
+    # Rows 1, 2 and 3 are equally close to row 0; each keeps one neighbour.
+    x = sp.csr_matrix(np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]]))
+    pairs, sims = sim.cosine_neighbors(x, threshold=0.5, max_neighbors=1)
+    # 0 -> 1, 1 -> 0, 2 -> 0, 3 -> 0
+    assert pairs.tolist() == [[0, 1], [0, 2], [0, 3]]
+    assert sims.tolist() == [1.0, 1.0, 1.0]
+
+
+# Rows sharing no feature never meet in the sparse product, so a threshold of 0 would
+# silently miss their pairs; the kernel refuses it instead.
+@pytest.mark.parametrize("threshold", [0.0, -0.5, 1.5])
+def test_cosine_neighbors_rejects_bad_threshold(threshold: float) -> None:
+    x = sp.csr_matrix(np.eye(3))
+    with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\]; got"):
+        sim.cosine_neighbors(x, threshold=threshold)
