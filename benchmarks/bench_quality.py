@@ -96,11 +96,17 @@ def datasketch_lsh(articles: Sequence[storyclust.Article], gold: list[Any]) -> d
     return evaluate(gold, connected_components(g, directed=False)[1])
 
 
-def run_storyclust(articles: Sequence[storyclust.Article], gold: list[Any], **kw: Any) -> dict[str, Any]:
+def run_storyclust(
+    articles: Sequence[storyclust.Article], gold: list[Any], **kw: Any
+) -> dict[str, Any]:
     r = storyclust.cluster(articles, progress=False, **kw)
     m = evaluate(gold, r.labels)
     gold_max = max(np.unique(np.asarray(gold, dtype=str), return_counts=True)[1])
-    return {**m, "largest_story": max(s.size for s in r.stories), "largest_gold_story": int(gold_max)}
+    return {
+        **m,
+        "largest_story": max(s.size for s in r.stories),
+        "largest_gold_story": int(gold_max),
+    }
 
 
 def timed(fn: Callable[..., dict[str, Any]], *args: Any, **kw: Any) -> dict[str, Any]:
@@ -115,13 +121,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--files", nargs="*", help="file stems (default: every *.jsonl)")
     ap.add_argument("--out", default="benchmarks/results/quality")
-    ap.add_argument("--max-dense", type=int, default=7000, help="skip average-linkage baseline above this")
+    ap.add_argument(
+        "--max-dense", type=int, default=7000, help="skip average-linkage baseline above this"
+    )
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--no-sweep", action="store_true")
     args = ap.parse_args(argv)
 
     data = Path(args.data)
-    files = [data / f"{s}.jsonl" for s in args.files] if args.files else sorted(data.glob("*.jsonl"))
+    files = (
+        [data / f"{s}.jsonl" for s in args.files] if args.files else sorted(data.glob("*.jsonl"))
+    )
     results: dict[str, dict[str, Any]] = {}
     for path in files:
         arts = storyclust.read_jsonl(path)
@@ -135,10 +145,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             res["datasketch_lsh_cc"] = timed(datasketch_lsh, arts, gold)
         if not args.no_sweep:
             res["sweep_threshold"] = {
-                str(t): round(run_storyclust(arts, gold, threshold=t)["pairwise_f1"], 4) for t in SWEEP
+                str(t): round(run_storyclust(arts, gold, threshold=t)["pairwise_f1"], 4)
+                for t in SWEEP
             }
         results[path.stem] = res
-        print(f"{path.stem}: storyclust pairwise F1 {res['storyclust']['pairwise_f1']:.3f}", file=sys.stderr)
+        print(
+            f"{path.stem}: storyclust pairwise F1 {res['storyclust']['pairwise_f1']:.3f}",
+            file=sys.stderr,
+        )
 
     methods = ["storyclust", "tfidf_single_oracle", "tfidf_average_oracle", "datasketch_lsh_cc"]
     macro = {}
@@ -153,8 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "files": results,
         "macro": macro,
     }
-    lines = ["| file | method | pairwise P | pairwise R | pairwise F1 | B-cubed F1 | ARI | seconds |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| file | method | pairwise P | pairwise R | pairwise F1 | B-cubed F1 | ARI | seconds |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in results.items():
         for m in methods:
             if m not in r:
@@ -174,10 +190,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{v['pairwise_f1']:.3f} | {v['bcubed_f1']:.3f} | {v['ari']:.3f} | |"
         )
     if not args.no_sweep:
-        lines += ["", "storyclust pairwise F1 by `threshold` (other settings default):", "",
-                  "| file | " + " | ".join(map(str, SWEEP)) + " |", "|---|" + "---|" * len(SWEEP)]
+        lines += [
+            "",
+            "storyclust pairwise F1 by `threshold` (other settings default):",
+            "",
+            "| file | " + " | ".join(map(str, SWEEP)) + " |",
+            "|---|" + "---|" * len(SWEEP),
+        ]
         for name, r in results.items():
-            lines.append(f"| {name} | " + " | ".join(f"{r['sweep_threshold'][str(t)]:.3f}" for t in SWEEP) + " |")
+            lines.append(
+                f"| {name} | "
+                + " | ".join(f"{r['sweep_threshold'][str(t)]:.3f}" for t in SWEEP)
+                + " |"
+            )
     table = "\n".join(lines)
     print(table)
     out = Path(args.out)

@@ -14,11 +14,9 @@ from storyclust.metrics import evaluate
 
 from .corpora import (
     CHILE_QUAKE,
-    CHILE_QUAKE_2,
     CORPUS,
     ECB_WIRE,
     GOLD,
-    INDONESIA_QUAKE,
     JAPAN_INDEPENDENT,
     JAPAN_REUTERS,
 )

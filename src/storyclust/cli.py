@@ -88,7 +88,9 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="cluster labelled articles and score against the labels")
     _add_common(e)
-    e.add_argument("--gold-field", default="story", help="field holding the gold story (default: story)")
+    e.add_argument(
+        "--gold-field", default="story", help="field holding the gold story (default: story)"
+    )
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     return parser
 
@@ -142,9 +144,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "cluster":
         stories = args.stories or _sibling(args.output, ".stories.jsonl")
-        result.to_jsonl(args.output, stories_path=stories)
-        if args.output != "-":
-            result.write_metadata(_sibling(args.output, ".meta.json"))
+        try:
+            if args.output != "-":
+                Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+                Path(stories).parent.mkdir(parents=True, exist_ok=True)
+            result.to_jsonl(args.output, stories_path=stories)
+            if args.output != "-":
+                result.write_metadata(_sibling(args.output, ".meta.json"))
+        except OSError as exc:
+            print(f"storyclust: error: cannot write output: {exc}", file=sys.stderr)
+            return 2
         if not args.quiet:
             print(_summary(result, articles), file=sys.stderr)
             print(f"wrote {args.output} and {stories}", file=sys.stderr)
@@ -156,7 +165,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(f"{args.input}: {_summary(result, articles)}")
         for key, value in scores.items():
-            print(f"  {key:<20} {value:.4f}" if isinstance(value, float) else f"  {key:<20} {value}")
+            print(
+                f"  {key:<20} {value:.4f}" if isinstance(value, float) else f"  {key:<20} {value}"
+            )
     return 0
 
 

@@ -170,7 +170,13 @@ def score_links(features: Features, pairs: I64, settings: Settings) -> Links:
     near = jac >= settings.near_duplicate_threshold
     score = _combine(cos, head, tf, np.where(near, jac, 0.0), settings)
     links = Links(
-        pairs=pairs, score=score, jaccard=jac, cosine=cos, headline=head, time_factor=tf, near_duplicate=near
+        pairs=pairs,
+        score=score,
+        jaccard=jac,
+        cosine=cos,
+        headline=head,
+        time_factor=tf,
+        near_duplicate=near,
     )
     return links.take(score >= settings.link_threshold)
 
@@ -202,7 +208,9 @@ def dense_scores(features: Features, members: I64, links: Links, settings: Setti
     has = np.fromiter((bool(t) for t in titles), dtype=bool, count=m)
     head[~(has[:, None] & has[None, :])] = np.nan
     d = features.days[members]
-    tf = time_factor(d[:, None], d[None, :], window=settings.time_window_days, decay=settings.time_decay_days)
+    tf = time_factor(
+        d[:, None], d[None, :], window=settings.time_window_days, decay=settings.time_decay_days
+    )
     near = np.zeros((m, m))
     pos = np.full(int(members.max()) + 1 if m else 0, -1, dtype=np.int64)
     pos[members] = np.arange(m)

@@ -244,16 +244,16 @@ class StoryResult:
         """Links on the maximum-spanning-tree path from pa to pb inside one story."""
         members = np.flatnonzero(self.labels == story)
         local = {int(m): k for k, m in enumerate(members)}
-        L = self.link_arrays
+        lk = self.link_arrays
         inside = np.flatnonzero(
-            (self.labels[L.pairs[:, 0]] == story) & (self.labels[L.pairs[:, 1]] == story)
+            (self.labels[lk.pairs[:, 0]] == story) & (self.labels[lk.pairs[:, 1]] == story)
         )
         if len(inside) == 0:
             return []
-        r = np.array([local[int(x)] for x in L.pairs[inside, 0]])
-        c = np.array([local[int(x)] for x in L.pairs[inside, 1]])
+        r = np.array([local[int(x)] for x in lk.pairs[inside, 0]])
+        c = np.array([local[int(x)] for x in lk.pairs[inside, 1]])
         # Maximum spanning tree: minimise 2 - score (strictly positive weights).
-        g = sp.coo_matrix((2.0 - L.score[inside], (r, c)), shape=(len(members),) * 2).tocsr()
+        g = sp.coo_matrix((2.0 - lk.score[inside], (r, c)), shape=(len(members),) * 2).tocsr()
         tree = minimum_spanning_tree(g)
         tree = tree + tree.T
         _, pred = breadth_first_order(tree, local[pa], directed=False, return_predecessors=True)
@@ -268,8 +268,8 @@ class StoryResult:
         out = []
         for x, y in reversed(hops):
             lo, hi = min(x, y), max(x, y)
-            k = int(inside[(L.pairs[inside, 0] == lo) & (L.pairs[inside, 1] == hi)][0])
-            rec = L.record(k)
+            k = int(inside[(lk.pairs[inside, 0] == lo) & (lk.pairs[inside, 1] == hi)][0])
+            rec = lk.record(k)
             rec["a"], rec["b"] = ids[x], ids[y]
             out.append(rec)
         return out

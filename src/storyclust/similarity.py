@@ -55,7 +55,8 @@ def _splitmix64(x: U64) -> U64:
         z = x + _SM_1
         z = (z ^ (z >> np.uint64(30))) * _SM_2
         z = (z ^ (z >> np.uint64(27))) * _SM_3
-        return z ^ (z >> np.uint64(31))
+        out: U64 = z ^ (z >> np.uint64(31))
+        return out
 
 
 def shingle_hashes(token_hashes: U64, offsets: I64, k: int) -> tuple[U64, I64]:
@@ -312,7 +313,8 @@ def jaccard_estimates(signatures: U32, pairs: I64) -> F64:
     empty = (a[:, 0] == EMPTY_VALUE) & (a == EMPTY_VALUE).all(axis=1)
     empty |= (b[:, 0] == EMPTY_VALUE) & (b == EMPTY_VALUE).all(axis=1)
     est[empty] = 0.0
-    return est.astype(np.float64)
+    out: F64 = est.astype(np.float64)
+    return out
 
 
 def cosine_pairs(x: sp.csr_matrix, pairs: I64, *, chunk: int = 1 << 16) -> F64:

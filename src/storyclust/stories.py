@@ -10,6 +10,7 @@ by a chain.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 
@@ -94,11 +95,11 @@ def group_links(
     if n == 0:
         return labels
     graph = _graph(n, links)
-    n_comp, comp = connected_components(graph, directed=False)
+    _, comp = connected_components(graph, directed=False)
     order = np.argsort(comp, kind="stable")
     bounds = np.flatnonzero(np.r_[True, comp[order][1:] != comp[order][:-1], True])
     next_label = 0
-    for s, e in zip(bounds[:-1], bounds[1:]):
+    for s, e in itertools.pairwise(bounds):
         members = order[s:e]
         pieces = (
             [members]
@@ -156,13 +157,15 @@ def representatives(
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     k = int(labels.max()) + 1
+    primary: F64
     if policy == "central":
         i, j = links.pairs[:, 0], links.pairs[:, 1]
         same = labels[i] == labels[j]
-        primary = np.bincount(i[same], links.score[same], minlength=n) + np.bincount(
-            j[same], links.score[same], minlength=n
+        weight = links.score[same].astype(np.float64)
+        primary = -(
+            np.bincount(i[same], weight, minlength=n).astype(np.float64)
+            + np.bincount(j[same], weight, minlength=n).astype(np.float64)
         )
-        primary = -primary
     elif policy == "earliest":
         primary = np.where(np.isnan(days), math.inf, days)
     elif policy == "longest":

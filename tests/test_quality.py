@@ -1,0 +1,40 @@
+"""Story quality with default settings on the labelled files in ../shared/data.
+
+The floors are those of the v0.1 issue; the figures themselves are in README.md
+(benchmarks/bench_quality.py). The data lives outside the repository (its licences
+forbid shipping most of it): set STORYCLUST_DATA to its folder, or keep
+../shared/data beside the checkout, as CI does.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import storyclust
+from storyclust.metrics import evaluate
+
+DATA = Path(
+    os.environ.get("STORYCLUST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+FLOORS = {"ecbplus": 0.80, "allsides_neus_public": 0.42, "uci_news_aggregator_sample": 0.38}
+
+needs_data = pytest.mark.skipif(
+    not DATA.is_dir() and not os.environ.get("CI"), reason=f"labelled data not found at {DATA}"
+)
+
+
+@needs_data
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_default_settings_reach_the_floor(name: str) -> None:
+    articles = storyclust.read_jsonl(DATA / f"{name}.jsonl")
+    gold = [a.extra["story"] for a in articles]
+    result = storyclust.cluster(articles, progress=False)
+    scores = evaluate(gold, result.labels)
+    assert scores["pairwise_f1"] >= FLOORS[name], scores
+    # chain control: no runaway story
+    largest_gold = int(np.unique(gold, return_counts=True)[1].max())
+    assert max(s.size for s in result.stories) <= 3 * largest_gold
