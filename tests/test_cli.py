@@ -1,0 +1,126 @@
+"""The storyclust command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storyclust.cli import main
+
+from .corpora import CORPUS, GOLD
+
+
+@pytest.fixture
+def corpus_file(tmp_path: Path) -> Path:
+    path = tmp_path / "news.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        for rec in CORPUS:
+            fh.write(json.dumps({**rec, "story": GOLD[rec["id"]]}) + "\n")
+    return path
+
+
+def test_cluster_writes_articles_stories_and_metadata(corpus_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out" / "result.jsonl"
+    assert main(["cluster", str(corpus_file), "-o", str(out), "-q"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [r["id"] for r in CORPUS]
+    assert all(isinstance(r["story"], int) for r in rows)
+    stories = [
+        json.loads(line)
+        for line in (tmp_path / "out" / "result.stories.jsonl").read_text().splitlines()
+    ]
+    assert sum(s["size"] for s in stories) == len(CORPUS)
+    assert {
+        "story",
+        "size",
+        "representative_id",
+        "title",
+        "outlets",
+        "first_seen",
+        "last_seen",
+    } <= set(stories[0])
+    meta = json.loads((tmp_path / "out" / "result.meta.json").read_text())
+    assert meta["settings"]["seed"] == 1 and meta["n_articles"] == len(CORPUS)
+    assert meta["storyclust_version"]
+
+
+def test_cluster_settings_on_the_command_line(corpus_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.jsonl"
+    args = [
+        "cluster",
+        str(corpus_file),
+        "-o",
+        str(out),
+        "-q",
+        "--threshold",
+        "0.9",
+        "--set",
+        "linkage=single",
+    ]
+    assert main(args) == 0
+    meta = json.loads((tmp_path / "r.meta.json").read_text())
+    assert meta["settings"]["threshold"] == 0.9 and meta["settings"]["linkage"] == "single"
+
+
+def test_evaluate_prints_metrics(corpus_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", str(corpus_file), "--json", "-q"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["ari"] == pytest.approx(1.0)
+    assert {"pairwise_f1", "bcubed_f1", "nmi"} <= set(scores)
+    assert main(["evaluate", str(corpus_file), "-q"]) == 0
+    assert "pairwise_f1" in capsys.readouterr().out
+
+
+def test_evaluate_without_gold_field_names_it(
+    corpus_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["evaluate", str(corpus_file), "--gold-field", "label", "-q"]) == 2
+    assert "no gold label in field 'label'" in capsys.readouterr().err
+
+
+def test_bad_line_is_reported_with_its_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "a", "title": "x"}\n{"id": "b", "title": \n', encoding="utf-8")
+    assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "line 2" in err and "bad.jsonl" in err and "errors" in err
+    assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl"), "--errors", "skip"]) == 0
+    err = capsys.readouterr().err
+    assert "skipped" in err and "line 2" in err
+    meta = json.loads((tmp_path / "o.meta.json").read_text())
+    assert meta["input"]["n_skipped"] == 1 and meta["input"]["skipped"][0]["line"] == 2
+
+
+def test_bad_setting_and_missing_file_are_clean_errors(
+    corpus_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["cluster", str(corpus_file), "-o", str(tmp_path / "o.jsonl"), "--threshold", "2"])
+        == 2
+    )
+    assert "threshold must be in (0, 1]; got 2.0" in capsys.readouterr().err
+    assert (
+        main(["cluster", str(corpus_file), "-o", str(tmp_path / "o.jsonl"), "--set", "nope=1"]) == 2
+    )
+    assert "unknown setting(s) 'nope'" in capsys.readouterr().err
+    assert main(["cluster", str(tmp_path / "missing.jsonl"), "-o", str(tmp_path / "o.jsonl")]) == 2
+    assert "missing.jsonl" in capsys.readouterr().err
+
+
+def test_console_script_entry_point_runs(corpus_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "storyclust.cli", "cluster", str(corpus_file), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "10 articles ->" in proc.stderr
+    assert out.exists()

@@ -1,0 +1,79 @@
+"""StoryResult: the story table, links, explain, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import storyclust
+
+from .corpora import CORPUS
+
+
+@pytest.fixture(scope="module")
+def result() -> storyclust.StoryResult:
+    return storyclust.cluster(CORPUS, progress=False)
+
+
+def test_story_table_covers_every_article_once(result: storyclust.StoryResult) -> None:
+    ids = [i for s in result.stories for i in s.article_ids]
+    assert sorted(ids) == sorted(a["id"] for a in CORPUS)
+    for s in result.stories:
+        assert s.size == len(s.article_ids)
+        assert s.representative_id in s.article_ids
+        assert all(result.labels[result._position(i)] == s.story_id for i in s.article_ids)
+
+
+def test_links_carry_ids_and_signals(result: storyclust.StoryResult) -> None:
+    links = result.links
+    assert links, "the corpus has linked articles"
+    ids = {a["id"] for a in CORPUS}
+    for link in links:
+        assert link["a"] in ids and link["b"] in ids and link["a"] != link["b"]
+        assert 0 <= link["score"] <= 1 and 0 <= link["cosine"] <= 1 and 0 <= link["jaccard"] <= 1
+        assert link["headline"] is None or 0 <= link["headline"] <= 1
+
+
+def test_explain_gives_direct_link_and_path(result: storyclust.StoryResult) -> None:
+    e = result.explain("wire-ecb", "daily-ecb")
+    assert e["same_story"] and e["link"]["score"] > 0.3
+    assert e["path"] and e["path"][0]["a"] == "wire-ecb" and e["path"][-1]["b"] == "daily-ecb"
+    apart = result.explain("wire-ecb", "sport-1")
+    assert not apart["same_story"] and apart["path"] == []
+    assert apart["weights"]["threshold"] == 0.25
+    with pytest.raises(KeyError, match="no article with id 'nope'"):
+        result.explain("wire-ecb", "nope")
+
+
+def test_to_jsonl_round_trips(result: storyclust.StoryResult, tmp_path: Path) -> None:
+    out, table = tmp_path / "a.jsonl", tmp_path / "s.jsonl"
+    assert result.to_jsonl(out, stories_path=table) == len(CORPUS)
+    back = storyclust.read_jsonl(out)
+    assert back.ids == result.articles.ids
+    assert [a.extra["story"] for a in back] == result.labels.tolist()
+    assert back[0].published == result.articles[0].published
+    rows = [json.loads(line) for line in table.read_text().splitlines()]
+    assert [r["story"] for r in rows] == list(range(result.n_stories))
+
+
+def test_to_pandas_tables(result: storyclust.StoryResult) -> None:
+    pytest.importorskip("pandas")
+    arts = result.to_pandas()
+    assert list(arts["story"]) == result.labels.tolist()
+    assert str(arts["published"].dtype).startswith("datetime64")
+    stories = result.to_pandas("stories")
+    assert len(stories) == result.n_stories and stories["size"].sum() == len(CORPUS)
+    links = result.to_pandas("links")
+    assert len(links) == len(result.links)
+    with pytest.raises(ValueError, match="what must be 'articles', 'stories' or 'links'"):
+        result.to_pandas("nope")
+
+
+def test_metadata_records_settings_and_version(result: storyclust.StoryResult) -> None:
+    meta = result.metadata()
+    assert meta["settings"]["seed"] == 1 and meta["settings"]["num_perm"] == 128
+    assert meta["storyclust_version"] == storyclust.__version__
+    assert set(meta["timings"]) == {"features", "candidates", "links", "stories"}
+    assert "StoryResult" in repr(result)
