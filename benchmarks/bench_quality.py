@@ -37,7 +37,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 import storyclust
 from storyclust.metrics import evaluate
 
-GRID = [round(x, 2) for x in np.arange(0.05, 0.951, 0.05)]
+GRID = [round(x, 2) for x in np.arange(0.02, 0.961, 0.02)]
 SWEEP = [0.15, 0.2, 0.25, 0.3, 0.35, 0.4]
 KEYS = ("pairwise_precision", "pairwise_recall", "pairwise_f1", "bcubed_f1", "ari")
 
@@ -126,6 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--no-sweep", action="store_true")
+    ap.add_argument(
+        "--readme", help="also write the table into this README between its quality-table markers"
+    )
     args = ap.parse_args(argv)
 
     data = Path(args.data)
@@ -209,7 +212,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(payload, indent=2) + "\n")
     out.with_suffix(".md").write_text(table + "\n")
+    if args.readme:
+        _fill_readme(Path(args.readme), results, macro, methods)
     return 0
+
+
+def _fill_readme(
+    path: Path,
+    results: dict[str, dict[str, Any]],
+    macro: dict[str, dict[str, float]],
+    methods: list[str],
+) -> None:
+    """Replace the table between <!-- quality-table --> markers with the figures of this run."""
+    rows = [
+        "| file | method | pairwise P | pairwise R | pairwise F1 | B-cubed F1 | ARI |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results.items():
+        for m in methods:
+            if m in r:
+                v = r[m]
+                label = m + (f" (t={v['threshold']})" if "threshold" in v else "")
+                f1 = (
+                    f"**{v['pairwise_f1']:.3f}**"
+                    if m == "storyclust"
+                    else f"{v['pairwise_f1']:.3f}"
+                )
+                rows.append(
+                    f"| {name} | {label} | {v['pairwise_precision']:.3f} | {v['pairwise_recall']:.3f} | "
+                    f"{f1} | {v['bcubed_f1']:.3f} | {v['ari']:.3f} |"
+                )
+    for m, v in macro.items():
+        rows.append(
+            f"| macro-average | {m} | {v['pairwise_precision']:.3f} | {v['pairwise_recall']:.3f} | "
+            f"{v['pairwise_f1']:.3f} | {v['bcubed_f1']:.3f} | {v['ari']:.3f} |"
+        )
+    text = path.read_text()
+    start, end = "<!-- quality-table -->", "<!-- /quality-table -->"
+    a, b = text.index(start) + len(start), text.index(end)
+    path.write_text(text[:a] + "\n" + "\n".join(rows) + "\n" + text[b:])
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ def _links(pairs: list[tuple[int, int]], scores: list[float]) -> Links:
         jaccard=np.zeros(k),
         cosine=np.array(scores, dtype=np.float64),
         headline=np.full(k, np.nan),
+        names=np.full(k, np.nan),
         time_factor=np.ones(k),
         near_duplicate=np.zeros(k, dtype=bool),
     )

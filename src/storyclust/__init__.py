@@ -3,10 +3,12 @@
 from . import metrics
 from .articles import Article, Articles, LoadReport, SkippedRecord, to_articles
 from .errors import InputError, InputTypeError, SettingsError, StoryclustError
+from .features import find_boilerplate
 from .io import read_articles, read_csv, read_jsonl, write_jsonl
+from .pages import split_page
 from .pipeline import StoryClusterer, cluster
 from .result import Story, StoryResult
-from .text import char_shingles, normalize, tokenize, word_shingles
+from .text import char_shingles, names_and_numbers, normalize, tokenize, word_shingles
 
 __version__ = "0.1.0"
 
@@ -25,11 +27,14 @@ __all__ = [
     "__version__",
     "char_shingles",
     "cluster",
+    "find_boilerplate",
     "metrics",
+    "names_and_numbers",
     "normalize",
     "read_articles",
     "read_csv",
     "read_jsonl",
+    "split_page",
     "to_articles",
     "tokenize",
     "word_shingles",

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist, cpdist
 
@@ -48,7 +49,11 @@ class Links:
     cosine : ndarray of float64
         TF-IDF cosine of title + text.
     headline : ndarray of float64
-        Headline similarity (rapidfuzz token-set ratio / 100); NaN where a title is missing.
+        Headline similarity (rapidfuzz token-set ratio of the content words / 100); NaN
+        where a title is missing.
+    names : ndarray of float64
+        TF-IDF cosine of the names and figures of the two articles; NaN where either
+        has none.
     time_factor : ndarray of float64
         Multiplier in (0, 1] for the time between the two articles (1 inside the window
         or where a date is missing).
@@ -61,6 +66,7 @@ class Links:
     jaccard: F64
     cosine: F64
     headline: F64
+    names: F64
     time_factor: F64
     near_duplicate: npt.NDArray[np.bool_]
 
@@ -75,6 +81,7 @@ class Links:
             jaccard=self.jaccard[mask],
             cosine=self.cosine[mask],
             headline=self.headline[mask],
+            names=self.names[mask],
             time_factor=self.time_factor[mask],
             near_duplicate=self.near_duplicate[mask],
         )
@@ -82,6 +89,7 @@ class Links:
     def record(self, k: int) -> dict[str, Any]:
         """Link `k` as a dict of its signals (positions, not ids)."""
         h = float(self.headline[k])
+        nm = float(self.names[k])
         return {
             "a": int(self.pairs[k, 0]),
             "b": int(self.pairs[k, 1]),
@@ -89,6 +97,7 @@ class Links:
             "jaccard": round(float(self.jaccard[k]), 4),
             "cosine": round(float(self.cosine[k]), 4),
             "headline": None if np.isnan(h) else round(h, 4),
+            "names": None if np.isnan(nm) else round(nm, 4),
             "time_factor": round(float(self.time_factor[k]), 4),
             "near_duplicate": bool(self.near_duplicate[k]),
         }
@@ -144,14 +153,19 @@ def time_factor(days_a: F64, days_b: F64, *, window: float, decay: float) -> F64
 def score_links(features: Features, pairs: I64, settings: Settings) -> Links:
     """Score candidate pairs on every signal and keep those at or above ``link_threshold``.
 
-    The combined score is ``(1 - w) * cosine + w * headline`` (w =
-    ``headline_weight``; cosine alone where a title is missing), times the time
+    The text evidence is a weighted mean of the TF-IDF cosine (weight
+    ``1 - headline_weight - names_weight``), the headline similarity and the names
+    overlap; a signal that is missing for a pair (no title, no names) is left out
+    and the other weights scaled up. The text evidence is multiplied by the time
     factor; a near-duplicate pair (shingle Jaccard >= ``near_duplicate_threshold``)
     scores at least its Jaccard, whatever the time between.
     """
     i, j = pairs[:, 0], pairs[:, 1]
     jac = jaccard_estimates(features.signatures, pairs)
-    cos = cosine_pairs(features.tfidf, pairs) if features.tfidf.shape[1] else np.zeros(len(pairs))
+    cos = _row_cosines(features.tfidf, pairs)
+    names = _row_cosines(features.names, pairs)
+    has_names = np.asarray(features.names.getnnz(axis=1) > 0)
+    names[~(has_names[i] & has_names[j])] = np.nan
     titles = features.titles
     ta = [titles[k] for k in i]
     tb = [titles[k] for k in j]
@@ -168,23 +182,37 @@ def score_links(features: Features, pairs: I64, settings: Settings) -> Links:
         decay=settings.time_decay_days,
     )
     near = jac >= settings.near_duplicate_threshold
-    score = _combine(cos, head, tf, np.where(near, jac, 0.0), settings)
+    score = _combine(cos, head, names, tf, np.where(near, jac, 0.0), settings)
     links = Links(
         pairs=pairs,
         score=score,
         jaccard=jac,
         cosine=cos,
         headline=head,
+        names=names,
         time_factor=tf,
         near_duplicate=near,
     )
     return links.take(score >= settings.link_threshold)
 
 
-def _combine(cos: F64, head: F64, tf: F64, near_jaccard: F64, settings: Settings) -> F64:
-    """The combined score: text evidence times the time factor, floored by near-duplicate Jaccard."""
-    w = settings.headline_weight
-    text = np.where(np.isnan(head), cos, (1 - w) * cos + w * np.nan_to_num(head))
+def _row_cosines(x: sp.csr_matrix, pairs: I64) -> F64:
+    """Cosines of the pairs' rows (zeros when the matrix has no columns)."""
+    return cosine_pairs(x, pairs) if x.shape[1] else np.zeros(len(pairs))
+
+
+def _combine(
+    cos: F64, head: F64, names: F64, tf: F64, near_jaccard: F64, settings: Settings
+) -> F64:
+    """Weighted mean of the available text signals, times the time factor, floored by near-duplicate Jaccard."""
+    wh, wn = settings.headline_weight, settings.names_weight
+    wc = 1.0 - wh - wn
+    has_h, has_n = ~np.isnan(head), ~np.isnan(names)
+    total = wc + wh * has_h + wn * has_n
+    text = (wc * cos + wh * np.nan_to_num(head) + wn * np.nan_to_num(names)) / np.maximum(
+        total, 1e-12
+    )
+    text = np.where(total > 0, text, cos)
     return np.clip(np.maximum(text * tf, near_jaccard), 0.0, 1.0)
 
 
@@ -201,8 +229,10 @@ def dense_scores(features: Features, members: I64, links: Links, settings: Setti
     ndarray of float64, shape (m, m), symmetric, zero diagonal.
     """
     m = len(members)
-    x = features.tfidf[members]
-    cos = np.clip((x @ x.T).toarray(), 0.0, 1.0) if x.shape[1] else np.zeros((m, m))
+    cos = _dense_cosines(features.tfidf, members)
+    names = _dense_cosines(features.names, members)
+    has_names = np.asarray(features.names[members].getnnz(axis=1) > 0)
+    names[~(has_names[:, None] & has_names[None, :])] = np.nan
     titles = [features.titles[k] for k in members]
     head = cdist(titles, titles, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=1) / 100.0
     has = np.fromiter((bool(t) for t in titles), dtype=bool, count=m)
@@ -221,6 +251,15 @@ def dense_scores(features: Features, members: I64, links: Links, settings: Setti
     ok = (pos[a] >= 0) & (pos[b] >= 0)
     near[pos[a[ok]], pos[b[ok]]] = jac[ok]
     near = np.maximum(near, near.T)
-    out = _combine(cos, head, tf, near, settings)
+    out = _combine(cos, head, names, tf, near, settings)
     np.fill_diagonal(out, 0.0)
     return out
+
+
+def _dense_cosines(x: sp.csr_matrix, members: I64) -> F64:
+    """All-pairs cosines of the members' rows, dense."""
+    m = len(members)
+    if not x.shape[1]:
+        return np.zeros((m, m))
+    sub = x[members]
+    return np.clip(np.asarray((sub @ sub.T).toarray(), dtype=np.float64), 0.0, 1.0)

@@ -137,6 +137,7 @@ def _to_input_positions(links: Links, order: npt.NDArray[np.int64]) -> Links:
         jaccard=links.jaccard,
         cosine=links.cosine,
         headline=links.headline,
+        names=links.names,
         time_factor=links.time_factor,
         near_duplicate=links.near_duplicate,
     )

@@ -24,6 +24,7 @@ class Settings:
     threshold: float = 0.25
     link_threshold: float = 0.1
     headline_weight: float = 0.3
+    names_weight: float = 0.0
     title_weight: int = 2
     time_window_days: float = 2.0
     time_decay_days: float = 3.0
@@ -36,6 +37,7 @@ class Settings:
     representative: str = "central"
     max_component_size: int = 3000
     n_keywords: int = 5
+    strip_boilerplate: bool = True
 
     def __post_init__(self) -> None:
         _unit("threshold", self.threshold, low_open=True)
@@ -45,6 +47,12 @@ class Settings:
                 f"link_threshold must be <= threshold ({self.threshold}); got {self.link_threshold}"
             )
         _unit("headline_weight", self.headline_weight, low_open=False)
+        _unit("names_weight", self.names_weight, low_open=False)
+        if self.headline_weight + self.names_weight > 1:
+            raise SettingsError(
+                "headline_weight + names_weight must be <= 1 (the rest is the TF-IDF cosine); "
+                f"got {self.headline_weight} + {self.names_weight}"
+            )
         _unit("near_duplicate_threshold", self.near_duplicate_threshold, low_open=True)
         _int("title_weight", self.title_weight, 0)
         _int("shingle_size", self.shingle_size, 1)
@@ -59,6 +67,10 @@ class Settings:
                 raise SettingsError(
                     f"{name} must be a number >= 0 (use math.inf to switch time off); got {v!r}"
                 )
+        if not isinstance(self.strip_boilerplate, bool):
+            raise SettingsError(
+                f"strip_boilerplate must be True or False; got {self.strip_boilerplate!r}"
+            )
         if self.linkage not in _LINKAGES:
             raise SettingsError(f"linkage must be one of {_LINKAGES}; got {self.linkage!r}")
         if self.representative not in _REPRESENTATIVES:

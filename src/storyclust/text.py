@@ -349,3 +349,50 @@ def hash_strings(strings: Sequence[str]) -> npt.NDArray[np.uint64]:
     out = np.empty(n, dtype=np.uint64)
     out[order] = h
     return out
+
+
+_SENTENCE_WORD = re.compile(r"(^|[.!?:;\"“”]\s+|\n\s*)?(\w[\w'’-]*)")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+
+
+def names_and_numbers(text: str, *, title: str = "") -> list[str]:
+    """Capitalised words (names) and figures of a text, normalised, in order.
+
+    No NLP model: a name is a word that starts with a capital letter in the middle
+    of a sentence, and is not a stop word; a sentence-initial capitalised word
+    counts only if the text also capitalises it mid-sentence. Words of a
+    `title` count only where the text uses them as names, or where the title is
+    not in Title Case. Figures are digit runs of two or more characters (decimals
+    and separators kept, thousands commas dropped). Scripts without case give only
+    figures.
+
+    Examples
+    --------
+    >>> names_and_numbers("Rescuers in Mamuju found 8 bodies. Officials in West Sulawesi said 1,200 fled.")
+    ['mamuju', 'west', 'sulawesi', '1200']
+    """
+    mid: list[str] = []
+    initial: list[str] = []
+    for m in _SENTENCE_WORD.finditer(text):
+        word = m.group(2)
+        if not word[0].isupper():
+            continue
+        key = word.casefold().replace("’", "'")
+        if key in STOP_WORDS or (key.endswith("'s") and key[:-2] in STOP_WORDS):
+            continue
+        key = key[:-2] if key.endswith("'s") else key
+        starts_sentence = m.start(2) == 0 or m.group(1) is not None
+        (initial if starts_sentence else mid).append(key)
+    names = set(mid)
+    out = [w for w in mid] + [w for w in initial if w in names]
+    if title:
+        words = [w for w in _WORD.findall(title) if not w.isdigit()]
+        capitalised = [w for w in words if w[0].isupper()]
+        title_case = len(words) >= 3 and len(capitalised) >= 0.6 * len(words)
+        for w in capitalised:
+            key = w.casefold()
+            if key not in STOP_WORDS and (key in names or not title_case):
+                out.append(key)
+    numbers = [n.replace(",", "") for n in _NUMBER.findall(title + "\n" + text)]
+    out.extend(n for n in numbers if len(n) >= 2)
+    return out
