@@ -13,11 +13,12 @@ import numpy.typing as npt
 from tqdm.auto import tqdm
 
 from .articles import Article, Articles, to_articles
-from .features import build_features
+from .errors import SettingsError
+from .features import Features, build_features
 from .links import Links, dense_scores, find_candidates, score_links
 from .result import StoryResult, build_stories
 from .settings import Settings
-from .stories import group_links, keywords, number_by_first_appearance, representatives
+from .stories import cohesion, group_links, keywords, number_by_first_appearance, representatives
 
 __all__ = ["StoryClusterer", "cluster"]
 
@@ -95,16 +96,21 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
             labels = number_by_first_appearance(labels_in)
             inv = _inverse(order)
             links_in = _to_input_positions(links, order)
-            reps = representatives(
+            similarity = lambda members: dense_scores(feats, members, links, settings)  # noqa: E731
+            coh, weak, weak_score = cohesion(labels[order], similarity)
+            weak = np.where(weak >= 0, order[np.maximum(weak, 0)], -1)
+            reps = _representatives(articles, labels, links_in, feats, inv, settings)
+            kw = keywords(feats.tfidf[inv], feats.terms, labels, settings.n_keywords)
+            stories = build_stories(
+                articles,
                 labels,
                 links_in,
-                policy=settings.representative,
-                days=feats.days[inv],
-                lengths=feats.lengths[inv],
-                tiebreak=inv,
+                reps,
+                kw,
+                cohesion=coh,
+                weakest=weak,
+                weakest_score=weak_score,
             )
-            kw = keywords(feats.tfidf[inv], feats.terms, labels, settings.n_keywords)
-            stories = build_stories(articles, labels, links_in, reps, kw)
     finally:
         stages.close()
     return StoryResult(
@@ -115,6 +121,62 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
         settings=settings.to_dict(),
         report=articles.report,
         timings=stages.timings,
+    )
+
+
+def _representatives(
+    articles: Articles,
+    labels: npt.NDArray[np.int64],
+    links: Links,
+    feats: Features,
+    inv: npt.NDArray[np.int64],
+    settings: Settings,
+) -> npt.NDArray[np.int64]:
+    """The representative of each story under the settings' policy (input positions)."""
+    policy = settings.representative
+    priority = None
+    if isinstance(policy, tuple):
+        rank = {src: k for k, src in enumerate(policy)}
+        priority = np.array([rank.get(a.source, len(policy)) for a in articles], dtype=np.int64)
+    reps = representatives(
+        labels,
+        links,
+        policy=policy if isinstance(policy, str) else "central",
+        days=feats.days[inv],
+        lengths=feats.lengths[inv],
+        tiebreak=inv,
+        priority=priority,
+    )
+    if callable(policy):
+        members: list[list[int]] = [[] for _ in range(len(reps))]
+        for pos, lab in enumerate(labels):
+            members[int(lab)].append(pos)
+        for story, idx in enumerate(members):
+            chosen = policy([articles[p] for p in idx])
+            reps[story] = idx[_chosen_index(chosen, [articles[p] for p in idx], policy)]
+    return reps
+
+
+def _chosen_index(chosen: Any, story: list[Article], policy: Any) -> int:
+    """Where the article a representative callable returned sits in its story."""
+    if isinstance(chosen, Article):
+        for k, a in enumerate(story):
+            if a is chosen or a.id == chosen.id:
+                return k
+    elif isinstance(chosen, str):
+        for k, a in enumerate(story):
+            if a.id == chosen:
+                return k
+    elif (
+        isinstance(chosen, (int, np.integer))
+        and not isinstance(chosen, bool)
+        and 0 <= chosen < len(story)
+    ):
+        return int(chosen)
+    name = getattr(policy, "__qualname__", repr(policy))
+    raise SettingsError(
+        f"representative callable {name} must return one of the story's articles, its id, or its "
+        f"index in the list (0..{len(story) - 1}); got {chosen!r}"
     )
 
 

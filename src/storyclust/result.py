@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
+from scipy.sparse.csgraph import breadth_first_order, connected_components, minimum_spanning_tree
 
 from .articles import Article, Articles, LoadReport
 from .io import article_to_dict, write_jsonl
@@ -34,6 +34,8 @@ _STORY_COLUMNS = [
     "last_seen",
     "keywords",
     "cohesion",
+    "weakest_link",
+    "n_reports",
     "article_ids",
 ]
 
@@ -59,8 +61,14 @@ class Story:
     keywords : list of str
         Terms that set this story apart from the others.
     cohesion : float
-        Mean link score over all pairs of its articles (a missing link counts 0); 1.0
-        for a single article.
+        Mean score over all pairs of its articles (every pair scored, not only
+        candidates); 1.0 for a single article.
+    weakest_link : tuple of (str, str, float) or None
+        The two articles and the score of the weakest link of the story's maximum
+        spanning tree: where it would split first. None for a single article.
+    n_reports : int
+        Distinct texts: near-duplicate reprints (an outlet's re-posts, wire copies)
+        count once.
     article_ids : list of str
         Its articles, in input order.
     """
@@ -75,6 +83,8 @@ class Story:
     keywords: list[str]
     cohesion: float
     article_ids: list[str]
+    weakest_link: tuple[str, str, float] | None = None
+    n_reports: int = 1
 
     @property
     def n_outlets(self) -> int:
@@ -94,6 +104,12 @@ class Story:
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
             "keywords": self.keywords,
             "cohesion": round(self.cohesion, 4),
+            "weakest_link": (
+                None
+                if self.weakest_link is None
+                else [self.weakest_link[0], self.weakest_link[1], round(self.weakest_link[2], 4)]
+            ),
+            "n_reports": self.n_reports,
             "article_ids": self.article_ids,
         }
 
@@ -341,35 +357,43 @@ def build_stories(
     links: Links,
     reps: npt.NDArray[np.int64],
     keywords: list[list[str]],
+    *,
+    cohesion: npt.NDArray[np.float64],
+    weakest: npt.NDArray[np.int64],
+    weakest_score: npt.NDArray[np.float64],
 ) -> list[Story]:
     """Assemble the story table from labels (0..k-1) and per-story parts."""
     k = len(reps)
+    n = len(labels)
     members: list[list[int]] = [[] for _ in range(k)]
     for pos, lab in enumerate(labels):
         members[int(lab)].append(pos)
-    i, j = links.pairs[:, 0], links.pairs[:, 1]
-    same = labels[i] == labels[j]
-    inner = np.bincount(labels[i[same]], links.score[same], minlength=k)
+    # Near-duplicate groups: reprints of one text count as one report.
+    nd = links.pairs[links.near_duplicate]
+    graph = sp.coo_matrix((np.ones(len(nd)), (nd[:, 0], nd[:, 1])), shape=(n, n))
+    _, group = connected_components(graph, directed=False)
+    ids = [a.id for a in articles]
     out = []
     for s in range(k):
         idx = members[s]
         arts = [articles[p] for p in idx]
         rep = articles[int(reps[s])]
         dates = [a.published for a in arts if a.published is not None]
-        size = len(idx)
-        n_pairs = size * (size - 1) / 2
+        a, b = int(weakest[s, 0]), int(weakest[s, 1])
         out.append(
             Story(
                 story_id=s,
-                size=size,
+                size=len(idx),
                 representative_id=rep.id,
                 title=rep.title or rep.text[:120],
                 outlets=sorted({a.source for a in arts if a.source}),
                 first_seen=min(dates) if dates else None,
                 last_seen=max(dates) if dates else None,
                 keywords=keywords[s],
-                cohesion=float(inner[s] / n_pairs) if n_pairs else 1.0,
+                cohesion=float(cohesion[s]),
                 article_ids=[a.id for a in arts],
+                weakest_link=None if a < 0 else (ids[a], ids[b], float(weakest_score[s])),
+                n_reports=len(set(group[idx].tolist())),
             )
         )
     return out

@@ -34,7 +34,7 @@ class Settings:
     seed: int = 1
     max_neighbors: int = 50
     linkage: str = "average"
-    representative: str = "central"
+    representative: Any = "central"
     max_component_size: int = 3000
     n_keywords: int = 5
     strip_boilerplate: bool = True
@@ -73,9 +73,13 @@ class Settings:
             )
         if self.linkage not in _LINKAGES:
             raise SettingsError(f"linkage must be one of {_LINKAGES}; got {self.linkage!r}")
-        if self.representative not in _REPRESENTATIVES:
+        rep = self.representative
+        if isinstance(rep, (list, tuple)) and rep and all(isinstance(x, str) for x in rep):
+            object.__setattr__(self, "representative", tuple(rep))
+        elif not (callable(rep) or (isinstance(rep, str) and rep in _REPRESENTATIVES)):
             raise SettingsError(
-                f"representative must be one of {_REPRESENTATIVES}; got {self.representative!r}"
+                f"representative must be one of {_REPRESENTATIVES}, a list of outlets in order of "
+                f"preference, or a callable that takes a story's articles and returns one; got {rep!r}"
             )
 
     @classmethod
@@ -92,10 +96,16 @@ class Settings:
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a JSON-ready dict (infinite values as the string "inf")."""
-        return {
-            k: ("inf" if isinstance(v, float) and math.isinf(v) else v)
-            for k, v in asdict(self).items()
-        }
+        out: dict[str, Any] = {}
+        for k, v in asdict(self).items():
+            if isinstance(v, float) and math.isinf(v):
+                v = "inf"
+            elif callable(v):
+                v = f"callable:{getattr(v, '__qualname__', type(v).__name__)}"
+            elif isinstance(v, tuple):
+                v = list(v)
+            out[k] = v
+        return out
 
 
 def _unit(name: str, v: object, *, low_open: bool) -> None:

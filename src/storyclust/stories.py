@@ -18,12 +18,18 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.sparse.csgraph import connected_components
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from scipy.spatial.distance import squareform
 
 from .links import Links
 
-__all__ = ["group_links", "keywords", "number_by_first_appearance", "representatives"]
+__all__ = [
+    "cohesion",
+    "group_links",
+    "keywords",
+    "number_by_first_appearance",
+    "representatives",
+]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -146,12 +152,15 @@ def representatives(
     days: F64,
     lengths: I64,
     tiebreak: I64,
+    priority: I64 | None = None,
 ) -> I64:
     """Index of the representative article of each story (stories 0..k-1).
 
     Policies: ``"central"`` (the highest sum of link scores to the rest of its
     story), ``"earliest"`` (first published; undated last), ``"longest"`` (most
-    tokens). Ties go to the earlier article, then to the smaller `tiebreak`.
+    tokens). With `priority` (lower is preferred, e.g. the rank of the article's
+    outlet in a list), it decides first and the policy breaks its ties. Remaining
+    ties go to the earlier article, then to the smaller `tiebreak`.
     """
     n = len(labels)
     if n == 0:
@@ -173,7 +182,8 @@ def representatives(
     else:  # pragma: no cover - Settings validates the policy
         raise ValueError(f"unknown representative policy {policy!r}")
     when = np.where(np.isnan(days), math.inf, days)
-    order = np.lexsort((tiebreak, when, primary, labels))
+    first_key = np.zeros(n, dtype=np.int64) if priority is None else priority
+    order = np.lexsort((tiebreak, when, primary, first_key, labels))
     first = np.flatnonzero(np.r_[True, labels[order][1:] != labels[order][:-1]])
     out = np.empty(k, dtype=np.int64)
     out[labels[order][first]] = order[first]
@@ -204,3 +214,48 @@ def keywords(
         top = np.lexsort((terms[cols], -vals))[:n_keywords]
         out.append([str(t) for t in terms[cols[top]]])
     return out
+
+
+def cohesion(labels: I64, similarity: Callable[[I64], F64]) -> tuple[F64, I64, F64]:
+    """How well each story holds together, and its weakest link.
+
+    Parameters
+    ----------
+    labels : ndarray of int64, shape (n,)
+        Stories 0..k-1.
+    similarity : callable
+        ``similarity(members) -> (m, m)`` exact pair scores.
+
+    Returns
+    -------
+    cohesion : ndarray of float64, shape (k,)
+        Mean score over all pairs of the story's articles (1.0 for one article).
+    weakest : ndarray of int64, shape (k, 2)
+        The two articles of the weakest link on the story's maximum spanning tree:
+        the link whose loss would first split the story (-1 for one article).
+    weakest_score : ndarray of float64, shape (k,)
+        Its score (NaN for one article).
+    """
+    k = int(labels.max()) + 1 if len(labels) else 0
+    coh = np.ones(k)
+    weakest = np.full((k, 2), -1, dtype=np.int64)
+    weakest_score = np.full(k, np.nan)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, labels[order][1:] != labels[order][:-1], True])
+    for s, e in itertools.pairwise(bounds):
+        members = order[s:e]
+        if len(members) < 2:
+            continue
+        story = int(labels[members[0]])
+        dense = similarity(members)
+        m = len(members)
+        coh[story] = float(dense[np.triu_indices(m, 1)].mean())
+        # Maximum spanning tree: minimise 2 - score (strictly positive off the diagonal).
+        weights = 2.0 - dense
+        np.fill_diagonal(weights, 0.0)
+        tree = sp.coo_matrix(minimum_spanning_tree(weights))
+        w = int(np.argmax(tree.data))
+        a, b = int(tree.row[w]), int(tree.col[w])
+        weakest[story] = sorted((int(members[a]), int(members[b])))
+        weakest_score[story] = float(dense[a, b])
+    return coh, weakest, weakest_score
