@@ -226,3 +226,50 @@ def test_a_chain_of_weak_links_does_not_join_two_stories() -> None:
     # single linkage follows the chain through the bridge: what average linkage avoids
     single = cluster([*CORPUS, bridge], progress=False, linkage="single")
     assert _story(single, "ap-chile-quake") == _story(single, "afp-indonesia-quake")
+
+
+def test_outlet_priority_and_callable_representatives() -> None:
+    by_priority = cluster(CORPUS, progress=False, representative=["The Courier", "Reuters"])
+    assert by_priority.story_of("wire-ecb").representative_id == "courier-ecb"
+    # outlets not in the list fall back to the central article
+    assert by_priority.story_of("reuters-japan").representative_id in {
+        "reuters-japan",
+        "independent-japan",
+    }
+
+    def shortest_title(story: list[storyclust.Article]) -> storyclust.Article:
+        return min(story, key=lambda a: (len(a.title), a.id))
+
+    chosen = cluster(CORPUS, progress=False, representative=shortest_title).story_of("wire-ecb")
+    assert chosen.representative_id == "wire-ecb"  # "ECB holds rates, slows bond buying"
+    by_id = cluster(CORPUS, progress=False, representative=lambda story: story[-1].id)
+    assert (
+        by_id.story_of("wire-ecb").representative_id == by_id.story_of("wire-ecb").article_ids[-1]
+    )
+    assert by_id.metadata()["settings"]["representative"].startswith("callable:")
+
+
+def test_bad_representative_is_named() -> None:
+    with pytest.raises(
+        storyclust.SettingsError, match=r"representative callable .* must return one of the story"
+    ):
+        cluster(CORPUS, progress=False, representative=lambda story: 99)
+    with pytest.raises(storyclust.SettingsError, match="a list of outlets in order of preference"):
+        cluster(CORPUS, progress=False, representative=3)
+
+
+def test_cohesion_weakest_link_and_reports() -> None:
+    result = cluster(CORPUS, progress=False)
+    ecb = result.story_of("wire-ecb")
+    assert 0.3 < ecb.cohesion <= 1
+    assert ecb.weakest_link is not None
+    a, b, score = ecb.weakest_link
+    assert {a, b} <= set(ecb.article_ids) and 0 < score <= 1
+    # the weakest link is no stronger than the cohesion-carrying links of the story
+    assert score <= max(
+        link["score"] for link in result.links if {link["a"], link["b"]} <= set(ecb.article_ids)
+    )
+    # three articles, but the courier copy is a near-duplicate reprint of the wire: two reports
+    assert ecb.n_reports == 2 and ecb.n_outlets == 3
+    single = result.story_of("sport-1")
+    assert single.weakest_link is None and single.cohesion == 1.0 and single.n_reports == 1
