@@ -153,15 +153,17 @@ def test_shingle_hashes_rejects_bad_k(k: int) -> None:
     docs=documents,
     num_perm=st.sampled_from([1, 2, 7, 32, 128]),
     seed=st.integers(0, 2**32),
-    chunk_cells=st.sampled_from([1 << 23, 1, 5, 64]),
+    n_threads=st.sampled_from([None, 1, 2, 3]),
 )
 def test_minhash_signatures_equals_reference(
-    docs: list[list[int]], num_perm: int, seed: int, chunk_cells: int
+    docs: list[list[int]], num_perm: int, seed: int, n_threads: int | None
 ) -> None:
     shingles, offsets = flatten(docs)
-    # A small chunk budget walks documents in many chunks, as huge inputs do.
-    with mock.patch.object(sim, "_CHUNK_CELLS", chunk_cells):
-        got = sim.minhash_signatures(shingles, offsets, num_perm=num_perm, seed=seed)
+    # No minimum work: even tiny inputs are split over threads, as huge ones are.
+    with mock.patch.object(sim, "_MIN_PARALLEL_WORK", 0):
+        got = sim.minhash_signatures(
+            shingles, offsets, num_perm=num_perm, seed=seed, n_threads=n_threads
+        )
     want = ref.minhash_signatures(shingles, offsets, num_perm=num_perm, seed=seed)
     assert got.dtype == np.uint32
     assert got.shape == (len(docs), num_perm)

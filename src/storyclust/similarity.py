@@ -1,21 +1,52 @@
 """The similarity kernel: arrays in, arrays out; no I/O, no logging, no state.
 
-Shingle hashing, MinHash signatures, LSH band keys and candidate pairs, Jaccard
-estimates, and sparse cosine similarities. Each function has a slow, obvious twin
-in :mod:`storyclust._reference` that the tests compare it against.
+Token and shingle hashing from text bytes, MinHash signatures, LSH band keys and
+candidate pairs, Jaccard estimates, and sparse cosine similarities. Each function
+has a slow, obvious twin in :mod:`storyclust._reference` that the tests compare it
+against. The hot loops are compiled with numba (cached on disk after the first
+call) and release the GIL, so long inputs are split over threads; the result does
+not depend on the number of threads.
 
 Hash scheme (``"storyclust"``): tokens are hashed with 64-bit FNV-1a over their
-UTF-8 bytes (:func:`storyclust.text.hash_strings`); a shingle of k tokens folds its
-token hashes with FNV-style xor-multiply and a splitmix64 finaliser; permutation p
-maps a shingle hash x to ``(a_p * x + b_p) mod 2**64 >> 32`` (multiply-shift
-hashing, a_p odd), with a_p, b_p drawn from ``numpy.random.PCG64(seed)``. The
-signature of a document with no shingles is all ``EMPTY_VALUE``.
+UTF-8 bytes (as :func:`storyclust.text.hash_strings`); a shingle of k tokens folds
+its token hashes with FNV-style xor-multiply and a splitmix64 finaliser;
+permutation p maps a shingle hash x to ``(a_p * x + b_p) mod 2**64 >> 32``
+(multiply-shift hashing, a_p odd), with a_p, b_p drawn from
+``numpy.random.PCG64(seed)``. The signature of a document with no shingles is all
+``EMPTY_VALUE``.
+
+Costs (n documents, T tokens, S shingles, B text bytes, P permutations, b bands;
+measured figures in ``benchmarks/results/similarity.md``):
+
+=========================  ==========================  =============================
+function                   time                        memory besides the output
+=========================  ==========================  =============================
+hash_token_text            O(B)                        O(n)
+hash_raw_text              O(B)                        O(n)
+shingle_hashes             O(S * k)                    O(n)
+minhash_signatures         O(S * P), vectorised over   O(P) per thread
+                           the permutations
+text_signatures            O(B + S * (k + P)), fused   O(longest document) per thread
+lsh_params                 O(P log P) integrals        O(1)
+band_keys                  O(n * b * rows)             O(n * b)
+band_candidates            O(b * n log n) sorting      O(n + candidate pairs)
+jaccard_estimates          O(pairs * P)                O(pairs * P) in blocks
+cosine_pairs               O(pairs * row nnz)          O(chunk)
+cosine_neighbors           sparse products in row      O(block_rows * n) at worst,
+                           blocks                      never n x n dense
+=========================  ==========================  =============================
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar, cast
 
+import numba
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
@@ -27,39 +58,448 @@ __all__ = [
     "band_keys",
     "cosine_neighbors",
     "cosine_pairs",
+    "hash_raw_text",
+    "hash_token_text",
     "jaccard_estimates",
     "lsh_params",
     "minhash_params",
     "minhash_signatures",
     "shingle_hashes",
+    "text_signatures",
 ]
 
+U8 = npt.NDArray[np.uint8]
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+B1 = npt.NDArray[np.bool_]
 
 EMPTY_VALUE = np.uint32(0xFFFFFFFF)
+_EMPTY64 = np.uint64(0xFFFFFFFF)
 _PRIME = np.uint64(0x100000001B3)
 _OFFSET = np.uint64(0xCBF29CE484222325)
 _SM_1 = np.uint64(0x9E3779B97F4A7C15)
 _SM_2 = np.uint64(0xBF58476D1CE4E5B9)
 _SM_3 = np.uint64(0x94D049BB133111EB)
-# Rows of the (shingles x permutations) block hashed at once: bounds temporary memory.
-_CHUNK_CELLS = 1 << 23
+_S27 = np.uint64(27)
+_S30 = np.uint64(30)
+_S31 = np.uint64(31)
+_S32 = np.uint64(32)
+# Below this many shingle x permutation cells (or text bytes x 64), one thread is
+# faster than starting more.
+_MIN_PARALLEL_WORK = 1 << 22
+# Pieces per thread: uneven documents still keep every thread busy.
+_PIECES_PER_THREAD = 4
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _jit(fn: _F) -> _F:
+    """Compile `fn` with numba in nopython mode, cached on disk, releasing the GIL."""
+    return cast(_F, numba.njit(cache=True, nogil=True)(fn))
 
 
 def _splitmix64(x: U64) -> U64:
-    """Finalise 64-bit values so that nearby inputs spread over all bits."""
+    """Finalise 64-bit values so that nearby inputs spread over all bits (vectorised)."""
     with np.errstate(over="ignore"):
         z = x + _SM_1
-        z = (z ^ (z >> np.uint64(30))) * _SM_2
-        z = (z ^ (z >> np.uint64(27))) * _SM_3
-        out: U64 = z ^ (z >> np.uint64(31))
+        z = (z ^ (z >> _S30)) * _SM_2
+        z = (z ^ (z >> _S27)) * _SM_3
+        out: U64 = z ^ (z >> _S31)
         return out
 
 
-def shingle_hashes(token_hashes: U64, offsets: I64, k: int) -> tuple[U64, I64]:
+# --- compiled kernels -------------------------------------------------------------------
+
+
+@_jit
+def _splitmix64_one(x: np.uint64) -> Any:
+    """The splitmix64 finaliser of one 64-bit value."""
+    z = x + _SM_1
+    z = (z ^ (z >> _S30)) * _SM_2
+    z = (z ^ (z >> _S27)) * _SM_3
+    return z ^ (z >> _S31)
+
+
+@_jit
+def _fold_shingles(tokens: U64, n: int, k: int, out: U64) -> int:
+    """Hash the k-token windows of tokens[:n] into out; return how many (one if n <= k)."""
+    if n == 0:
+        return 0
+    m = n - k + 1 if n > k else 1
+    w = k if n > k else n
+    for s in range(m):
+        h = _OFFSET
+        for j in range(w):
+            h = (h ^ tokens[s + j]) * _PRIME
+        out[s] = _splitmix64_one(h)
+    return m
+
+
+@_jit
+def _minhash_row(sh: U64, lo: int, hi: int, a: U64, b: U64, mins: U64, row: U32) -> None:
+    """Write the signature of shingles sh[lo:hi] (at least one) into row."""
+    p_count = a.shape[0]
+    mins[:] = _EMPTY64
+    for i in range(lo, hi):
+        x = sh[i]
+        # The inner loop over permutations is what the compiler vectorises.
+        for p in range(p_count):
+            v = (a[p] * x + b[p]) >> _S32
+            if v < mins[p]:
+                mins[p] = v
+    for p in range(p_count):
+        row[p] = np.uint32(mins[p])
+
+
+@_jit
+def _minhash_range(sh: U64, offsets: I64, a: U64, b: U64, out: U32, d_lo: int, d_hi: int) -> None:
+    """Signatures of documents d_lo..d_hi-1 into out (rows of empty documents untouched)."""
+    mins = np.empty(a.shape[0], dtype=np.uint64)
+    for d in range(d_lo, d_hi):
+        if offsets[d + 1] > offsets[d]:
+            _minhash_row(sh, offsets[d], offsets[d + 1], a, b, mins, out[d])
+
+
+@_jit
+def _shingle_range(
+    tokens: U64, offsets: I64, sh_offsets: I64, k: int, out: U64, d_lo: int, d_hi: int
+) -> None:
+    """Shingle hashes of documents d_lo..d_hi-1 into their places in out."""
+    for d in range(d_lo, d_hi):
+        lo, hi = offsets[d], offsets[d + 1]
+        _fold_shingles(tokens[lo:hi], hi - lo, k, out[sh_offsets[d] : sh_offsets[d + 1]])
+
+
+@_jit
+def _is_word_ascii(c: np.uint8) -> bool:
+    """[0-9A-Za-z_]: what ``\\w`` matches among ASCII characters."""
+    return bool((48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122) or c == 95)
+
+
+@_jit
+def _latin1_separator(cp: int) -> bool:
+    """U+0080..U+00BF characters that NFKC and case folding keep outside words."""
+    return (
+        cp <= 0xA7
+        or cp == 0xA9
+        or 0xAB <= cp <= 0xAE
+        or 0xB0 <= cp <= 0xB1
+        or 0xB6 <= cp <= 0xB7
+        or cp == 0xBB
+        or cp == 0xBF
+    )
+
+
+@_jit
+def _scan_raw(data: U8, lo: int, hi: int, out: U64) -> int:
+    """Tokenise and hash raw text data[lo:hi] as storyclust.text.tokenize would.
+
+    Handles ASCII, Latin-1 letters and typographic punctuation (quotes, dashes,
+    spaces, currency signs); returns the number of tokens written to out, or -1 if
+    the text has any other character (the caller then tokenises it in Python).
+    """
+    n = 0
+    h = _OFFSET
+    in_word = False
+    i = lo
+    while i < hi:
+        c = data[i]
+        if c < 0x80:
+            if _is_word_ascii(c):
+                if 65 <= c <= 90:
+                    c += 32
+                h = (h ^ np.uint64(c)) * _PRIME
+                in_word = True
+            elif in_word:
+                out[n] = h
+                n += 1
+                h = _OFFSET
+                in_word = False
+            i += 1
+            continue
+        if c == 0xC2 or c == 0xC3:
+            if i + 1 >= hi or not (0x80 <= data[i + 1] <= 0xBF):
+                return -1
+            c2 = data[i + 1]
+            cp = ((int(c) & 0x1F) << 6) | (int(c2) & 0x3F)
+            i += 2
+            if cp >= 0xC0 and cp != 0xD7 and cp != 0xF7:
+                # A Latin-1 letter: part of a word, case-folded.
+                if cp == 0xDF:  # sharp s folds to "ss"
+                    h = (h ^ np.uint64(115)) * _PRIME
+                    h = (h ^ np.uint64(115)) * _PRIME
+                else:
+                    if cp <= 0xDE:
+                        c2 += 0x20
+                    h = (h ^ np.uint64(0xC3)) * _PRIME
+                    h = (h ^ np.uint64(c2)) * _PRIME
+                in_word = True
+                continue
+            if cp < 0xC0 and not _latin1_separator(cp):
+                return -1
+        elif c == 0xE2 or c == 0xE3 or c == 0xEF:
+            if i + 2 >= hi or not (0x80 <= data[i + 1] <= 0xBF and 0x80 <= data[i + 2] <= 0xBF):
+                return -1
+            cp = (
+                ((int(c) & 0x0F) << 12)
+                | ((int(data[i + 1]) & 0x3F) << 6)
+                | (int(data[i + 2]) & 0x3F)
+            )
+            i += 3
+            general = 0x2000 <= cp <= 0x206F and cp != 0x2017 and cp != 0x203E
+            currency = 0x20A0 <= cp <= 0x20C0 and cp != 0x20A8
+            if not (general or currency or cp == 0x3000 or cp == 0xFEFF):
+                return -1
+        else:
+            return -1
+        if in_word:  # a separator ends the word
+            out[n] = h
+            n += 1
+            h = _OFFSET
+            in_word = False
+    if in_word:
+        out[n] = h
+        n += 1
+    return n
+
+
+@_jit
+def _scan_tokens(data: U8, lo: int, hi: int, out: U64) -> int:
+    """Hash the space-separated tokens of data[lo:hi] into out; return how many."""
+    n = 0
+    h = _OFFSET
+    in_word = False
+    for i in range(lo, hi):
+        c = data[i]
+        if c == 32:
+            if in_word:
+                out[n] = h
+                n += 1
+                h = _OFFSET
+                in_word = False
+        else:
+            h = (h ^ np.uint64(c)) * _PRIME
+            in_word = True
+    if in_word:
+        out[n] = h
+        n += 1
+    return n
+
+
+@_jit
+def _scan(data: U8, lo: int, hi: int, raw: bool, out: U64) -> int:
+    """Token hashes of one document, raw text or space-separated tokens."""
+    return _scan_raw(data, lo, hi, out) if raw else _scan_tokens(data, lo, hi, out)
+
+
+@_jit
+def _longest(offsets: I64, d_lo: int, d_hi: int) -> int:
+    """Length of the longest of documents d_lo..d_hi-1."""
+    m = 0
+    for d in range(d_lo, d_hi):
+        m = max(m, offsets[d + 1] - offsets[d])
+    return m
+
+
+@_jit
+def _count_tokens(data: U8, offsets: I64, raw: bool, counts: I64, d_lo: int, d_hi: int) -> None:
+    """Tokens of each of documents d_lo..d_hi-1 (-1 where raw text needs Python)."""
+    buf = np.empty(_longest(offsets, d_lo, d_hi) // 2 + 1, dtype=np.uint64)
+    for d in range(d_lo, d_hi):
+        counts[d] = _scan(data, offsets[d], offsets[d + 1], raw, buf)
+
+
+@_jit
+def _fill_tokens(
+    data: U8, offsets: I64, raw: bool, tok_offsets: I64, out: U64, d_lo: int, d_hi: int
+) -> None:
+    """Token hashes of documents d_lo..d_hi-1 into their places in out."""
+    for d in range(d_lo, d_hi):
+        if tok_offsets[d + 1] > tok_offsets[d]:
+            _scan(data, offsets[d], offsets[d + 1], raw, out[tok_offsets[d] : tok_offsets[d + 1]])
+
+
+@_jit
+def _text_signature_range(
+    data: U8,
+    offsets: I64,
+    raw: bool,
+    k: int,
+    a: U64,
+    b: U64,
+    out: U32,
+    ok: B1,
+    d_lo: int,
+    d_hi: int,
+) -> None:
+    """Text bytes to signatures for documents d_lo..d_hi-1, one document at a time."""
+    size = _longest(offsets, d_lo, d_hi) // 2 + 1
+    tokens = np.empty(size, dtype=np.uint64)
+    shingles = np.empty(size, dtype=np.uint64)
+    mins = np.empty(a.shape[0], dtype=np.uint64)
+    for d in range(d_lo, d_hi):
+        n = _scan(data, offsets[d], offsets[d + 1], raw, tokens)
+        if n < 0:
+            ok[d] = False
+            continue
+        m = _fold_shingles(tokens, n, k, shingles)
+        if m > 0:
+            _minhash_row(shingles, 0, m, a, b, mins, out[d])
+
+
+# --- threads ----------------------------------------------------------------------------
+
+
+def _thread_count(n_threads: int | None, work: float) -> int:
+    """Threads to use: all available CPUs (or `n_threads`), one for small work."""
+    if n_threads is None:
+        if work < _MIN_PARALLEL_WORK:
+            return 1
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
+    if isinstance(n_threads, bool) or not isinstance(n_threads, int) or n_threads < 1:
+        raise ValueError(f"n_threads must be a positive int or None; got {n_threads!r}")
+    return n_threads
+
+
+def _pieces(cost_offsets: I64, parts: int) -> list[tuple[int, int]]:
+    """Split documents into at most `parts` contiguous ranges of about equal cost."""
+    n = len(cost_offsets) - 1
+    if n <= 0:
+        return []
+    parts = max(1, min(parts, n))
+    targets = np.linspace(cost_offsets[0], cost_offsets[-1], parts + 1)[1:-1]
+    cuts = np.unique(np.concatenate([[0], np.searchsorted(cost_offsets, targets), [n]]))
+    return [(int(lo), int(hi)) for lo, hi in itertools.pairwise(cuts) if hi > lo]
+
+
+def _run(
+    kernel: Callable[..., None],
+    args: Sequence[Any],
+    cost_offsets: I64,
+    n_threads: int,
+) -> None:
+    """Call ``kernel(*args, lo, hi)`` over document ranges, on `n_threads` threads.
+
+    Every range writes its own rows, so the result is the same for any thread count.
+    """
+    if n_threads == 1:
+        kernel(*args, 0, len(cost_offsets) - 1)
+        return
+    ranges = _pieces(cost_offsets, n_threads * _PIECES_PER_THREAD)
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        for future in [pool.submit(kernel, *args, lo, hi) for lo, hi in ranges]:
+            future.result()
+
+
+def _as_offsets(offsets: npt.ArrayLike, length: int) -> I64:
+    """Offsets as contiguous int64, checked to be non-decreasing within [0, length]."""
+    off = np.ascontiguousarray(offsets, dtype=np.int64)
+    if off.ndim != 1 or len(off) == 0:
+        raise ValueError(
+            f"offsets must be a 1-d array of n_docs + 1 positions; got shape {off.shape}"
+        )
+    if off[0] < 0 or off[-1] > length or np.any(np.diff(off) < 0):
+        raise ValueError(
+            f"offsets must be non-decreasing positions within [0, {length}]; "
+            f"got {off.tolist() if len(off) < 8 else f'{off[0]}..{off[-1]}'}"
+        )
+    return off
+
+
+# --- public kernel ----------------------------------------------------------------------
+
+
+def hash_token_text(data: U8, offsets: I64, *, n_threads: int | None = None) -> tuple[U64, I64]:
+    """Hash the space-separated tokens of many documents.
+
+    This is how tokens already produced by :func:`storyclust.text.tokenize` reach
+    the kernel: ``" ".join(tokens)`` of each document, UTF-8 encoded and
+    concatenated, hashed here without a Python object per token.
+
+    Parameters
+    ----------
+    data : ndarray of uint8, shape (n_bytes,)
+        UTF-8 bytes of every document's tokens joined by single spaces.
+    offsets : ndarray of int64, shape (n_docs + 1,)
+        Document d owns ``data[offsets[d]:offsets[d + 1]]``.
+    n_threads : int, optional
+        Threads to use; by default all CPUs for long inputs, one for short ones.
+
+    Returns
+    -------
+    token_hashes : ndarray of uint64, shape (n_tokens,)
+        Equal to :func:`storyclust.text.hash_strings` of the tokens.
+    token_offsets : ndarray of int64, shape (n_docs + 1,)
+
+    Examples
+    --------
+    >>> data = np.frombuffer("a bb\\nc".encode(), dtype=np.uint8)
+    >>> h, off = hash_token_text(data, np.array([0, 4, 6]))
+    >>> off.tolist(), int(h[0]) == 0xAF63DC4C8601EC8C
+    ([0, 2, 3], True)
+    """
+    return _token_hashes(data, offsets, raw=False, n_threads=n_threads)[:2]
+
+
+def hash_raw_text(data: U8, offsets: I64, *, n_threads: int | None = None) -> tuple[U64, I64, B1]:
+    """Tokenise and hash raw UTF-8 text exactly as ``hash_strings(tokenize(text))``.
+
+    The compiled tokeniser covers ASCII text with Latin-1 letters and typographic
+    punctuation (curly quotes, dashes, no-break spaces, currency signs): most
+    English and Western European news. A document with any other character gets
+    no tokens here and ``ok`` False: tokenise it with
+    :func:`storyclust.text.tokenize` and hash it with :func:`hash_token_text`.
+
+    Parameters
+    ----------
+    data : ndarray of uint8, shape (n_bytes,)
+        UTF-8 bytes of the documents, concatenated.
+    offsets : ndarray of int64, shape (n_docs + 1,)
+    n_threads : int, optional
+
+    Returns
+    -------
+    token_hashes : ndarray of uint64, shape (n_tokens,)
+    token_offsets : ndarray of int64, shape (n_docs + 1,)
+    ok : ndarray of bool, shape (n_docs,)
+        False where the document must be tokenised in Python instead.
+
+    Examples
+    --------
+    >>> data = np.frombuffer("Quake hits Tokyo — 7.1\\u6771".encode(), dtype=np.uint8)
+    >>> h, off, ok = hash_raw_text(data, np.array([0, 24, len(data)]))
+    >>> off.tolist(), ok.tolist()
+    ([0, 5, 5], [True, False])
+    """
+    return _token_hashes(data, offsets, raw=True, n_threads=n_threads)
+
+
+def _token_hashes(
+    data: U8, offsets: I64, *, raw: bool, n_threads: int | None
+) -> tuple[U64, I64, B1]:
+    """Count, then fill, the token hashes of each document."""
+    buf = np.ascontiguousarray(data, dtype=np.uint8)
+    off = _as_offsets(offsets, len(buf))
+    n_docs = len(off) - 1
+    threads = _thread_count(n_threads, float(off[-1] - off[0]) * 64)
+    counts = np.zeros(n_docs, dtype=np.int64)
+    _run(_count_tokens, (buf, off, raw, counts), off, threads)
+    ok = counts >= 0
+    tok_offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(np.maximum(counts, 0), out=tok_offsets[1:])
+    out = np.empty(int(tok_offsets[-1]), dtype=np.uint64)
+    _run(_fill_tokens, (buf, off, raw, tok_offsets, out), off, threads)
+    return out, tok_offsets, ok
+
+
+def shingle_hashes(
+    token_hashes: U64, offsets: I64, k: int, *, n_threads: int | None = None
+) -> tuple[U64, I64]:
     """Hash the contiguous k-token shingles of many documents at once.
 
     Parameters
@@ -71,6 +511,8 @@ def shingle_hashes(token_hashes: U64, offsets: I64, k: int) -> tuple[U64, I64]:
     k : int
         Shingle size in tokens (>= 1). A document shorter than k gives one shingle
         of all its tokens; an empty one gives none.
+    n_threads : int, optional
+        Threads to use; by default all CPUs for long inputs, one for short ones.
 
     Returns
     -------
@@ -85,23 +527,16 @@ def shingle_hashes(token_hashes: U64, offsets: I64, k: int) -> tuple[U64, I64]:
     """
     if k < 1:
         raise ValueError(f"k must be >= 1; got {k}")
-    offsets = np.asarray(offsets, dtype=np.int64)
-    lengths = np.diff(offsets)
+    tokens = np.ascontiguousarray(token_hashes, dtype=np.uint64)
+    off = _as_offsets(offsets, len(tokens))
+    lengths = np.diff(off)
     n_sh = np.where(lengths >= k, lengths - k + 1, np.minimum(lengths, 1))
     sh_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(n_sh, out=sh_offsets[1:])
-    total = int(sh_offsets[-1])
-    doc_of = np.repeat(np.arange(len(lengths)), n_sh)
-    starts = offsets[:-1][doc_of] + (np.arange(total) - sh_offsets[:-1][doc_of])
-    widths = np.minimum(lengths[doc_of], k)
-    h = np.full(total, _OFFSET, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(k):
-            m = widths > j
-            if not m.any():
-                break
-            h[m] = (h[m] ^ token_hashes[starts[m] + j]) * _PRIME
-    return _splitmix64(h), sh_offsets
+    out = np.empty(int(sh_offsets[-1]), dtype=np.uint64)
+    threads = _thread_count(n_threads, float(sh_offsets[-1]) * k)
+    _run(_shingle_range, (tokens, off, sh_offsets, k, out), sh_offsets, threads)
+    return out, sh_offsets
 
 
 def minhash_params(num_perm: int, seed: int) -> tuple[U64, U64]:
@@ -117,7 +552,14 @@ def minhash_params(num_perm: int, seed: int) -> tuple[U64, U64]:
     return ab[0] | np.uint64(1), ab[1]
 
 
-def minhash_signatures(shingles: U64, offsets: I64, *, num_perm: int = 128, seed: int = 1) -> U32:
+def minhash_signatures(
+    shingles: U64,
+    offsets: I64,
+    *,
+    num_perm: int = 128,
+    seed: int = 1,
+    n_threads: int | None = None,
+) -> U32:
     """MinHash signatures of many documents.
 
     Parameters
@@ -127,6 +569,9 @@ def minhash_signatures(shingles: U64, offsets: I64, *, num_perm: int = 128, seed
     offsets : ndarray of int64, shape (n_docs + 1,)
     num_perm : int, default 128
     seed : int, default 1
+    n_threads : int, optional
+        Threads to use; by default all CPUs for long inputs, one for short ones.
+        The result is the same for any number.
 
     Returns
     -------
@@ -142,28 +587,73 @@ def minhash_signatures(shingles: U64, offsets: I64, *, num_perm: int = 128, seed
     if num_perm < 1:
         raise ValueError(f"num_perm must be >= 1; got {num_perm}")
     a, b = minhash_params(num_perm, seed)
-    offsets = np.asarray(offsets, dtype=np.int64)
-    n_docs = len(offsets) - 1
-    out = np.full((n_docs, num_perm), EMPTY_VALUE, dtype=np.uint32)
-    nonempty = np.flatnonzero(np.diff(offsets) > 0)
-    if len(nonempty) == 0:
-        return out
-    rows_per_chunk = max(1, _CHUNK_CELLS // num_perm)
-    # Walk documents in chunks whose shingles fit the temporary budget.
-    i = 0
-    while i < len(nonempty):
-        j = i + 1
-        start = offsets[nonempty[i]]
-        while j < len(nonempty) and offsets[nonempty[j] + 1] - start <= rows_per_chunk:
-            j += 1
-        docs = nonempty[i:j]
-        lo, hi = int(offsets[docs[0]]), int(offsets[docs[-1] + 1])
-        with np.errstate(over="ignore"):
-            hv = (shingles[lo:hi, None] * a[None, :] + b[None, :]) >> np.uint64(32)
-        seg = offsets[docs] - lo
-        out[docs] = np.minimum.reduceat(hv, seg, axis=0).astype(np.uint32)
-        i = j
+    sh = np.ascontiguousarray(shingles, dtype=np.uint64)
+    off = _as_offsets(offsets, len(sh))
+    out = np.full((len(off) - 1, num_perm), EMPTY_VALUE, dtype=np.uint32)
+    threads = _thread_count(n_threads, float(off[-1] - off[0]) * num_perm)
+    _run(_minhash_range, (sh, off, a, b, out), off, threads)
     return out
+
+
+def text_signatures(
+    data: U8,
+    offsets: I64,
+    *,
+    k: int = 5,
+    num_perm: int = 128,
+    seed: int = 1,
+    tokenized: bool = False,
+    n_threads: int | None = None,
+) -> tuple[U32, B1]:
+    """MinHash signatures straight from text bytes, one document at a time.
+
+    The same result as :func:`hash_raw_text` (or :func:`hash_token_text` when
+    `tokenized`), then :func:`shingle_hashes` and :func:`minhash_signatures`, but
+    without the token and shingle arrays of the whole input: memory stays at the
+    longest document per thread.
+
+    Parameters
+    ----------
+    data : ndarray of uint8, shape (n_bytes,)
+        UTF-8 bytes of the documents, concatenated.
+    offsets : ndarray of int64, shape (n_docs + 1,)
+    k : int, default 5
+        Shingle size in tokens.
+    num_perm : int, default 128
+    seed : int, default 1
+    tokenized : bool, default False
+        True if each document is its tokens joined by single spaces.
+    n_threads : int, optional
+        Threads to use; the result is the same for any number.
+
+    Returns
+    -------
+    signatures : ndarray of uint32, shape (n_docs, num_perm)
+    ok : ndarray of bool, shape (n_docs,)
+        False for raw documents the compiled tokeniser does not cover (their row is
+        all ``EMPTY_VALUE``; see :func:`hash_raw_text`). Always True when `tokenized`.
+
+    Examples
+    --------
+    >>> data = np.frombuffer(b"the quick brown fox jumps", dtype=np.uint8)
+    >>> sig, ok = text_signatures(data, np.array([0, 25]), k=2, num_perm=8)
+    >>> sig.shape, ok.tolist()
+    ((1, 8), [True])
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1; got {k}")
+    if num_perm < 1:
+        raise ValueError(f"num_perm must be >= 1; got {num_perm}")
+    a, b = minhash_params(num_perm, seed)
+    buf = np.ascontiguousarray(data, dtype=np.uint8)
+    off = _as_offsets(offsets, len(buf))
+    n_docs = len(off) - 1
+    out = np.full((n_docs, num_perm), EMPTY_VALUE, dtype=np.uint32)
+    ok = np.ones(n_docs, dtype=np.bool_)
+    # About one shingle per 6 bytes of text.
+    threads = _thread_count(n_threads, float(off[-1] - off[0]) / 6 * num_perm)
+    _run(_text_signature_range, (buf, off, not tokenized, k, a, b, out, ok), off, threads)
+    return out, ok
 
 
 def _false_positive(threshold: float, b: int, r: int) -> float:
