@@ -227,9 +227,14 @@ def cluster(
         below this. Higher gives tighter, smaller stories.
     link_threshold : float, default 0.1
         Links scoring below this are dropped before clustering.
-    headline_weight : float, default 0.3
-        Share of the headline similarity (rapidfuzz token-set ratio) in a link's
-        score; the rest is TF-IDF cosine of title and text.
+    headline_weight : float, default 0.2
+        Share of the headline similarity (rapidfuzz token-set ratio of the content
+        words) in a link's text evidence.
+    names_weight : float, default 0.2
+        Share of the names-and-figures overlap (TF-IDF cosine of capitalised words and
+        numbers). The rest, ``1 - headline_weight - names_weight``, is the TF-IDF
+        cosine of title and text. A signal missing for a pair (no title, no names) is
+        left out and the others scaled up.
     title_weight : int, default 2
         How many times the title's words count in the TF-IDF vector.
     time_window_days : float, default 2.0
@@ -252,13 +257,18 @@ def cluster(
         TF-IDF neighbours kept per article as candidates.
     linkage : {"average", "single", "complete"}, default "average"
         How groups of linked articles are merged into stories.
-    representative : {"central", "earliest", "longest"}, default "central"
-        Which article stands for its story.
     max_component_size : int, default 3000
         Linked groups larger than this are split on their weakest links before
         linkage (bounds memory).
     n_keywords : int, default 5
         Keywords per story.
+    strip_boilerplate : bool, default True
+        Learn boilerplate lines from the corpus and strip them first
+        (:func:`storyclust.find_boilerplate`).
+    representative : {"central", "earliest", "longest"}, list of str, or callable
+        A list names outlets in order of preference (the central article breaks
+        ties); a callable gets a story's articles and returns one of them (or its
+        id, or its index).
 
     Returns
     -------

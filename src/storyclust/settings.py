@@ -23,8 +23,8 @@ class Settings:
 
     threshold: float = 0.25
     link_threshold: float = 0.1
-    headline_weight: float = 0.3
-    names_weight: float = 0.0
+    headline_weight: float = 0.2
+    names_weight: float = 0.2
     title_weight: int = 2
     time_window_days: float = 2.0
     time_decay_days: float = 3.0
