@@ -107,6 +107,182 @@ def assert_pairs_sorted_unique(pairs: I64) -> None:
     assert as_tuples == sorted(set(as_tuples))
 
 
+# --- hash_token_text, hash_raw_text, text_signatures ------------------------------------
+
+# Characters the compiled tokeniser handles (letters, digits, punctuation of ASCII and
+# Latin-1, typographic punctuation) and some it hands back to Python (other scripts,
+# combining marks, characters whose NFKC form is a letter or digit).
+covered_alphabet = st.sampled_from(
+    list("abcXYZ019_ .,;:!?'\"-()\n\t")
+    + list("ÀÉÎÕÜÿßçØæÞð×÷")
+    + list("\u00a0«»©®°±·¿\u00ad")
+    + list(
+        "\u2010\u2013\u2014\u2018\u2019\u201c\u201d\u2026\u2022\u2009\u200b\u2028\u20ac\u3000\ufeff"
+    )
+)
+uncovered_alphabet = st.sampled_from(list("東京Приветمρµª²¼\u0301\u0308İ\u2017\u203e\u20a8\ud800"))
+raw_text = st.one_of(
+    st.text(alphabet=covered_alphabet, max_size=60),
+    st.text(alphabet=st.one_of(covered_alphabet, uncovered_alphabet), max_size=30),
+    st.text(max_size=20),
+)
+n_threads_any = st.sampled_from([None, 1, 2, 3])
+
+
+def encode(texts: list[str]) -> tuple[npt.NDArray[np.uint8], I64]:
+    """UTF-8 bytes of texts, concatenated, and the offset of each."""
+    encoded = [t.encode("utf-8", "surrogatepass") for t in texts]
+    offsets = np.array([0] + [len(e) for e in encoded], dtype=np.int64).cumsum()
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+
+@small_settings
+@given(
+    docs=st.lists(st.lists(st.text(min_size=1, max_size=6), max_size=8), max_size=5),
+    spaces=st.sampled_from([" ", "  "]),
+    n_threads=n_threads_any,
+)
+def test_hash_token_text_equals_reference(
+    docs: list[list[str]], spaces: str, n_threads: int | None
+) -> None:
+    data, offsets = encode([spaces.join(d) for d in docs])
+    with mock.patch.object(sim, "_MIN_PARALLEL_WORK", 0):
+        h, off = sim.hash_token_text(data, offsets, n_threads=n_threads)
+    rh, roff = ref.hash_token_text(data, offsets)
+    assert h.dtype == np.uint64
+    assert (h.tolist(), off.tolist()) == (rh.tolist(), roff.tolist())
+
+
+def test_hash_token_text_equals_hash_strings_of_tokens() -> None:
+    texts = ["Quake hits Tokyo", "", "Привет, мир!", "東京で地震", "naïve café"]
+    tokens = [tokenize(t) for t in texts]
+    data, offsets = encode([" ".join(t) for t in tokens])
+    h, off = sim.hash_token_text(data, offsets)
+    assert h.tolist() == hash_strings([w for t in tokens for w in t]).tolist()
+    assert np.diff(off).tolist() == [len(t) for t in tokens]
+
+
+@settings(deadline=None, max_examples=150)
+@given(texts=st.lists(raw_text, max_size=5), n_threads=n_threads_any)
+def test_hash_raw_text_equals_reference(texts: list[str], n_threads: int | None) -> None:
+    data, offsets = encode(texts)
+    with mock.patch.object(sim, "_MIN_PARALLEL_WORK", 0):
+        h, off, ok = sim.hash_raw_text(data, offsets, n_threads=n_threads)
+    rh, roff, rok = ref.hash_raw_text(data, offsets)
+    assert ok.tolist() == rok.tolist()
+    assert off.tolist() == roff.tolist()
+    assert h.tolist() == rh.tolist()
+
+
+def test_every_covered_character_tokenizes_as_tokenize_does() -> None:
+    # Each character the compiled tokeniser handles, alone, between words, after a
+    # capital, and beside every other such character: NFKC, case folding and the
+    # word pattern of storyclust.text.tokenize must give the same tokens.
+    special = sorted(c for c in ref.COVERED if ord(c) >= 0x80)
+    texts = [f"{c}" for c in special] + [f"Ab{c}cD_9{c}É" for c in special]
+    texts += [f"x{c}{d}Y" for c in special for d in special]
+    data, offsets = encode(texts)
+    h, off, ok = sim.hash_raw_text(data, offsets)
+    assert ok.all()
+    tokens = [tokenize(t) for t in texts]
+    assert np.diff(off).tolist() == [len(t) for t in tokens]
+    assert h.tolist() == hash_strings([w for t in tokens for w in t]).tolist()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["東京", "Привет", "µ", "ª", "x²", "e\u0301", "İ", "\u2017", "\u20a8", "\ud800", "ſ"],
+)
+def test_hash_raw_text_hands_other_characters_back(text: str) -> None:
+    data, offsets = encode(["plain words", f"a {text} b"])
+    _, off, ok = sim.hash_raw_text(data, offsets)
+    assert ok.tolist() == [True, False]
+    assert np.diff(off).tolist() == [2, 0]
+
+
+@small_settings
+@given(blob=st.binary(max_size=40), cut=st.integers(0, 40))
+def test_hash_raw_text_on_any_bytes(blob: bytes, cut: int) -> None:
+    # Not UTF-8 (or cut inside a character): handed back, never read past the end.
+    data = np.frombuffer(blob, dtype=np.uint8)
+    offsets = np.array([0, min(cut, len(blob)), len(blob)], dtype=np.int64)
+    h, off, ok = sim.hash_raw_text(data, offsets)
+    for d in np.flatnonzero(ok):
+        piece = blob[offsets[d] : offsets[d + 1]].decode("utf-8")
+        assert h[off[d] : off[d + 1]].tolist() == hash_strings(tokenize(piece)).tolist()
+
+
+@small_settings
+@given(
+    texts=st.lists(raw_text, max_size=5),
+    k=st.integers(1, 6),
+    num_perm=st.sampled_from([1, 3, 16, 128]),
+    seed=st.integers(0, 2**32),
+    tokenized=st.booleans(),
+    n_threads=n_threads_any,
+)
+def test_text_signatures_equals_reference(
+    texts: list[str], k: int, num_perm: int, seed: int, tokenized: bool, n_threads: int | None
+) -> None:
+    if tokenized:
+        texts = [" ".join(tokenize(t)) for t in texts]
+    data, offsets = encode(texts)
+    with mock.patch.object(sim, "_MIN_PARALLEL_WORK", 0):
+        sig, ok = sim.text_signatures(
+            data,
+            offsets,
+            k=k,
+            num_perm=num_perm,
+            seed=seed,
+            tokenized=tokenized,
+            n_threads=n_threads,
+        )
+    rsig, rok = ref.text_signatures(
+        data, offsets, k=k, num_perm=num_perm, seed=seed, tokenized=tokenized
+    )
+    assert sig.dtype == np.uint32
+    assert sig.shape == (len(texts), num_perm)
+    assert ok.tolist() == rok.tolist()
+    assert sig.tolist() == rsig.tolist()
+
+
+def test_text_signatures_same_for_any_thread_count() -> None:
+    rng = np.random.default_rng(5)
+    words = [f"w{i}" for i in range(300)]
+    texts = [" ".join(rng.choice(words, size=rng.integers(0, 400))) for _ in range(300)]
+    data, offsets = encode(texts)
+    with mock.patch.object(sim, "_MIN_PARALLEL_WORK", 0):
+        runs = [sim.text_signatures(data, offsets, n_threads=t)[0] for t in (1, 2, 3, None)]
+    for other in runs[1:]:
+        assert np.array_equal(runs[0], other)
+
+
+@pytest.mark.parametrize(
+    ("offsets", "message"),
+    [
+        ([0, 5, 3], r"offsets must be non-decreasing positions within \[0, 5\]; got \[0, 5, 3\]"),
+        ([0, 9], r"offsets must be non-decreasing positions within \[0, 5\]; got \[0, 9\]"),
+        ([-1, 2], r"within \[0, 5\]; got \[-1, 2\]"),
+        ([], r"offsets must be a 1-d array of n_docs \+ 1 positions; got shape \(0,\)"),
+    ],
+)
+def test_text_kernels_reject_bad_offsets(offsets: list[int], message: str) -> None:
+    data = np.frombuffer(b"a b c", dtype=np.uint8)
+    for fn in (sim.hash_raw_text, sim.hash_token_text, sim.text_signatures):
+        with pytest.raises(ValueError, match=message):
+            fn(data, np.array(offsets, dtype=np.int64))
+
+
+@pytest.mark.parametrize("n_threads", [0, -1, 1.5, True])
+def test_kernels_reject_bad_thread_count(n_threads: object) -> None:
+    with pytest.raises(ValueError, match=r"n_threads must be a positive int or None; got"):
+        sim.minhash_signatures(
+            np.zeros(3, dtype=np.uint64),
+            np.array([0, 3]),
+            n_threads=n_threads,  # type: ignore[arg-type]
+        )
+
+
 # --- shingle_hashes ---------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ from .articles import Article, Articles, LoadReport, SkippedRecord, to_articles
 from .errors import InputError, InputTypeError, SettingsError, StoryclustError
 from .features import find_boilerplate
 from .io import read_articles, read_csv, read_jsonl, write_jsonl
+from .minhash import shingles, signatures, to_datasketch
 from .pages import split_page
 from .pipeline import StoryClusterer, cluster
 from .result import Story, StoryResult
@@ -34,8 +35,11 @@ __all__ = [
     "read_articles",
     "read_csv",
     "read_jsonl",
+    "shingles",
+    "signatures",
     "split_page",
     "to_articles",
+    "to_datasketch",
     "tokenize",
     "word_shingles",
     "write_jsonl",

@@ -15,20 +15,26 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.integrate import quad
 
+from .text import tokenize
+
 __all__ = [
     "EMPTY_VALUE",
     "band_candidates",
     "band_keys",
     "cosine_neighbors",
     "cosine_pairs",
+    "hash_raw_text",
     "hash_strings",
+    "hash_token_text",
     "jaccard_estimates",
     "lsh_params",
     "minhash_params",
     "minhash_signatures",
     "shingle_hashes",
+    "text_signatures",
 ]
 
+U8 = npt.NDArray[np.uint8]
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
@@ -91,6 +97,68 @@ def shingle_hashes(token_hashes: U64, offsets: I64, k: int) -> tuple[U64, I64]:
             hashes.append(_splitmix64(h))
         sh_offsets.append(sh_offsets[-1] + len(windows))
     return np.array(hashes, dtype=np.uint64), np.array(sh_offsets, dtype=np.int64)
+
+
+def _texts(data: U8, offsets: I64) -> list[str]:
+    """Decode each document's bytes (UTF-8, lone surrogates allowed)."""
+    raw = bytes(np.asarray(data, dtype=np.uint8))
+    offs = [int(o) for o in np.asarray(offsets).tolist()]
+    return [
+        raw[offs[d] : offs[d + 1]].decode("utf-8", "surrogatepass") for d in range(len(offs) - 1)
+    ]
+
+
+def _hashed(docs: list[list[str]]) -> tuple[U64, I64]:
+    """Token hashes of each document's tokens, concatenated, and their offsets."""
+    hashes = hash_strings([t for doc in docs for t in doc])
+    offsets = np.array([0] + [len(doc) for doc in docs], dtype=np.int64).cumsum()
+    return hashes, offsets
+
+
+def hash_token_text(data: U8, offsets: I64) -> tuple[U64, I64]:
+    """Split each decoded document on spaces, drop empty pieces, hash the rest."""
+    return _hashed([[t for t in text.split(" ") if t] for text in _texts(data, offsets)])
+
+
+# The characters the compiled tokeniser handles itself: ASCII, the Latin-1 letters
+# and symbols, general punctuation (spaces, dashes, quotes) and currency signs, less
+# those whose NFKC form holds a letter, digit or combining mark.
+COVERED = frozenset(
+    [chr(c) for c in range(0x80)]
+    + [chr(c) for c in range(0xC0, 0x100)]
+    + [chr(c) for c in range(0x80, 0xA8)]
+    + [chr(c) for c in (0xA9, 0xAB, 0xAC, 0xAD, 0xAE, 0xB0, 0xB1, 0xB6, 0xB7, 0xBB, 0xBF)]
+    + [chr(c) for c in range(0x2000, 0x2070) if c not in (0x2017, 0x203E)]
+    + [chr(c) for c in range(0x20A0, 0x20C1) if c != 0x20A8]
+    + ["\u3000", "\ufeff"]
+)
+
+
+def hash_raw_text(data: U8, offsets: I64) -> tuple[U64, I64, npt.NDArray[np.bool_]]:
+    """tokenize() then hash_strings() each covered document; no tokens for the others."""
+    texts = _texts(data, offsets)
+    ok = [all(ch in COVERED for ch in text) for text in texts]
+    hashes, tok_offsets = _hashed([tokenize(t) if good else [] for t, good in zip(texts, ok)])
+    return hashes, tok_offsets, np.array(ok, dtype=np.bool_)
+
+
+def text_signatures(
+    data: U8,
+    offsets: I64,
+    *,
+    k: int = 5,
+    num_perm: int = 128,
+    seed: int = 1,
+    tokenized: bool = False,
+) -> tuple[U32, npt.NDArray[np.bool_]]:
+    """Token hashes, then shingle hashes, then signatures, one step after another."""
+    if tokenized:
+        hashes, tok_offsets = hash_token_text(data, offsets)
+        ok = np.ones(len(tok_offsets) - 1, dtype=np.bool_)
+    else:
+        hashes, tok_offsets, ok = hash_raw_text(data, offsets)
+    sh, sh_offsets = shingle_hashes(hashes, tok_offsets, k)
+    return minhash_signatures(sh, sh_offsets, num_perm=num_perm, seed=seed), ok
 
 
 def minhash_params(num_perm: int, seed: int) -> tuple[U64, U64]:
