@@ -146,6 +146,26 @@ def test_tokens_are_normalised_and_nonempty(text: str) -> None:
         assert " " not in token
 
 
+# Scripts with and without spaces, combining marks (alone and after letters), and the
+# characters whose NFKC form is a letter: the word pattern must match the reference's.
+marked_text = st.text(
+    alphabet=st.sampled_from(
+        list("ab Z9_ .-")
+        + list("éß東京ภาษา")
+        + ["\u0301", "\u0308", "\u093f", "\u05b7", "\u0e48"]
+        + list("ｱＡ①ﬁİ")
+        + ["\u00a0", "\u2003"]
+    ),
+    max_size=40,
+)
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.one_of(st.text(), marked_text))
+def test_tokenize_equals_reference(text: str) -> None:
+    assert tokenize(text) == ref.tokenize(text)
+
+
 # --- word_shingles, char_shingles -------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ agrees with this module.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.integrate import quad
 
-from .text import tokenize
+from .text import _UNSPACED, _mark_ranges, normalize
 
 __all__ = [
     "EMPTY_VALUE",
@@ -32,6 +33,7 @@ __all__ = [
     "minhash_signatures",
     "shingle_hashes",
     "text_signatures",
+    "tokenize",
 ]
 
 U8 = npt.NDArray[np.uint8]
@@ -97,6 +99,31 @@ def shingle_hashes(token_hashes: U64, offsets: I64, k: int) -> tuple[U64, I64]:
             hashes.append(_splitmix64(h))
         sh_offsets.append(sh_offsets[-1] + len(windows))
     return np.array(hashes, dtype=np.uint64), np.array(sh_offsets, dtype=np.int64)
+
+
+_WORD = re.compile(rf"\w[\w{_mark_ranges()}]*")
+
+
+def tokenize(text: str) -> list[str]:
+    """Normalise, take each word (a word character, then word characters or marks),
+    and split words of unspaced scripts into their characters, one word at a time."""
+    out: list[str] = []
+    for word in _WORD.findall(normalize(text)):
+        if not _UNSPACED.search(word):
+            out.append(word)
+            continue
+        run = ""
+        for ch in word:
+            if _UNSPACED.match(ch):
+                if run:
+                    out.append(run)
+                    run = ""
+                out.append(ch)
+            else:
+                run += ch
+        if run:
+            out.append(run)
+    return out
 
 
 def _texts(data: U8, offsets: I64) -> list[str]:

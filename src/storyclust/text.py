@@ -40,7 +40,9 @@ def _mark_ranges() -> str:
 
 # A word starts with a letter, digit or underscore and keeps its combining marks:
 # vowel signs (Hindi, Tamil), niqqud and harakat, the dot of a case-folded "İ".
-_WORD = re.compile(rf"\w[\w{_mark_ranges()}]*")
+# Written as \w+(marks+ \w*)* rather than \w[\w marks]*: the same words, but the
+# lookahead rejects an ASCII character before the long class of marks is scanned.
+_WORD = re.compile(rf"\w+(?:(?=[^\x00-\x7f])[{_mark_ranges()}]+\w*)*")
 _SPACE = re.compile(r"\s+")
 # Scripts written without spaces between words: each character is a token.
 _UNSPACED = re.compile(
@@ -237,13 +239,11 @@ def tokenize(text: str, *, stop_words: Iterable[str] | None = None) -> list[str]
     >>> tokenize("東京で地震")
     ['東', '京', 'で', '地', '震']
     """
-    words = _WORD.findall(normalize(text))
-    out: list[str] = []
-    for word in words:
-        if _UNSPACED.search(word):
-            out.extend(_split_unspaced(word))
-        else:
-            out.append(word)
+    # normalize() without its white-space pass: white space never enters a word.
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    out: list[str] = _WORD.findall(folded)
+    if _UNSPACED.search(folded):
+        out = [t for word in out for t in _split_unspaced(word)]
     if stop_words is not None:
         stop = stop_words if isinstance(stop_words, (set, frozenset)) else frozenset(stop_words)
         out = [t for t in out if t not in stop]
@@ -252,6 +252,8 @@ def tokenize(text: str, *, stop_words: Iterable[str] | None = None) -> list[str]
 
 def _split_unspaced(word: str) -> list[str]:
     """Split a token that mixes unspaced-script characters into single characters."""
+    if not _UNSPACED.search(word):
+        return [word]
     out: list[str] = []
     run = ""
     for ch in word:
