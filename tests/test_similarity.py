@@ -508,6 +508,27 @@ def test_lsh_params_weights_equal_reference() -> None:
         assert got == want
 
 
+@pytest.mark.parametrize("threshold", [0.5, 0.8, 0.9])
+@pytest.mark.parametrize("min_recall", [0.9, 0.99, 0.999])
+def test_lsh_params_min_recall(threshold: float, min_recall: float) -> None:
+    got = sim.lsh_params(threshold, 64, min_recall=min_recall)
+    assert got == ref.lsh_params(threshold, 64, min_recall=min_recall)
+    bands, rows = got
+    assert bands * rows <= 64
+    assert 1 - (1 - threshold**rows) ** bands >= min_recall
+
+
+@pytest.mark.parametrize("min_recall", [0.0, 1.0, 1.5])
+def test_lsh_params_rejects_bad_min_recall(min_recall: float) -> None:
+    with pytest.raises(ValueError, match=r"min_recall must be in \(0, 1\); got"):
+        sim.lsh_params(0.8, 16, min_recall=min_recall)
+
+
+def test_lsh_params_unreachable_min_recall() -> None:
+    with pytest.raises(ValueError, match=r"min_recall 0.999 cannot be reached at threshold 0.1"):
+        sim.lsh_params(0.1, 4, min_recall=0.999)
+
+
 def test_lsh_params_known_value() -> None:
     # Same as datasketch.MinHashLSH(threshold=0.8, num_perm=128).
     assert sim.lsh_params(0.8, 128) == (9, 13)

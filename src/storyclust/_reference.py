@@ -232,20 +232,30 @@ def lsh_params(
     *,
     false_positive_weight: float = 0.5,
     false_negative_weight: float = 0.5,
+    min_recall: float | None = None,
 ) -> tuple[int, int]:
     """Try every (bands, rows) with bands * rows <= num_perm; keep the first with least error."""
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
     if num_perm < 1:
         raise ValueError(f"num_perm must be >= 1; got {num_perm}")
+    if min_recall is not None and not 0.0 < min_recall < 1.0:
+        raise ValueError(f"min_recall must be in (0, 1); got {min_recall}")
     best, best_err = (1, num_perm), math.inf
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
+            if min_recall is not None and 1 - (1 - threshold**r) ** b < min_recall:
+                continue
             fp = _false_positive(threshold, b, r)
             fn = _false_negative(threshold, b, r)
             err = false_positive_weight * fp + false_negative_weight * fn
             if err < best_err:
                 best, best_err = (b, r), err
+    if best_err == math.inf:
+        raise ValueError(
+            f"min_recall {min_recall} cannot be reached at threshold {threshold} with "
+            f"num_perm={num_perm}; lower min_recall or raise num_perm"
+        )
     return best
 
 

@@ -672,34 +672,63 @@ def lsh_params(
     *,
     false_positive_weight: float = 0.5,
     false_negative_weight: float = 0.5,
+    min_recall: float | None = None,
 ) -> tuple[int, int]:
     """Choose (bands, rows) for LSH at a Jaccard `threshold`.
 
     Minimises the weighted sum of the false positive and false negative areas
     under the S-curve ``1 - (1 - s**r)**b`` over ``b * r <= num_perm``, as
-    datasketch's ``MinHashLSH`` does.
+    datasketch's ``MinHashLSH`` does. That balance finds a pair at exactly the
+    threshold with probability of about one half; `min_recall` keeps only the
+    choices that find it with at least that probability (and so every pair above).
+
+    Parameters
+    ----------
+    threshold : float
+        Jaccard similarity in (0, 1].
+    num_perm : int
+        Signature length (>= 1).
+    false_positive_weight, false_negative_weight : float, default 0.5
+    min_recall : float, optional
+        In (0, 1): the least probability that a pair at `threshold` becomes a candidate.
 
     Returns
     -------
     (bands, rows) : tuple of int
 
+    Raises
+    ------
+    ValueError
+        For a setting out of range, or a `min_recall` no choice reaches.
+
     Examples
     --------
     >>> lsh_params(0.8, 128)
     (9, 13)
+    >>> lsh_params(0.8, 128, min_recall=0.99)
+    (16, 6)
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
     if num_perm < 1:
         raise ValueError(f"num_perm must be >= 1; got {num_perm}")
+    if min_recall is not None and not 0.0 < min_recall < 1.0:
+        raise ValueError(f"min_recall must be in (0, 1); got {min_recall}")
     best, best_err = (1, num_perm), math.inf
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
+            if min_recall is not None and 1 - (1 - threshold**r) ** b < min_recall:
+                continue
             err = false_positive_weight * _false_positive(
                 threshold, b, r
             ) + false_negative_weight * _false_negative(threshold, b, r)
             if err < best_err:
                 best, best_err = (b, r), err
+    if best_err == math.inf:
+        raise ValueError(
+            f"min_recall {min_recall} cannot be reached at threshold {threshold} with "
+            f"num_perm={num_perm}; lower min_recall or raise num_perm"
+        )
     return best
 
 
