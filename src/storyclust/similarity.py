@@ -142,13 +142,30 @@ def _minhash_row(sh: U64, lo: int, hi: int, a: U64, b: U64, mins: U64, row: U32)
     """Write the signature of shingles sh[lo:hi] (at least one) into row."""
     p_count = a.shape[0]
     mins[:] = _EMPTY64
-    for i in range(lo, hi):
+    i = lo
+    # Four shingles per pass over the permutations: each a[p], b[p] and mins[p] is
+    # loaded once for four products. The loop over p is what the compiler vectorises.
+    while i + 4 <= hi:
+        x0, x1, x2, x3 = sh[i], sh[i + 1], sh[i + 2], sh[i + 3]
+        for p in range(p_count):
+            ap, bp = a[p], b[p]
+            v0 = (ap * x0 + bp) >> _S32
+            v1 = (ap * x1 + bp) >> _S32
+            v2 = (ap * x2 + bp) >> _S32
+            v3 = (ap * x3 + bp) >> _S32
+            m = mins[p]
+            m = v0 if v0 < m else m
+            m = v1 if v1 < m else m
+            m = v2 if v2 < m else m
+            mins[p] = v3 if v3 < m else m
+        i += 4
+    while i < hi:
         x = sh[i]
-        # The inner loop over permutations is what the compiler vectorises.
         for p in range(p_count):
             v = (a[p] * x + b[p]) >> _S32
             if v < mins[p]:
                 mins[p] = v
+        i += 1
     for p in range(p_count):
         row[p] = np.uint32(mins[p])
 
@@ -192,31 +209,48 @@ def _latin1_separator(cp: int) -> bool:
     )
 
 
-@_jit
-def _scan_raw(data: U8, lo: int, hi: int, out: U64) -> int:
-    """Tokenise and hash raw text data[lo:hi] as storyclust.text.tokenize would.
+def _ascii_fold_table() -> U8:
+    """Byte -> its case-folded self for ASCII word characters, 0 for other ASCII, 255 above."""
+    table = np.zeros(256, dtype=np.uint8)
+    table[0x80:] = 255
+    for c in b"0123456789_abcdefghijklmnopqrstuvwxyz":
+        table[c] = c
+    for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        table[c] = c + 32
+    table.setflags(write=False)
+    return table
 
-    Handles ASCII, Latin-1 letters and typographic punctuation (quotes, dashes,
-    spaces, currency signs); returns the number of tokens written to out, or -1 if
-    the text has any other character (the caller then tokenises it in Python).
+
+# Read-only; numba compiles it in as a constant.
+_ASCII_FOLD = _ascii_fold_table()
+
+
+@_jit
+def _split_raw(data: U8, lo: int, hi: int, fold: U8, ends: I64) -> int:
+    """Tokenise raw text data[lo:hi] as storyclust.text.tokenize would, without hashing.
+
+    Writes the case-folded bytes of the words, back to back, to `fold`, and where
+    each word ends to `ends`; returns the number of words, or -1 if the text has a
+    character this tokeniser does not cover (the caller then tokenises it in
+    Python). Covered: ASCII, Latin-1 letters and symbols, typographic punctuation
+    (quotes, dashes, spaces) and currency signs.
     """
     n = 0
-    h = _OFFSET
+    m = 0
     in_word = False
     i = lo
     while i < hi:
         c = data[i]
-        if c < 0x80:
-            if _is_word_ascii(c):
-                if 65 <= c <= 90:
-                    c += 32
-                h = (h ^ np.uint64(c)) * _PRIME
-                in_word = True
-            elif in_word:
-                out[n] = h
-                n += 1
-                h = _OFFSET
-                in_word = False
+        t = _ASCII_FOLD[c]
+        if t != 255:
+            # ASCII, without a branch per character: the byte is always written, and
+            # counted only inside a word; a word ends where a separator follows it.
+            w = t != 0
+            fold[m] = t
+            m += w
+            ends[n] = m
+            n += in_word and not w
+            in_word = w
             i += 1
             continue
         if c == 0xC2 or c == 0xC3:
@@ -226,15 +260,14 @@ def _scan_raw(data: U8, lo: int, hi: int, out: U64) -> int:
             cp = ((int(c) & 0x1F) << 6) | (int(c2) & 0x3F)
             i += 2
             if cp >= 0xC0 and cp != 0xD7 and cp != 0xF7:
-                # A Latin-1 letter: part of a word, case-folded.
-                if cp == 0xDF:  # sharp s folds to "ss"
-                    h = (h ^ np.uint64(115)) * _PRIME
-                    h = (h ^ np.uint64(115)) * _PRIME
+                # A Latin-1 letter: part of a word, case-folded; sharp s folds to "ss".
+                if cp == 0xDF:
+                    fold[m] = 115
+                    fold[m + 1] = 115
                 else:
-                    if cp <= 0xDE:
-                        c2 += 0x20
-                    h = (h ^ np.uint64(0xC3)) * _PRIME
-                    h = (h ^ np.uint64(c2)) * _PRIME
+                    fold[m] = 0xC3
+                    fold[m + 1] = c2 + 0x20 if cp <= 0xDE else c2
+                m += 2
                 in_word = True
                 continue
             if cp < 0xC0 and not _latin1_separator(cp):
@@ -255,43 +288,62 @@ def _scan_raw(data: U8, lo: int, hi: int, out: U64) -> int:
         else:
             return -1
         if in_word:  # a separator ends the word
-            out[n] = h
+            ends[n] = m
             n += 1
-            h = _OFFSET
             in_word = False
     if in_word:
-        out[n] = h
+        ends[n] = m
         n += 1
     return n
 
 
 @_jit
-def _scan_tokens(data: U8, lo: int, hi: int, out: U64) -> int:
-    """Hash the space-separated tokens of data[lo:hi] into out; return how many."""
+def _split_tokens(data: U8, lo: int, hi: int, fold: U8, ends: I64) -> int:
+    """Split data[lo:hi] at spaces: word bytes to `fold`, word ends to `ends`; return how many."""
     n = 0
-    h = _OFFSET
+    m = 0
     in_word = False
     for i in range(lo, hi):
         c = data[i]
-        if c == 32:
-            if in_word:
-                out[n] = h
-                n += 1
-                h = _OFFSET
-                in_word = False
-        else:
-            h = (h ^ np.uint64(c)) * _PRIME
-            in_word = True
+        w = c != 32
+        fold[m] = c
+        m += w
+        ends[n] = m
+        n += in_word and not w
+        in_word = w
     if in_word:
-        out[n] = h
+        ends[n] = m
         n += 1
     return n
 
 
 @_jit
-def _scan(data: U8, lo: int, hi: int, raw: bool, out: U64) -> int:
-    """Token hashes of one document, raw text or space-separated tokens."""
-    return _scan_raw(data, lo, hi, out) if raw else _scan_tokens(data, lo, hi, out)
+def _hash_words(fold: U8, ends: I64, n: int, out: U64) -> None:
+    """FNV-1a 64 of each word of `fold` (word j ends at ends[j]) into out."""
+    start = 0
+    for j in range(n):
+        end = ends[j]
+        h = _OFFSET
+        if end - start <= 8:
+            # Eight steps, the extra ones without effect: no branch on the word's
+            # length, so the hashes of consecutive words overlap in the pipeline.
+            for q in range(8):
+                hq = (h ^ np.uint64(fold[start + q])) * _PRIME
+                h = hq if start + q < end else h
+        else:
+            for q in range(start, end):
+                h = (h ^ np.uint64(fold[q])) * _PRIME
+        out[j] = h
+        start = end
+
+
+@_jit
+def _scan(data: U8, lo: int, hi: int, raw: bool, out: U64, fold: U8, ends: I64) -> int:
+    """Token hashes of one document (raw text or space-separated tokens) into out."""
+    n = _split_raw(data, lo, hi, fold, ends) if raw else _split_tokens(data, lo, hi, fold, ends)
+    if n > 0:
+        _hash_words(fold, ends, n, out)
+    return n
 
 
 @_jit
@@ -304,11 +356,26 @@ def _longest(offsets: I64, d_lo: int, d_hi: int) -> int:
 
 
 @_jit
+def _scratch(offsets: I64, d_lo: int, d_hi: int) -> tuple[U64, U8, I64]:
+    """Buffers for the tokens of the longest document: hashes, folded bytes, word ends."""
+    size = _longest(offsets, d_lo, d_hi)
+    # Eight spare bytes: _hash_words reads up to eight past a short last word.
+    return (
+        np.empty(size // 2 + 1, dtype=np.uint64),
+        np.zeros(size + 8, dtype=np.uint8),
+        np.empty(size // 2 + 2, dtype=np.int64),
+    )
+
+
+@_jit
 def _count_tokens(data: U8, offsets: I64, raw: bool, counts: I64, d_lo: int, d_hi: int) -> None:
     """Tokens of each of documents d_lo..d_hi-1 (-1 where raw text needs Python)."""
-    buf = np.empty(_longest(offsets, d_lo, d_hi) // 2 + 1, dtype=np.uint64)
+    _buf, fold, ends = _scratch(offsets, d_lo, d_hi)
     for d in range(d_lo, d_hi):
-        counts[d] = _scan(data, offsets[d], offsets[d + 1], raw, buf)
+        if raw:
+            counts[d] = _split_raw(data, offsets[d], offsets[d + 1], fold, ends)
+        else:
+            counts[d] = _split_tokens(data, offsets[d], offsets[d + 1], fold, ends)
 
 
 @_jit
@@ -316,9 +383,12 @@ def _fill_tokens(
     data: U8, offsets: I64, raw: bool, tok_offsets: I64, out: U64, d_lo: int, d_hi: int
 ) -> None:
     """Token hashes of documents d_lo..d_hi-1 into their places in out."""
+    buf, fold, ends = _scratch(offsets, d_lo, d_hi)
     for d in range(d_lo, d_hi):
-        if tok_offsets[d + 1] > tok_offsets[d]:
-            _scan(data, offsets[d], offsets[d + 1], raw, out[tok_offsets[d] : tok_offsets[d + 1]])
+        n = tok_offsets[d + 1] - tok_offsets[d]
+        if n > 0:
+            _scan(data, offsets[d], offsets[d + 1], raw, buf, fold, ends)
+            out[tok_offsets[d] : tok_offsets[d + 1]] = buf[:n]
 
 
 @_jit
@@ -335,12 +405,11 @@ def _text_signature_range(
     d_hi: int,
 ) -> None:
     """Text bytes to signatures for documents d_lo..d_hi-1, one document at a time."""
-    size = _longest(offsets, d_lo, d_hi) // 2 + 1
-    tokens = np.empty(size, dtype=np.uint64)
-    shingles = np.empty(size, dtype=np.uint64)
+    tokens, fold, ends = _scratch(offsets, d_lo, d_hi)
+    shingles = np.empty(len(tokens), dtype=np.uint64)
     mins = np.empty(a.shape[0], dtype=np.uint64)
     for d in range(d_lo, d_hi):
-        n = _scan(data, offsets[d], offsets[d + 1], raw, tokens)
+        n = _scan(data, offsets[d], offsets[d + 1], raw, tokens, fold, ends)
         if n < 0:
             ok[d] = False
             continue
