@@ -1,6 +1,6 @@
 """storyclust: group reports of the same news story from different outlets into stories."""
 
-from . import metrics
+from . import metrics, plot
 from .articles import Article, Articles, LoadReport, SkippedRecord, to_articles
 from .errors import InputError, InputTypeError, SettingsError, StoryclustError
 from .features import find_boilerplate
@@ -32,6 +32,7 @@ __all__ = [
     "metrics",
     "names_and_numbers",
     "normalize",
+    "plot",
     "read_articles",
     "read_csv",
     "read_jsonl",
