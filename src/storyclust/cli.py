@@ -1,4 +1,4 @@
-"""The ``storyclust`` command: ``cluster`` and ``evaluate``."""
+"""The ``storyclust`` command: ``cluster``, ``evaluate`` and ``report``."""
 
 from __future__ import annotations
 
@@ -92,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
         "--gold-field", default="story", help="field holding the gold story (default: story)"
     )
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+    r = sub.add_parser("report", help="cluster articles and write a self-contained HTML report")
+    _add_common(r)
+    r.add_argument("-o", "--output", required=True, help="the report (.html)")
+    r.add_argument(
+        "--title", help="page title (default: storyclust report: N articles in K stories)"
+    )
     return parser
 
 
@@ -157,6 +164,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.quiet:
             print(_summary(result, articles), file=sys.stderr)
             print(f"wrote {args.output} and {stories}", file=sys.stderr)
+        return 0
+    if args.command == "report":
+        try:
+            result.to_html(args.output, title=args.title)
+        except OSError as exc:
+            print(f"storyclust: error: cannot write the report: {exc}", file=sys.stderr)
+            return 2
+        if not args.quiet:
+            print(_summary(result, articles), file=sys.stderr)
+            print(f"wrote {args.output}", file=sys.stderr)
         return 0
     assert gold is not None
     scores = evaluate(gold, result.labels)

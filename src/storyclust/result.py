@@ -19,6 +19,8 @@ from .io import article_to_dict, write_jsonl
 from .links import Links
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     import pandas as pd
 
 __all__ = ["Story", "StoryResult"]
@@ -319,6 +321,25 @@ class StoryResult:
         with open(path, "w", encoding="utf-8") as fh:
             json.dump(self.metadata(), fh, indent=2, ensure_ascii=False)
             fh.write("\n")
+
+    def to_html(self, path: str | os.PathLike[str], **options: Any) -> Path:
+        """Write a self-contained HTML report of the stories to `path`.
+
+        Stories largest first, each with its representative headline, outlets,
+        time span, keywords and articles; clicking an article shows the passages it
+        shares with the representative; a search box filters stories by words. No
+        network is needed to view it. `options` go to
+        :func:`storyclust.report.write_html` (``title``, ``ngram``, ``page_size``,
+        ``max_text_chars``).
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
+        from .report import write_html
+
+        return write_html(self, path, **options)
 
     def to_pandas(self, what: str = "articles") -> pd.DataFrame:
         """A pandas DataFrame of the ``"articles"`` (with ``story``), ``"stories"`` or ``"links"``.
