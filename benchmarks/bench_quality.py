@@ -38,7 +38,13 @@ import storyclust
 from storyclust.metrics import evaluate
 
 GRID = [round(x, 2) for x in np.arange(0.02, 0.961, 0.02)]
-SWEEP = [0.15, 0.2, 0.25, 0.3, 0.35, 0.4]
+# Each setting varied alone, the others at their defaults: how sensitive is each?
+SWEEPS: dict[str, list[Any]] = {
+    "threshold": [0.15, 0.2, 0.25, 0.3, 0.35, 0.4],
+    "headline_weight": [0.0, 0.1, 0.2, 0.3, 0.4],
+    "names_weight": [0.0, 0.1, 0.2, 0.3],
+    "time_window_days": [0.5, 1.0, 2.0, 4.0, float("inf")],
+}
 KEYS = ("pairwise_precision", "pairwise_recall", "pairwise_f1", "bcubed_f1", "ari")
 
 
@@ -126,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--no-baselines", action="store_true")
     ap.add_argument("--no-sweep", action="store_true")
+    ap.add_argument("--sweep", default=",".join(SWEEPS), help="settings to sweep (comma-separated)")
     ap.add_argument(
         "--readme", help="also write the table into this README between its quality-table markers"
     )
@@ -147,9 +154,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 res["tfidf_average_oracle"] = timed(tfidf_average_link, arts, gold)
             res["datasketch_lsh_cc"] = timed(datasketch_lsh, arts, gold)
         if not args.no_sweep:
-            res["sweep_threshold"] = {
-                str(t): round(run_storyclust(arts, gold, threshold=t)["pairwise_f1"], 4)
-                for t in SWEEP
+            res["sweeps"] = {
+                name: {
+                    str(v): round(run_storyclust(arts, gold, **{name: v})["pairwise_f1"], 4)
+                    for v in SWEEPS[name]
+                }
+                for name in args.sweep.split(",")
             }
         results[path.stem] = res
         print(
@@ -193,19 +203,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{v['pairwise_f1']:.3f} | {v['bcubed_f1']:.3f} | {v['ari']:.3f} | |"
         )
     if not args.no_sweep:
-        lines += [
-            "",
-            "storyclust pairwise F1 by `threshold` (other settings default):",
-            "",
-            "| file | " + " | ".join(map(str, SWEEP)) + " |",
-            "|---|" + "---|" * len(SWEEP),
-        ]
-        for name, r in results.items():
-            lines.append(
-                f"| {name} | "
-                + " | ".join(f"{r['sweep_threshold'][str(t)]:.3f}" for t in SWEEP)
-                + " |"
-            )
+        for name in args.sweep.split(","):
+            values = SWEEPS[name]
+            lines += [
+                "",
+                f"storyclust pairwise F1 by `{name}` (other settings default):",
+                "",
+                "| file | " + " | ".join(map(str, values)) + " |",
+                "|---|" + "---|" * len(values),
+            ]
+            for fname, r in results.items():
+                lines.append(
+                    f"| {fname} | "
+                    + " | ".join(f"{r['sweeps'][name][str(v)]:.3f}" for v in values)
+                    + " |"
+                )
     table = "\n".join(lines)
     print(table)
     out = Path(args.out)

@@ -31,7 +31,9 @@ class Features:
     Attributes
     ----------
     tfidf : scipy.sparse.csr_matrix, shape (n, n_terms)
-        L2-normalised TF-IDF rows over title (counted ``title_weight`` times) and text.
+        L2-normalised TF-IDF rows over title (counted ``title_weight`` times), lead (the
+        first ``lead_words`` content words of the text, counted ``lead_weight`` more
+        times) and text.
     terms : ndarray of str, shape (n_terms,)
         The vocabulary, in column order.
     names : scipy.sparse.csr_matrix, shape (n, n_names)
@@ -144,10 +146,11 @@ def build_features(articles: Sequence[Article], settings: Settings) -> Features:
 
     # TF-IDF: content words, the headline counted title_weight times.
     stop = STOP_WORDS
-    docs = [
-        [w for w in t if w not in stop] * settings.title_weight + [w for w in x if w not in stop]
-        for t, x in zip(title_tokens, text_tokens)
-    ]
+    docs = []
+    for t, x in zip(title_tokens, text_tokens):
+        body = [w for w in x if w not in stop]
+        lead = body[: settings.lead_words] * settings.lead_weight
+        docs.append([w for w in t if w not in stop] * settings.title_weight + lead + body)
     tfidf, terms = _tfidf(docs, n)
 
     names = _tfidf([names_and_numbers(t, title=a.title) for a, t in zip(articles, texts)], n)[0]

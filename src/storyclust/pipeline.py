@@ -237,6 +237,10 @@ def cluster(
         left out and the others scaled up.
     title_weight : int, default 2
         How many times the title's words count in the TF-IDF vector.
+    lead_weight : int, default 1
+        How many extra times the lead (the first ``lead_words`` content words of the
+        text) counts.
+    lead_words : int, default 30
     time_window_days : float, default 2.0
         Articles published within this many days of each other are not penalised.
     time_decay_days : float, default 3.0

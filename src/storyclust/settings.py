@@ -26,6 +26,8 @@ class Settings:
     headline_weight: float = 0.2
     names_weight: float = 0.2
     title_weight: int = 2
+    lead_weight: int = 1
+    lead_words: int = 30
     time_window_days: float = 2.0
     time_decay_days: float = 3.0
     near_duplicate_threshold: float = 0.8
@@ -55,6 +57,8 @@ class Settings:
             )
         _unit("near_duplicate_threshold", self.near_duplicate_threshold, low_open=True)
         _int("title_weight", self.title_weight, 0)
+        _int("lead_weight", self.lead_weight, 0)
+        _int("lead_words", self.lead_words, 0)
         _int("shingle_size", self.shingle_size, 1)
         _int("num_perm", self.num_perm, 1)
         _int("seed", self.seed, 0)
