@@ -28,7 +28,14 @@ from .similarity import (
     lsh_params,
 )
 
-__all__ = ["Links", "dense_scores", "find_candidates", "score_links", "time_factor"]
+__all__ = [
+    "Links",
+    "combine_scores",
+    "dense_scores",
+    "find_candidates",
+    "score_links",
+    "time_factor",
+]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -214,6 +221,27 @@ def _combine(
     )
     text = np.where(total > 0, text, cos)
     return np.clip(np.maximum(text * tf, near_jaccard), 0.0, 1.0)
+
+
+def combine_scores(
+    cos: F64, head: F64, names: F64, tf: F64, near_jaccard: F64, settings: Settings
+) -> F64:
+    """Combine the signals of article pairs into their link scores.
+
+    The rule :func:`score_links` and :func:`dense_scores` use, public for other
+    scorers (the streaming :class:`storyclust.StoryIndex`): the weighted mean of
+    the available text signals (a NaN `head` or `names` is missing and left out),
+    times the time factor `tf`, floored by `near_jaccard` (the Jaccard of
+    near-duplicate pairs, 0 elsewhere). Arrays of any one shape.
+
+    Examples
+    --------
+    >>> from storyclust.settings import Settings
+    >>> one = lambda v: np.array([v])
+    >>> combine_scores(one(0.5), one(np.nan), one(np.nan), one(1.0), one(0.0), Settings()).tolist()
+    [0.5]
+    """
+    return _combine(cos, head, names, tf, near_jaccard, settings)
 
 
 def dense_scores(features: Features, members: I64, links: Links, settings: Settings) -> F64:
