@@ -62,14 +62,20 @@ def _is_credit(line: str) -> bool:
     )
 
 
-def _clean_main(lines: list[str]) -> list[str]:
-    """Drop furniture, image captions (a paragraph ending in a credit) and repeated lines."""
+def _paragraphs(lines: list[str]) -> list[list[str]]:
+    """Stripped non-empty lines, grouped into paragraphs at blank lines."""
     paragraphs: list[list[str]] = [[]]
     for line in lines:
         if line.strip():
             paragraphs[-1].append(line.strip())
         elif paragraphs[-1]:
             paragraphs.append([])
+    return [p for p in paragraphs if p]
+
+
+def _clean_main(lines: list[str]) -> list[str]:
+    """Drop furniture, image captions (a paragraph ending in a credit) and repeated lines."""
+    paragraphs = _paragraphs(lines)
     out: list[str] = []
     seen: set[str] = set()
     for k, para in enumerate(paragraphs):
@@ -110,12 +116,7 @@ def _split_related(lines: list[str], site: str) -> list[_Piece]:
         return pieces
     # Paragraph blocks: a caption ended by an image credit is dropped; each other
     # paragraph is one teaser of the site's own.
-    paragraphs: list[list[str]] = [[]]
-    for line in lines:
-        if line.strip():
-            paragraphs[-1].append(line.strip())
-        elif paragraphs[-1]:
-            paragraphs.append([])
+    paragraphs = _paragraphs(lines)
     for para in paragraphs:
         credit = max((k for k, x in enumerate(para) if _is_credit(x)), default=-1)
         text = [x for x in para[credit + 1 :] if not _FURNITURE.match(x)]
