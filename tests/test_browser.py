@@ -122,7 +122,8 @@ def test_demo_report_shows_every_story_without_errors(
     assert page.story_ids() == _order(demo)
     first = demo.stories[_order(demo)[0]]
     card = page.page.locator(".story").first
-    assert card.locator("h2").text_content() == first.title
+    heading = (card.locator("h2").text_content() or "").removesuffix("…")
+    assert heading and " ".join(first.title.split()).startswith(heading)
     assert card.locator(".kw").all_text_contents() == first.keywords
     assert f"{first.size} articles" in (card.locator(".facts").text_content() or "")
     rows = card.locator(".article").evaluate_all("rows => rows.map(r => r.dataset.article)")

@@ -239,7 +239,7 @@ def timeline(
                 undated += 1
             else:
                 points.append((lane_of[a.source or _NO_OUTLET], a.published))
-        title = f"story {story}: {_short(result.stories[story].title, 60)}"
+        title = f"story {story}: {_short(result.stories[story].title, 50)}"
     else:
         dated: dict[int, list[datetime]] = {}
         for a, lab in zip(articles, result.labels):
@@ -270,7 +270,7 @@ def timeline(
     ax.grid(axis="x", alpha=0.3)
     ax.set_xlabel("published (UTC)")
     if undated:
-        title += f" ({undated} undated article{'s' if undated != 1 else ''} not shown)"
+        title += f"\n({undated} undated article{'s' if undated != 1 else ''} not shown)"
     ax.set_title(title, fontsize="medium")
     return ax
 

@@ -201,7 +201,10 @@
     const card = el("article", "story");
     card.dataset.story = String(story.id);
     const head = el("div", "story-head");
-    head.append(el("span", "rank", "#" + rank), el("h2", null, snippet(story.title, 200) || "(no title)"));
+    // A story without a headline is titled by the start of its representative's text.
+    const cut = !A.title[story.rep] && story.title.length < A.text[story.rep].length;
+    const title = snippet(story.title, 200) + (cut ? "…" : "");
+    head.append(el("span", "rank", "#" + rank), el("h2", null, title || "(no title)"));
     card.append(head);
     const facts = el("p", "facts");
     facts.append(el("strong", null, plural(story.size, "article")));
