@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import runpy
 import time
 from pathlib import Path
 from typing import Any
@@ -181,3 +182,14 @@ def test_shared_spans_cover_exactly_the_shared_ngrams() -> None:
 
 def test_shared_spans_unspaced_scripts_by_character() -> None:
     assert shared_spans("東京で地震があった", "大阪と東京で地震", n=2) == [(0, 5)]  # 東京で地震
+
+
+def test_example_script_writes_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = DEMO.parents[1] / "cluster_and_report.py"
+    main_of_script = runpy.run_path(str(script), run_name="example")["main"]
+    main_of_script([str(DEMO), str(tmp_path / "report.html"), "--threshold", "0.3"])
+    data = page_data((tmp_path / "report.html").read_text(encoding="utf-8"))
+    assert data["n_articles"] == 187 and data["settings"]["threshold"] == 0.3
+    assert "wrote " in capsys.readouterr().out
