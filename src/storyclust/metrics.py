@@ -294,8 +294,8 @@ def _bcubed(true: Codes, pred: Codes) -> tuple[float, float, float]:
 
 
 def _nmi(true: Codes, pred: Codes, average_method: str) -> float:
-    """NMI of two code arrays."""
-    return float(_sk_nmi(true, pred, average_method=average_method))
+    """NMI of two code arrays, clipped to [0, 1] (scikit-learn can round to 1 + 2e-16)."""
+    return min(1.0, max(0.0, float(_sk_nmi(true, pred, average_method=average_method))))
 
 
 def _f1(precision: float, recall: float) -> float:
