@@ -676,7 +676,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--sample-pairs", type=int, default=1000)
-    ap.add_argument("--cosine-n", type=int, default=20_000, help="articles in the cosine stage")
+    ap.add_argument("--cosine-n", type=int, default=10_000, help="articles in the cosine stage")
     ap.add_argument("--cosine-threshold", type=float, default=0.3)
     ap.add_argument("--out", type=Path, default=HERE / "results" / "similarity")
     ap.add_argument("--worker", help=argparse.SUPPRESS)

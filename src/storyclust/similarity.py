@@ -919,28 +919,99 @@ def cosine_pairs(x: sp.csr_matrix, pairs: I64, *, chunk: int = 1 << 16) -> F64:
     return np.clip(out, 0.0, 1.0)
 
 
+@_jit
+def _cosine_rows(
+    indptr: I64,
+    indices: I64,
+    data: F64,
+    c_ptr: I64,
+    c_rows: I64,
+    c_vals: F64,
+    threshold: float,
+    max_neighbors: int,
+    r_lo: int,
+    r_hi: int,
+) -> I64:
+    """Pair codes (lo * n + hi) that rows r_lo..r_hi-1 keep among their best neighbours.
+
+    Row i's dot products with every row sharing a feature accumulate in one dense
+    array, feature by feature in i's order (so each sum is the reference's, bit for
+    bit); no product matrix is built. Kept neighbours come out in index order.
+    """
+    n = len(indptr) - 1
+    acc = np.zeros(n)
+    kept_j = np.empty(n, dtype=np.int64)
+    kept_s = np.empty(n)
+    out = np.empty(1024, dtype=np.int64)
+    n_out = 0
+    for i in range(r_lo, r_hi):
+        lo_j, hi_j = n, 0
+        for e in range(indptr[i], indptr[i + 1]):
+            f = indices[e]
+            v = data[e]
+            q0, q1 = c_ptr[f], c_ptr[f + 1]
+            if q1 > q0:
+                lo_j = min(lo_j, c_rows[q0])
+                hi_j = max(hi_j, c_rows[q1 - 1] + 1)
+            for q in range(q0, q1):
+                acc[c_rows[q]] += v * c_vals[q]
+        # A sweep of the touched span (rows are sorted in each posting list) finds
+        # the neighbours and clears the array, with no bookkeeping in the loop above.
+        acc[i] = 0.0
+        n_kept = 0
+        for j in range(lo_j, hi_j):
+            s = acc[j]
+            if s >= threshold:
+                kept_j[n_kept] = j
+                kept_s[n_kept] = s
+                n_kept += 1
+            acc[j] = 0.0
+        if n_kept > max_neighbors:
+            # Best first, ties to the lower index.
+            js = kept_j[:n_kept]
+            by_j = np.argsort(js, kind="mergesort")
+            by_s = np.argsort(-kept_s[:n_kept][by_j], kind="mergesort")
+            chosen = js[by_j][by_s][:max_neighbors]
+        else:
+            chosen = kept_j[:n_kept]
+        if n_out + len(chosen) > len(out):
+            bigger = np.empty(2 * (n_out + len(chosen)), dtype=np.int64)
+            bigger[:n_out] = out[:n_out]
+            out = bigger
+        for j in chosen:
+            out[n_out] = min(i, j) * n + max(i, j)
+            n_out += 1
+    return out[:n_out]
+
+
 def cosine_neighbors(
     x: sp.csr_matrix,
     *,
     threshold: float,
     max_neighbors: int = 50,
     block_rows: int = 2048,
+    n_threads: int | None = None,
 ) -> tuple[I64, F64]:
     """Pairs of rows whose cosine is >= `threshold`, each row keeping its top neighbours.
 
-    Sparse products in row blocks, never a dense n x n matrix. A pair is kept if
-    either row has the other among its `max_neighbors` best (ties broken by the
-    lower column index).
+    Exact, and never an n x n matrix, dense or sparse: each row's dot products
+    with the rows sharing one of its features accumulate in one dense array of n
+    values (per thread), through the inverted index of the features; only the
+    pairs at or above `threshold` are kept. A pair is kept if either row has the
+    other among its `max_neighbors` best (ties broken by the lower index).
 
     Parameters
     ----------
-    x : scipy.sparse.csr_matrix, shape (n_docs, n_features)
-        L2-normalised rows.
+    x : scipy.sparse matrix, shape (n_docs, n_features)
+        L2-normalised rows (TF-IDF).
     threshold : float
         In (0, 1]. Rows sharing no feature are never compared, so a threshold of
         0 or below would silently miss pairs with cosine 0.
     max_neighbors : int, default 50
     block_rows : int, default 2048
+        Rows per piece of work handed to a thread.
+    n_threads : int, optional
+        Threads to use; by default all CPUs for large inputs. Same result for any number.
 
     Returns
     -------
@@ -952,33 +1023,42 @@ def cosine_neighbors(
     ------
     ValueError
         If `threshold` is not in (0, 1].
+
+    Examples
+    --------
+    >>> x = sp.csr_matrix(np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]))
+    >>> pairs, sims = cosine_neighbors(x, threshold=0.5)
+    >>> pairs.tolist(), sims.round(2).tolist()
+    ([[0, 1], [1, 2]], [0.8, 0.6])
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
-    x = sp.csr_matrix(x)
+    x = sp.csr_matrix(x, dtype=np.float64, copy=True)
+    x.sum_duplicates()
+    x.sort_indices()
     n = x.shape[0]
-    xt = x.T.tocsc()
-    codes: list[I64] = []
-    for s in range(0, n, block_rows):
-        prod = (x[s : s + block_rows] @ xt).tocoo()
-        rows = prod.row.astype(np.int64) + s
-        cols = prod.col.astype(np.int64)
-        vals = prod.data
-        m = (vals >= threshold) & (rows != cols)
-        rows, cols, vals = rows[m], cols[m], vals[m]
-        order = np.lexsort((cols, -vals, rows))
-        rows, cols = rows[order], cols[order]
-        bounds = (
-            np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-            if len(rows)
-            else np.zeros(0, dtype=np.int64)
-        )
-        rank = np.arange(len(rows)) - np.repeat(bounds, np.diff(np.r_[bounds, len(rows)]))
-        keep = rank < max_neighbors
-        lo, hi = np.minimum(rows[keep], cols[keep]), np.maximum(rows[keep], cols[keep])
-        codes.append(lo * n + hi)
-    if not codes:
+    if n == 0 or x.nnz == 0 or max_neighbors < 1:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
+    xc = x.tocsc()
+    xc.sort_indices()
+    args: tuple[Any, ...] = (
+        x.indptr.astype(np.int64),
+        x.indices.astype(np.int64),
+        x.data,
+        xc.indptr.astype(np.int64),
+        xc.indices.astype(np.int64),
+        xc.data.astype(np.float64),
+        float(threshold),
+        max_neighbors,
+    )
+    threads = _thread_count(n_threads, float(x.nnz) * 64)
+    step = max(1, block_rows)
+    ranges = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+    if threads == 1:
+        codes = [_cosine_rows(*args, lo, hi) for lo, hi in ranges]
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            codes = list(pool.map(lambda r: _cosine_rows(*args, r[0], r[1]), ranges))
     code = np.unique(np.concatenate(codes))
     pairs = np.stack([code // n, code % n], axis=1)
     return pairs, cosine_pairs(x, pairs)
