@@ -1041,24 +1041,23 @@ def cosine_neighbors(
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
     xc = x.tocsc()
     xc.sort_indices()
-    args: tuple[Any, ...] = (
-        x.indptr.astype(np.int64),
-        x.indices.astype(np.int64),
-        x.data,
-        xc.indptr.astype(np.int64),
-        xc.indices.astype(np.int64),
-        xc.data.astype(np.float64),
-        float(threshold),
-        max_neighbors,
-    )
+    indptr, indices = x.indptr.astype(np.int64), x.indices.astype(np.int64)
+    c_ptr, c_rows = xc.indptr.astype(np.int64), xc.indices.astype(np.int64)
+    c_vals = xc.data.astype(np.float64)
+
+    def rows(r: tuple[int, int]) -> I64:
+        return _cosine_rows(
+            indptr, indices, x.data, c_ptr, c_rows, c_vals, float(threshold), max_neighbors, *r
+        )
+
     threads = _thread_count(n_threads, float(x.nnz) * 64)
     step = max(1, block_rows)
     ranges = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
     if threads == 1:
-        codes = [_cosine_rows(*args, lo, hi) for lo, hi in ranges]
+        codes = [rows(r) for r in ranges]
     else:
         with ThreadPoolExecutor(max_workers=threads) as pool:
-            codes = list(pool.map(lambda r: _cosine_rows(*args, r[0], r[1]), ranges))
+            codes = list(pool.map(rows, ranges))
     code = np.unique(np.concatenate(codes))
     pairs = np.stack([code // n, code % n], axis=1)
     return pairs, cosine_pairs(x, pairs)
