@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import itertools
 import json
 import os
@@ -45,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -108,24 +110,45 @@ def _shingle_sets(docs: list[str]) -> list[list[str]]:
 
 def _time(
     fn: Callable[[list[Any]], Any], inputs: list[Any], repeats: int
-) -> tuple[list[float], float, Any]:
-    """Warm up on a few documents, then time `repeats` runs; peak growth of the first."""
+) -> tuple[list[float], dict[str, float], Any]:
+    """Warm up on a few documents, time `repeats` runs, then measure memory.
+
+    Memory: the growth of the resident set during the first timed run (native
+    allocations; memory the process freed before is reused and not counted), and
+    the peak of Python allocations (numpy included) in one more run under
+    tracemalloc. The larger is the peak.
+    """
     fn(inputs[:WARMUP_DOCS])
     times: list[float] = []
-    peak_mb = float("nan")
+    rss_mb = float("nan")
     result: Any = None
     for r in range(repeats):
         result = None
+        gc.collect()
         before = _status_kb("VmRSS")
         reset = _reset_peak()
         t = time.perf_counter()
         result = fn(inputs)
         times.append(time.perf_counter() - t)
         if r == 0 and reset:
-            peak_mb = max(0, _status_kb("VmHWM") - before) / 1024
+            rss_mb = max(0, _status_kb("VmHWM") - before) / 1024
         if times[-1] > ONE_REPEAT_AFTER:
             break
-    return times, peak_mb, result
+    py_mb = float("nan")
+    if times[0] <= ONE_REPEAT_AFTER:
+        kept, result = result, None
+        gc.collect()
+        tracemalloc.start()
+        fn(inputs)
+        py_mb = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        result = kept
+    memory = {
+        "rss_growth_mb": rss_mb,
+        "python_peak_mb": py_mb,
+        "peak_mb": float(np.nanmax([rss_mb, py_mb])),
+    }
+    return times, memory, result
 
 
 def _pairs_from_lists(
@@ -165,7 +188,7 @@ def worker(task: str, workdir: Path, repeats: int) -> dict[str, Any]:
                 threads = 1 if lib.endswith("1-thread") else None
                 inputs = docs
                 fn = lambda xs: storyclust.signatures(xs, NUM_PERM, SEED, n_threads=threads)  # noqa: E731
-            times, peak, res = _time(fn, inputs, repeats)
+            times, memory, res = _time(fn, inputs, repeats)
             rows = res if len(inputs) == len(sub) else res[sub]
         elif lib.startswith("datasketch"):
             from datasketch import MinHash
@@ -186,14 +209,14 @@ def worker(task: str, workdir: Path, repeats: int) -> dict[str, Any]:
                         out_m.append(m)
                     return out_m
 
-            times, peak, res = _time(fn, inputs, repeats)
+            times, memory, res = _time(fn, inputs, repeats)
             rows = np.array([m.hashvalues for m in res], dtype=np.uint64)
         elif lib == "rensa":
             import rensa
 
             inputs = _shingle_sets(docs)
             fn = lambda xs: rensa.RMinHash.digest_matrix_from_token_sets(xs, NUM_PERM, SEED)  # noqa: E731
-            times, peak, res = _time(fn, inputs, repeats)
+            times, memory, res = _time(fn, inputs, repeats)
             rows = np.asarray(res.to_rows(), dtype=np.uint64)[sub]
         elif lib == "gaoya":
             import gaoya
@@ -210,7 +233,7 @@ def worker(task: str, workdir: Path, repeats: int) -> dict[str, Any]:
             )
             inputs = docs
             fn = lambda xs: index.minhash_index.bulk_hash_docs(xs)  # noqa: E731
-            times, peak, res = _time(fn, inputs, repeats)
+            times, memory, res = _time(fn, inputs, repeats)
             rows = None  # its own tokeniser: its shingle sets are not ours
         else:
             raise ValueError(task)
@@ -237,7 +260,7 @@ def worker(task: str, workdir: Path, repeats: int) -> dict[str, Any]:
                 keys = sim.band_keys(s, bands, rows_per_band)
                 return sim.band_candidates(keys, valid=(s != sim.EMPTY_VALUE).any(axis=1))
 
-            times, peak, pairs = _time(fn, inputs, repeats)
+            times, memory, pairs = _time(fn, inputs, repeats)
         elif lib == "datasketch":
             from datasketch import MinHashLSH
 
@@ -249,7 +272,7 @@ def worker(task: str, workdir: Path, repeats: int) -> dict[str, Any]:
                     lsh.insert(i, m, check_duplication=False)
                 return [lsh.query(m) for m in ms]
 
-            times, peak, res = _time(fn, inputs, repeats)
+            times, memory, res = _time(fn, inputs, repeats)
             pairs = _pairs_from_lists(res)
         elif lib == "rensa":
             import rensa
@@ -263,7 +286,7 @@ def worker(task: str, workdir: Path, repeats: int) -> dict[str, Any]:
                 lsh.insert_many(ms)
                 return lsh.query_all(ms)  # type: ignore[no-any-return]
 
-            times, peak, res = _time(fn, inputs, repeats)
+            times, memory, res = _time(fn, inputs, repeats)
             pairs = _pairs_from_lists(res)
         elif lib == "gaoya":
             import gaoya
@@ -284,7 +307,7 @@ def worker(task: str, workdir: Path, repeats: int) -> dict[str, Any]:
                 index.par_bulk_insert_docs(list(range(len(xs))), xs)
                 return index.par_bulk_query(xs)  # type: ignore[no-any-return]
 
-            times, peak, res = _time(fn, inputs, repeats)
+            times, memory, res = _time(fn, inputs, repeats)
             pairs = _pairs_from_lists(res)
         else:
             raise ValueError(task)
@@ -333,7 +356,7 @@ def worker(task: str, workdir: Path, repeats: int) -> dict[str, Any]:
 
         else:
             raise ValueError(task)
-        times, peak, pairs = _time(fn, inputs, repeats)
+        times, memory, pairs = _time(fn, inputs, repeats)
         out["n_timed"] = n
         np.save(workdir / f"cos_{lib}.npy", pairs)
         out["pairs"] = f"cos_{lib}.npy"
@@ -341,7 +364,7 @@ def worker(task: str, workdir: Path, repeats: int) -> dict[str, Any]:
         raise ValueError(task)
 
     out["times"] = times
-    out["peak_mb"] = peak
+    out.update(memory)
     return out
 
 
@@ -627,7 +650,9 @@ def markdown(report: dict[str, Any]) -> str:
         f"numba first call: {report['compile']}.",
         "",
         "Speed-up = storyclust's documents per second over the library's (same stage, same corpus, same run). "
-        "Peak MB = growth of the resident set during one timed run. Unavailable libraries are listed as failed.",
+        "Peak MB = the larger of the resident-set growth during one timed run (native memory) and the "
+        "tracemalloc peak of one more run (Python and numpy memory); n/a where the run was too slow to repeat. "
+        "Unavailable libraries are listed as not measured.",
         "",
     ]
     for size in report["sizes"]:
