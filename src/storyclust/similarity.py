@@ -30,10 +30,10 @@ text_signatures            O(B + S * (k + P)), fused   O(longest document) per t
 lsh_params                 O(P log P) integrals        O(1)
 band_keys                  O(n * b * rows)             O(n * b)
 band_candidates            O(b * n log n) sorting      O(n + candidate pairs)
-jaccard_estimates          O(pairs * P)                O(pairs * P) in blocks
-cosine_pairs               O(pairs * row nnz)          O(chunk)
-cosine_neighbors           sparse products in row      O(block_rows * n) at worst,
-                           blocks                      never n x n dense
+jaccard_estimates          O(pairs * P)                O(pairs * P)
+cosine_pairs               O(pairs * row nnz)          O(chunk * row nnz)
+cosine_neighbors           sum over features of        O(nnz) index, O(n) per
+                           df**2 multiply-adds         thread; no n x n matrix
 =========================  ==========================  =============================
 """
 
