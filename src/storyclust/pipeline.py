@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,10 +13,11 @@ from tqdm.auto import tqdm
 
 from .articles import Article, Articles, to_articles
 from .errors import SettingsError
-from .features import Features, build_features
+from .features import Features
 from .links import Links, dense_scores, find_candidates, score_links
 from .result import StoryResult, build_stories
 from .settings import Settings
+from .stages import canonical_key, corpus_features
 from .stories import cohesion, group_links, keywords, number_by_first_appearance, representatives
 
 __all__ = ["StoryClusterer", "cluster"]
@@ -27,19 +27,7 @@ _STAGES = ("features", "candidates", "links", "stories")
 
 def _canonical_order(articles: Articles) -> npt.NDArray[np.int64]:
     """A processing order that depends on the articles, not on their input order."""
-    keys = []
-    for a in articles:
-        h = hashlib.blake2b(digest_size=16)
-        for part in (
-            a.title,
-            a.text,
-            a.source,
-            a.published.isoformat() if a.published else "",
-            a.url or "",
-        ):
-            h.update(part.encode("utf-8", "surrogatepass"))
-            h.update(b"\x00")
-        keys.append((h.digest(), a.id))
+    keys = [(canonical_key(a), a.id) for a in articles]
     return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
 
 
@@ -76,7 +64,7 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
         order = _canonical_order(articles)
         canon: list[Article] = [articles[int(p)] for p in order]
         with stages.stage("features"):
-            feats = build_features(canon, settings)
+            feats = corpus_features(canon, settings)
         with stages.stage("candidates"):
             pairs = find_candidates(feats, settings)
         with stages.stage("links"):

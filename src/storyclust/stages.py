@@ -1,0 +1,490 @@
+"""The pipeline's stages as pure functions over batches of articles.
+
+Every stage takes a batch as columns (a mapping of column name to values: a
+pandas DataFrame, a pyarrow-backed batch, or a plain dict of arrays) and returns
+a dict of columns, so the same code runs in one process (:func:`storyclust.cluster`
+calls it on the whole corpus as one batch) and on an engine that hands it batches
+(:mod:`storyclust.ray`). Nothing here depends on how the corpus is cut into batches:
+
+- corpus statistics are a two-pass map-reduce: each batch counts its lines
+  (:func:`line_counts`) and its terms' document frequencies
+  (:func:`document_frequencies`); the counts are summed
+  (:func:`boilerplate_from_counts`, :func:`vocabularies`), and the sums are all the
+  second pass needs;
+- an article's features depend only on the article and those sums
+  (:func:`article_features`);
+- keys are content hashes (blake2b, FNV-1a), never Python's salted ``hash`` and
+  never a position inside a batch;
+- an article's global position is its rank in the canonical order (content key,
+  then id), the same order :func:`storyclust.cluster` processes.
+
+The flow: :func:`parse_records` -> :func:`line_counts` (reduce:
+:func:`boilerplate_from_counts`) -> :func:`tokenize_batch` ->
+:func:`document_frequencies` (reduce: :func:`vocabularies`) ->
+:func:`article_features` -> :func:`band_key_rows` -> group by (band, key) ->
+:func:`bucket_pairs` -> :func:`storyclust.links.score_links` ->
+:func:`storyclust.stories.group_links`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from sklearn.preprocessing import normalize as _l2_normalize
+
+from .articles import Article, to_articles
+from .features import Features, strip_lines
+from .settings import Settings
+from .similarity import band_keys, lsh_params, minhash_signatures, shingle_hashes
+from .text import STOP_WORDS, hash_strings, names_and_numbers, normalize, tokenize
+
+__all__ = [
+    "Tokens",
+    "Vocabulary",
+    "article_features",
+    "articles_columns",
+    "assemble_features",
+    "band_key_rows",
+    "boilerplate_from_counts",
+    "boilerplate_rule",
+    "bucket_pairs",
+    "canonical_key",
+    "corpus_features",
+    "document_frequencies",
+    "line_counts",
+    "parse_records",
+    "tokenize_batch",
+    "vocabularies",
+]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+Batch = Mapping[str, Any]
+
+#: Field codes of :func:`document_frequencies`.
+TEXT, NAMES = 0, 1
+
+#: Buckets larger than this give the chain of their members, not all pairs
+#: (as :func:`storyclust.similarity.band_candidates`).
+MAX_BUCKET_SIZE = 200
+
+
+def canonical_key(article: Article) -> str:
+    """The article's content key: what the canonical order sorts on (then the id).
+
+    A hex blake2b digest of title, text, source, publication time and URL; hex
+    digests sort as the digests do.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    for part in (
+        article.title,
+        article.text,
+        article.source,
+        article.published.isoformat() if article.published else "",
+        article.url or "",
+    ):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def articles_columns(articles: Sequence[Article]) -> dict[str, Any]:
+    """Articles as columns: key, id, title, text, source, day (days since the epoch, NaN if unknown)."""
+    return {
+        "key": np.array([canonical_key(a) for a in articles], dtype=object),
+        "id": np.array([a.id for a in articles], dtype=object),
+        "title": np.array([a.title for a in articles], dtype=object),
+        "text": np.array([a.text for a in articles], dtype=object),
+        "source": np.array([a.source for a in articles], dtype=object),
+        "day": np.array(
+            [
+                a.published.timestamp() / 86400.0 if a.published is not None else math.nan
+                for a in articles
+            ],
+            dtype=np.float64,
+        ),
+    }
+
+
+def parse_records(batch: Batch) -> dict[str, Any]:
+    """Raw records (any field aliases :func:`storyclust.to_articles` knows) -> article columns.
+
+    Raises
+    ------
+    ValueError
+        If the records have no ``id`` column: ids made up from positions would
+        depend on how the input is cut into batches.
+    """
+    if "id" not in batch:
+        raise ValueError(
+            "records must carry an 'id' column when processed in batches (made-up ids would "
+            f"depend on the batching); got columns {sorted(batch)}"
+        )
+    cols = list(batch)
+    n = len(batch["id"])
+    records = [
+        {c: _plain(batch[c][k]) for c in cols if _plain(batch[c][k]) is not None} for k in range(n)
+    ]
+    return articles_columns(list(to_articles(records)))
+
+
+def _plain(v: Any) -> Any:
+    """A cell as a plain Python value; missing (None, NaN, NaT) as None."""
+    if v is None:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if hasattr(v, "item") and np.ndim(v) == 0:
+        v = v.item()
+        if isinstance(v, float) and math.isnan(v):
+            return None
+    if type(v).__name__ in ("NaTType", "NAType"):
+        return None
+    return v
+
+
+def line_counts(batch: Batch) -> dict[str, Any]:
+    """Map step of boilerplate learning: (source, line) -> number of articles with that line.
+
+    Each article counts a distinct normalised line once; ``source`` is "" where
+    the outlet is unknown.
+    """
+    counts: Counter[tuple[str, str]] = Counter()
+    for text, source in zip(batch["text"], batch["source"]):
+        lines = {normalize(x) for x in str(text).splitlines()} - {""}
+        counts.update((str(source or ""), line) for line in lines)
+    items = sorted(counts.items())
+    return {
+        "source": np.array([s for (s, _), _ in items], dtype=object),
+        "line": np.array([x for (_, x), _ in items], dtype=object),
+        "count": np.array([c for _, c in items], dtype=np.int64),
+    }
+
+
+def boilerplate_from_counts(
+    counts: Batch,
+    n_articles: int,
+    *,
+    min_articles: int = 3,
+    max_words: int = 12,
+    min_share: float = 0.01,
+) -> frozenset[str]:
+    """Reduce step of boilerplate learning: the rule of :func:`storyclust.find_boilerplate`.
+
+    `counts` are :func:`line_counts` columns from any number of batches (summed here).
+    """
+    anywhere: Counter[str] = Counter()
+    by_outlet: Counter[tuple[str, str]] = Counter()
+    for source, line, c in zip(counts["source"], counts["line"], counts["count"]):
+        anywhere[line] += int(c)
+        if source:
+            by_outlet[(source, line)] += int(c)
+    return boilerplate_rule(
+        anywhere,
+        (line for (_, line), c in by_outlet.items() if c >= 2),
+        n_articles,
+        min_articles=min_articles,
+        max_words=max_words,
+        min_share=min_share,
+    )
+
+
+def boilerplate_rule(
+    line_totals: Mapping[str, int],
+    repeated_by_outlet: Iterable[str],
+    n_articles: int,
+    *,
+    min_articles: int = 3,
+    max_words: int = 12,
+    min_share: float = 0.01,
+) -> frozenset[str]:
+    """The rule of :func:`storyclust.find_boilerplate` over summed counts.
+
+    `line_totals` maps a line to the number of articles with it (lines in fewer
+    than `min_articles` articles may be left out); `repeated_by_outlet` are the
+    lines one outlet printed in two or more of its articles.
+    """
+    hub = max(50, int(min_share * n_articles))
+    found = {
+        line
+        for line, c in line_totals.items()
+        if c >= hub or (c >= min_articles and len(line.split()) <= max_words)
+    }
+    found |= set(repeated_by_outlet)
+    return frozenset(found)
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """One batch tokenised: what both passes over the terms need.
+
+    Attributes
+    ----------
+    terms : list of list of str
+        TF-IDF document of each article: content words of the title (``title_weight``
+        times), of the lead (``lead_weight`` more times) and of the text.
+    names : list of list of str
+        Names and figures of each article.
+    titles : list of str
+        Content words of each title, space-joined.
+    token_hashes : ndarray of uint64
+        Hashes of every token of title and text, articles one after another.
+    offsets : ndarray of int64, shape (n + 1,)
+    """
+
+    terms: list[list[str]]
+    names: list[list[str]]
+    titles: list[str]
+    token_hashes: npt.NDArray[np.uint64]
+    offsets: I64
+
+
+def tokenize_batch(batch: Batch, settings: Settings, boilerplate: frozenset[str]) -> Tokens:
+    """Tokenise each article of a batch once (boilerplate lines stripped first)."""
+    stop = STOP_WORDS
+    terms, names, titles, all_tokens = [], [], [], []
+    for title, text in zip(batch["title"], batch["text"]):
+        title, body_text = str(title), strip_lines(str(text), boilerplate)
+        t, x = tokenize(title), tokenize(body_text)
+        all_tokens.append(t + x)
+        body = [w for w in x if w not in stop]
+        lead = body[: settings.lead_words] * settings.lead_weight
+        content_title = [w for w in t if w not in stop]
+        terms.append(content_title * settings.title_weight + lead + body)
+        names.append(names_and_numbers(body_text, title=title))
+        titles.append(" ".join(content_title))
+    lengths = np.fromiter((len(t) for t in all_tokens), dtype=np.int64, count=len(all_tokens))
+    offsets = np.zeros(len(all_tokens) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    hashes = hash_strings([w for t in all_tokens for w in t])
+    return Tokens(terms, names, titles, hashes, offsets)
+
+
+def document_frequencies(tokens: Tokens) -> dict[str, Any]:
+    """Map step of the IDF pass: (field, term) -> number of articles of the batch with it."""
+    out: dict[str, list[Any]] = {"field": [], "term": [], "df": []}
+    for field, docs in ((TEXT, tokens.terms), (NAMES, tokens.names)):
+        df: Counter[str] = Counter()
+        for d in docs:
+            df.update(set(d))
+        for term, c in sorted(df.items()):
+            out["field"].append(field)
+            out["term"].append(term)
+            out["df"].append(c)
+    return {
+        "field": np.array(out["field"], dtype=np.int64),
+        "term": np.array(out["term"], dtype=object),
+        "df": np.array(out["df"], dtype=np.int64),
+    }
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Sorted terms with their smoothed IDF, ``ln((1 + n) / (1 + df)) + 1`` (scikit-learn's)."""
+
+    terms: npt.NDArray[np.str_]
+    idf: F64
+
+    def index(self) -> dict[str, int]:
+        """Term -> column."""
+        return {str(t): k for k, t in enumerate(self.terms)}
+
+
+def vocabularies(frequencies: Batch, n_articles: int) -> tuple[Vocabulary, Vocabulary]:
+    """Reduce step of the IDF pass: the TF-IDF and the names vocabularies.
+
+    `frequencies` are :func:`document_frequencies` columns from any number of
+    batches (summed here), so the result does not depend on the batching.
+    """
+    sums: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
+    for field, term, c in zip(frequencies["field"], frequencies["term"], frequencies["df"]):
+        sums[int(field)][str(term)] += int(c)
+    out = []
+    for s in sums:
+        terms = sorted(s)
+        df = np.array([s[t] for t in terms], dtype=np.float64) + 1.0
+        idf = np.full(len(terms), n_articles + 1, dtype=np.float64)
+        idf /= df
+        np.log(idf, out=idf)
+        idf += 1.0
+        out.append(Vocabulary(np.array(terms, dtype=str), idf))
+    return out[0], out[1]
+
+
+def _tfidf_rows(docs: list[list[str]], vocab: Vocabulary, index: dict[str, int]) -> sp.csr_matrix:
+    """Sublinear-TF, L2-normalised TF-IDF rows of `docs` over a fixed vocabulary."""
+    indptr = [0]
+    indices: list[int] = []
+    data: list[float] = []
+    for d in docs:
+        counts = Counter(index[w] for w in d)
+        cols = sorted(counts)
+        indices.extend(cols)
+        data.extend(counts[c] for c in cols)
+        indptr.append(len(indices))
+    x = sp.csr_matrix(
+        (np.array(data, dtype=np.float64), np.array(indices, dtype=np.int64), indptr),
+        shape=(len(docs), len(vocab.terms)),
+    )
+    if x.nnz:
+        np.log(x.data, out=x.data)
+        x.data += 1.0
+        x.data *= vocab.idf[x.indices]
+        x = sp.csr_matrix(_l2_normalize(x, norm="l2", copy=False))
+    return x
+
+
+def article_features(
+    batch: Batch,
+    tokens: Tokens,
+    text_vocab: Vocabulary,
+    names_vocab: Vocabulary,
+    settings: Settings,
+    *,
+    text_index: dict[str, int] | None = None,
+    names_index: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Second pass: each article's features, as columns (one row an article).
+
+    Columns ``key``, ``id``, ``day``, ``title_words``, ``length``, ``has_shingles``,
+    ``signature`` (num_perm uint32), ``tfidf_idx``/``tfidf_val`` and
+    ``names_idx``/``names_val`` (the sparse rows).
+    """
+    n = len(tokens.terms)
+    ti = text_vocab.index() if text_index is None else text_index
+    ni = names_vocab.index() if names_index is None else names_index
+    tf = _tfidf_rows(tokens.terms, text_vocab, ti)
+    nm = _tfidf_rows(tokens.names, names_vocab, ni)
+    sh, sh_off = shingle_hashes(tokens.token_hashes, tokens.offsets, settings.shingle_size)
+    sig = minhash_signatures(sh, sh_off, num_perm=settings.num_perm, seed=settings.seed)
+    return {
+        "key": np.asarray(batch["key"], dtype=object),
+        "id": np.asarray(batch["id"], dtype=object),
+        "day": np.asarray(batch["day"], dtype=np.float64),
+        "title_words": np.array(tokens.titles, dtype=object),
+        "length": np.diff(tokens.offsets),
+        "has_shingles": np.diff(sh_off) > 0,
+        "signature": _object_rows([sig[k] for k in range(n)]),
+        "tfidf_idx": _object_rows(np.split(tf.indices.astype(np.int64), tf.indptr[1:-1])),
+        "tfidf_val": _object_rows(np.split(tf.data, tf.indptr[1:-1])),
+        "names_idx": _object_rows(np.split(nm.indices.astype(np.int64), nm.indptr[1:-1])),
+        "names_val": _object_rows(np.split(nm.data, nm.indptr[1:-1])),
+    }
+
+
+def _object_rows(rows: Sequence[Any]) -> npt.NDArray[np.object_]:
+    """A 1-d object array holding one array a row (never a 2-d array)."""
+    out = np.empty(len(rows), dtype=object)
+    for k, r in enumerate(rows):
+        out[k] = np.asarray(r)
+    return out
+
+
+def _csr(idx: Sequence[Any], val: Sequence[Any], n_cols: int) -> sp.csr_matrix:
+    """Sparse rows from per-row index and value arrays."""
+    lengths = np.fromiter((len(r) for r in idx), dtype=np.int64, count=len(idx))
+    indptr = np.zeros(len(idx) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    cat_i: I64 = np.zeros(0, dtype=np.int64)
+    cat_v: F64 = np.zeros(0, dtype=np.float64)
+    if len(idx):
+        cat_i = np.concatenate([np.asarray(r, dtype=np.int64) for r in idx])
+        cat_v = np.concatenate([np.asarray(r, dtype=np.float64) for r in val])
+    return sp.csr_matrix(
+        (cat_v, cat_i, indptr),
+        shape=(len(idx), n_cols),
+    )
+
+
+def assemble_features(
+    columns: Batch,
+    text_vocab: Vocabulary,
+    names_vocab: Vocabulary,
+    boilerplate: frozenset[str],
+    num_perm: int,
+) -> Features:
+    """:class:`storyclust.features.Features` of the rows of :func:`article_features` columns, in their order."""
+    n = len(columns["key"])
+    sig = (
+        np.stack([np.asarray(s, dtype=np.uint32) for s in columns["signature"]])
+        if n
+        else np.zeros((0, num_perm), dtype=np.uint32)
+    )
+    return Features(
+        tfidf=_csr(list(columns["tfidf_idx"]), list(columns["tfidf_val"]), len(text_vocab.terms)),
+        terms=text_vocab.terms,
+        names=_csr(list(columns["names_idx"]), list(columns["names_val"]), len(names_vocab.terms)),
+        signatures=sig,
+        has_shingles=np.asarray(columns["has_shingles"], dtype=bool),
+        titles=[str(t) for t in columns["title_words"]],
+        days=np.asarray(columns["day"], dtype=np.float64),
+        lengths=np.asarray(columns["length"], dtype=np.int64),
+        boilerplate=boilerplate,
+    )
+
+
+def band_key_rows(
+    positions: npt.ArrayLike,
+    signatures: Sequence[Any],
+    has_shingles: npt.ArrayLike,
+    settings: Settings,
+) -> dict[str, Any]:
+    """LSH band keys in long format: one row (pos, band, key) per article and band.
+
+    Articles without shingles take no part. ``key`` is the uint64 band hash as int64
+    bits (Arrow and pandas group on it the same way).
+    """
+    pos = np.asarray(positions, dtype=np.int64)
+    ok = np.asarray(has_shingles, dtype=bool)
+    bands, rows = lsh_params(settings.near_duplicate_threshold, settings.num_perm)
+    pos = pos[ok]
+    if not len(pos):
+        return {
+            "pos": np.zeros(0, np.int64),
+            "band": np.zeros(0, np.int64),
+            "key": np.zeros(0, np.int64),
+        }
+    sig = np.stack([np.asarray(s, dtype=np.uint32) for s, v in zip(signatures, ok) if v])
+    keys = band_keys(sig, bands, rows)
+    return {
+        "pos": np.repeat(pos, bands),
+        "band": np.tile(np.arange(bands, dtype=np.int64), len(pos)),
+        "key": keys.reshape(-1).view(np.int64),
+    }
+
+
+def bucket_pairs(positions: npt.ArrayLike) -> I64:
+    """Candidate pairs (i < j) of one LSH bucket (articles sharing a key in one band).
+
+    All pairs of a bucket of up to ``MAX_BUCKET_SIZE`` articles; the chain of
+    neighbours in position order for a larger one (boilerplate hubs), so work stays
+    linear, as :func:`storyclust.similarity.band_candidates`.
+    """
+    p = np.unique(np.asarray(positions, dtype=np.int64))
+    if len(p) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    if len(p) > MAX_BUCKET_SIZE:
+        return np.stack([p[:-1], p[1:]], axis=1)
+    i, j = np.triu_indices(len(p), k=1)
+    return np.stack([p[i], p[j]], axis=1)
+
+
+def corpus_features(articles: Sequence[Article], settings: Settings) -> Features:
+    """All stages up to the features, on the whole corpus as one batch (the single-machine path)."""
+    n = len(articles)
+    cols = articles_columns(articles)
+    boiler = (
+        boilerplate_from_counts(line_counts(cols), n) if settings.strip_boilerplate else frozenset()
+    )
+    tokens = tokenize_batch(cols, settings, boiler)
+    text_vocab, names_vocab = vocabularies(document_frequencies(tokens), n)
+    feats = article_features(cols, tokens, text_vocab, names_vocab, settings)
+    return assemble_features(feats, text_vocab, names_vocab, boiler, settings.num_perm)
