@@ -801,8 +801,27 @@ def lsh_params(
     return best
 
 
-def band_keys(signatures: U32, bands: int, rows: int) -> U64:
+@_jit
+def _band_key_range(sig: U32, bands: int, rows: int, out: U64, d_lo: int, d_hi: int) -> None:
+    """Band keys of documents d_lo..d_hi-1: FNV-fold each band's values, then splitmix64."""
+    for d in range(d_lo, d_hi):
+        for band in range(bands):
+            h = _OFFSET
+            for j in range(band * rows, (band + 1) * rows):
+                h = (h ^ np.uint64(sig[d, j])) * _PRIME
+            out[d, band] = _splitmix64_one(h)
+
+
+def band_keys(signatures: U32, bands: int, rows: int, *, n_threads: int | None = None) -> U64:
     """Hash each band of `rows` signature values to one 64-bit key.
+
+    Parameters
+    ----------
+    signatures : ndarray of uint32, shape (n_docs, num_perm)
+    bands, rows : int
+        ``bands * rows <= num_perm``; see :func:`lsh_params`.
+    n_threads : int, optional
+        Threads to use; the result is the same for any number.
 
     Returns
     -------
@@ -815,12 +834,12 @@ def band_keys(signatures: U32, bands: int, rows: int) -> U64:
         raise ValueError(
             f"bands * rows must be <= num_perm ({signatures.shape[1]}); got {bands} * {rows}"
         )
-    sig = signatures[:, : bands * rows].astype(np.uint64).reshape(n, bands, rows)
-    h = np.full((n, bands), _OFFSET, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for j in range(rows):
-            h = (h ^ sig[:, :, j]) * _PRIME
-    return _splitmix64(h)
+    sig = np.ascontiguousarray(signatures, dtype=np.uint32)
+    out = np.empty((n, bands), dtype=np.uint64)
+    per_doc = np.arange(n + 1, dtype=np.int64)
+    threads = _thread_count(n_threads, float(n) * bands * rows * 4)
+    _run(_band_key_range, (sig, bands, rows, out), per_doc, threads)
+    return out
 
 
 def _pairs_in_groups(members: I64, group_starts: I64, group_sizes: I64) -> tuple[I64, I64]:
