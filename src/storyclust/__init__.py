@@ -4,6 +4,7 @@ from . import metrics, plot
 from .articles import Article, Articles, LoadReport, SkippedRecord, to_articles
 from .errors import InputError, InputTypeError, SettingsError, StoryclustError
 from .features import find_boilerplate
+from .index import Assignment, IndexStory, StoryEvent, StoryIndex, StoryMatch
 from .io import read_articles, read_csv, read_jsonl, write_jsonl
 from .minhash import shingles, signatures, to_datasketch
 from .pages import split_page
@@ -16,6 +17,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Article",
     "Articles",
+    "Assignment",
+    "IndexStory",
     "InputError",
     "InputTypeError",
     "LoadReport",
@@ -23,6 +26,9 @@ __all__ = [
     "SkippedRecord",
     "Story",
     "StoryClusterer",
+    "StoryEvent",
+    "StoryIndex",
+    "StoryMatch",
     "StoryResult",
     "StoryclustError",
     "__version__",

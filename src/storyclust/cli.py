@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import _index_cli
 from .articles import Articles
 from .errors import StoryclustError
 from .io import read_articles
@@ -99,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--title", help="page title (default: storyclust report: N articles in K stories)"
     )
+    _index_cli.add_parser(sub, _add_common)
     return parser
 
 
@@ -140,6 +142,8 @@ def _gold(articles: Articles, field: str) -> list[Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
+    if args.command == "index":
+        return _index_cli.run(args, _settings_from)
     progress = False if args.quiet else None
     try:
         settings = _settings_from(args)

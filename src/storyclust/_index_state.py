@@ -1,0 +1,485 @@
+"""The streaming index's working state: features of new articles, and the articles in memory.
+
+Private to :mod:`storyclust.index`. Features are derived as the batch pipeline
+derives them (:func:`storyclust.stages.tokenize_batch`: the same tokens, stop
+words, title and lead weights, names and figures, shingles and MinHash
+signatures; ``tests/test_index.py`` checks that the signals agree), with the
+compiled tokeniser of :mod:`storyclust.similarity`, and a hashed TF-IDF
+vocabulary so that vectors need no refit as articles arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from rapidfuzz import fuzz
+from rapidfuzz.process import cdist
+
+from ._index_kernels import cosine_matrix, postings
+from .articles import Article
+from .features import find_boilerplate
+from .links import combine_scores, time_factor
+from .settings import Settings
+from .similarity import hash_raw_text, minhash_signatures, shingle_hashes
+from .text import STOP_WORDS, hash_strings, names_and_numbers, normalize, tokenize
+
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+U16 = npt.NDArray[np.uint16]
+U32 = npt.NDArray[np.uint32]
+U64 = npt.NDArray[np.uint64]
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+B1 = npt.NDArray[np.bool_]
+
+TERM_BITS: Final = 20
+N_TERMS: Final = 1 << TERM_BITS
+SNIPPET: Final = 200
+STOP_DIGEST: Final = hashlib.sha256("\n".join(sorted(STOP_WORDS)).encode()).hexdigest()[:16]
+_STOP_HASHES: Final = np.sort(hash_strings(sorted(STOP_WORDS)))
+
+
+@dataclass
+class Batch:
+    """Features of articles about to be added or queried (rows in input order).
+
+    Term vectors are CSR pieces: row k holds ``idx[ptr[k]:ptr[k + 1]]`` (sorted
+    hashed term ids) and their counts.
+    """
+
+    ids: list[str]
+    tf_ptr: I64
+    tf_idx: I32
+    tf_cnt: U16
+    nm_ptr: I64
+    nm_idx: I32
+    nm_cnt: U16
+    sig: U32
+    has_sh: B1
+    titles: list[str]
+    days: F64
+    n_tokens: I64
+    snippets: list[str]
+    learned: dict[int, str]
+
+
+def term_ids(hashes: U64) -> I64:
+    """Hashed term ids in [0, 2**20).
+
+    Examples
+    --------
+    >>> term_ids(hash_strings(["quake"])).tolist() == [int(hash_strings(["quake"])[0]) % 2**20]
+    True
+    """
+    out: I64 = (hashes & np.uint64(N_TERMS - 1)).astype(np.int64)
+    return out
+
+
+def _counts(doc: I64, terms: I64, weight: I64, n: int) -> tuple[I64, I32, U16]:
+    """Per-document sorted term ids and summed weights, as CSR pieces."""
+    if len(terms) == 0:
+        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, np.int32), np.zeros(0, np.uint16)
+    keys = doc * N_TERMS + terms
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    cnt = np.bincount(inverse.ravel(), weights=weight, minlength=len(uniq))
+    ptr = np.searchsorted(uniq // N_TERMS, np.arange(n + 1)).astype(np.int64)
+    return ptr, (uniq % N_TERMS).astype(np.int32), np.minimum(cnt, 65535).astype(np.uint16)
+
+
+def _tokens(docs: list[str]) -> tuple[U64, I64]:
+    """Token hashes of each document (as ``hash_strings(tokenize(doc))``) and their offsets."""
+    enc = [d.encode("utf-8", "surrogatepass") for d in docs]
+    lengths = np.fromiter((len(b) for b in enc), dtype=np.int64, count=len(enc))
+    offsets = np.zeros(len(enc) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    data = np.frombuffer(b"".join(enc), dtype=np.uint8)
+    hashes, tok_off, ok = hash_raw_text(data, offsets)
+    if ok.all():
+        return hashes, tok_off
+    # Text the compiled tokeniser does not cover: tokenise it in Python.
+    parts: list[U64] = [
+        hashes[tok_off[d] : tok_off[d + 1]] if ok[d] else hash_strings(tokenize(docs[d]))
+        for d in range(len(docs))
+    ]
+    sizes = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
+    out_off = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=out_off[1:])
+    return np.concatenate(parts), out_off
+
+
+def _normal(line: str) -> str:
+    """:func:`storyclust.text.normalize`, without its regex and NFKC passes for ASCII lines."""
+    if line.isascii():  # NFKC keeps ASCII; str.split() splits where the regex's \s matches
+        return " ".join(line.casefold().split())
+    return normalize(line)
+
+
+def strip_known(text: str, known: frozenset[str]) -> str:
+    """`text` without the lines whose normalised form is in `known`.
+
+    The result of :func:`storyclust.features.strip_lines`, faster on ASCII text.
+
+    Examples
+    --------
+    >>> strip_known("Quake hits Tokyo\\nRelated  Articles", frozenset({"related articles"}))
+    'Quake hits Tokyo'
+    """
+    if not known:
+        return text
+    return "\n".join(x for x in text.splitlines() if _normal(x) not in known)
+
+
+def featurize(
+    articles: Sequence[Article], settings: Settings, boiler: frozenset[str], *, learn: bool
+) -> Batch:
+    """Tokenise each article once and derive what the index stores about it.
+
+    With ``strip_boilerplate``, the normalised lines in `boiler` are stripped, and
+    with `learn` so are those :func:`storyclust.find_boilerplate` finds in these
+    articles (returned in ``learned``, keyed by their hash, to be remembered).
+    """
+    n = len(articles)
+    texts = [a.text for a in articles]
+    learned: dict[int, str] = {}
+    if settings.strip_boilerplate:
+        if learn and n > 1:
+            found = sorted(find_boilerplate(articles) - boiler)
+            learned = dict(zip(hash_strings(found).view(np.int64).tolist(), found))
+        known = boiler | frozenset(learned.values())
+        if known:
+            texts = [strip_known(t, known) for t in texts]
+    docs: list[str] = []
+    for a, t in zip(articles, texts):
+        docs += [a.title, t]
+    hashes, off = _tokens(docs)
+    art_off = np.ascontiguousarray(off[0::2])  # article i spans tokens off[2i]:off[2i+2]
+    # TF over content words, as storyclust.stages.tokenize_batch: the title's counted
+    # title_weight times, the lead's (the text's first lead_words) lead_weight more times.
+    tok_doc = np.repeat(np.arange(2 * n, dtype=np.int64), np.diff(off))
+    content = ~np.isin(hashes, _STOP_HASHES)
+    in_text = content & (tok_doc % 2 == 1)
+    before = np.r_[0, np.cumsum(in_text)]
+    rank = before[:-1] - before[off[tok_doc]]  # content words of its text before it
+    lead = 1 + settings.lead_weight * (rank < settings.lead_words)
+    weight = np.where(tok_doc % 2 == 0, settings.title_weight, lead).astype(np.int64)
+    keep = content & (weight > 0)
+    tf_ptr, tf_idx, tf_cnt = _counts(tok_doc[keep] // 2, term_ids(hashes[keep]), weight[keep], n)
+    name_lists = [names_and_numbers(t, title=a.title) for a, t in zip(articles, texts)]
+    name_doc = np.repeat(np.arange(n, dtype=np.int64), [len(ws) for ws in name_lists])
+    nm_ptr, nm_idx, nm_cnt = _counts(
+        name_doc.astype(np.int64),
+        term_ids(hash_strings([w for ws in name_lists for w in ws])),
+        np.ones(len(name_doc), dtype=np.int64),
+        n,
+    )
+    sh, sh_off = shingle_hashes(hashes, art_off, settings.shingle_size)
+    sig = minhash_signatures(sh, sh_off, num_perm=settings.num_perm, seed=settings.seed)
+    return Batch(
+        ids=[a.id for a in articles],
+        tf_ptr=tf_ptr,
+        tf_idx=tf_idx,
+        tf_cnt=tf_cnt,
+        nm_ptr=nm_ptr,
+        nm_idx=nm_idx,
+        nm_cnt=nm_cnt,
+        sig=sig,
+        has_sh=np.diff(sh_off) > 0,
+        titles=[" ".join(w for w in tokenize(a.title) if w not in STOP_WORDS) for a in articles],
+        days=np.array(
+            [
+                math.nan if a.published is None else a.published.timestamp() / 86400
+                for a in articles
+            ],
+            dtype=np.float64,
+        ),
+        n_tokens=np.diff(art_off).astype(np.int64),
+        snippets=[t.strip()[:SNIPPET] for t in texts],
+        learned=learned,
+    )
+
+
+def stack(parts: list[tuple[I32, U16]]) -> tuple[I64, I32, U16]:
+    """Term vectors (ids, counts) as CSR pieces."""
+    lengths = np.fromiter((len(p[0]) for p in parts), dtype=np.int64, count=len(parts))
+    ptr = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=ptr[1:])
+    if ptr[-1] == 0:
+        return ptr, np.zeros(0, np.int32), np.zeros(0, np.uint16)
+    return ptr, np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+class _Flat:
+    """Term rows in flat arrays: a row is idx[lo:hi] (sorted term ids) and val[lo:hi] (1 + ln tf)."""
+
+    def __init__(self, idx: I32 | None = None, val: F32 | None = None) -> None:
+        self.idx: I32 = np.zeros(1024, dtype=np.int32) if idx is None else idx
+        self.val: F32 = np.zeros(1024, dtype=np.float32) if val is None else val
+        self.used = 0 if idx is None else len(idx)
+
+    def append(self, ptr: I64, idx: I32, counts: U16) -> tuple[I64, I64]:
+        """Append rows given as CSR pieces; return their lo and hi bounds."""
+        need = self.used + len(idx)
+        if need > len(self.idx):
+            cap = max(need, 2 * len(self.idx))
+            self.idx = np.resize(self.idx, cap)
+            self.val = np.resize(self.val, cap)
+        self.idx[self.used : need] = idx
+        self.val[self.used : need] = 1.0 + np.log(np.maximum(counts, 1).astype(np.float32))
+        lo = self.used + ptr[:-1] - ptr[0]
+        hi = self.used + ptr[1:] - ptr[0]
+        self.used = need
+        return lo.astype(np.int64), hi.astype(np.int64)
+
+    def gather(self, lo: I64, hi: I64) -> tuple[_Flat, I64, I64]:
+        """A new store holding rows lo..hi of this one, in order, and their new bounds."""
+        lengths = hi - lo
+        new_hi = np.cumsum(lengths).astype(np.int64)
+        new_lo = new_hi - lengths
+        pos = np.repeat(lo - new_lo, lengths) + np.arange(int(new_hi[-1]) if len(hi) else 0)
+        return _Flat(self.idx[pos].copy(), self.val[pos].copy()), new_lo, new_hi
+
+
+_SLOT_ARRAYS: Final = (
+    ("row", np.int64),
+    ("story", np.int64),
+    ("day", np.float64),
+    ("has_sh", np.bool_),
+    ("alive", np.bool_),
+    ("score", np.float64),
+    ("tf_lo", np.int64),
+    ("tf_hi", np.int64),
+    ("nm_lo", np.int64),
+    ("nm_hi", np.int64),
+)
+
+
+class Pool:
+    """The articles held in memory, as arrays indexed by slot.
+
+    Slots are positions here; rows are article numbers in the file (arrival
+    order). ``members`` maps a story to its slots; ``slot_of`` a row to its slot.
+    Articles are appended; removed or evicted ones are marked dead and dropped
+    by :meth:`compact`.
+    """
+
+    row: I64
+    story: I64
+    day: F64
+    has_sh: B1
+    alive: B1
+    score: F64
+    tf_lo: I64
+    tf_hi: I64
+    nm_lo: I64
+    nm_hi: I64
+    sig: U32
+
+    def __init__(self, num_perm: int) -> None:
+        self.num_perm = num_perm
+        self.n = 0
+        self.n_dead = 0
+        self._alloc(256)
+        self.tf = _Flat()
+        self.nm = _Flat()
+        self.ids: list[str] = []
+        self.titles: list[str] = []
+        self.slot_of: dict[int, int] = {}
+        self.members: dict[int, list[int]] = {}
+        self._main: tuple[I64, I64, F32] | None = None
+        self._main_upto = 0
+
+    def _alloc(self, cap: int) -> None:
+        """Fresh arrays of capacity `cap`."""
+        for name, dtype in _SLOT_ARRAYS:
+            setattr(self, name, np.zeros(cap, dtype=dtype))
+        self.sig = np.zeros((cap, self.num_perm), dtype=np.uint32)
+
+    def _grow(self, need: int) -> None:
+        """Make room for `need` slots."""
+        cap = len(self.row)
+        if need <= cap:
+            return
+        new = max(need, 2 * cap)
+        for name, dtype in _SLOT_ARRAYS:
+            arr = np.zeros(new, dtype=dtype)
+            arr[: self.n] = getattr(self, name)[: self.n]
+            setattr(self, name, arr)
+        sig = np.zeros((new, self.num_perm), dtype=np.uint32)
+        sig[: self.n] = self.sig[: self.n]
+        self.sig = sig
+
+    def append(self, batch: Batch, rows: I64, stories: I64, scores: F64) -> I64:
+        """Append the articles of `batch`; return their slots."""
+        m = len(batch.ids)
+        s0 = self.n
+        self._grow(s0 + m)
+        sl = slice(s0, s0 + m)
+        self.row[sl] = rows
+        self.story[sl] = stories
+        self.day[sl] = batch.days
+        self.has_sh[sl] = batch.has_sh
+        self.alive[sl] = True
+        self.score[sl] = scores
+        self.tf_lo[sl], self.tf_hi[sl] = self.tf.append(batch.tf_ptr, batch.tf_idx, batch.tf_cnt)
+        self.nm_lo[sl], self.nm_hi[sl] = self.nm.append(batch.nm_ptr, batch.nm_idx, batch.nm_cnt)
+        self.sig[sl] = batch.sig
+        self.ids.extend(batch.ids)
+        self.titles.extend(batch.titles)
+        self.n = s0 + m
+        for k, (r, st) in enumerate(zip(rows.tolist(), stories.tolist())):
+            self.slot_of[r] = s0 + k
+            if st >= 0:
+                self.members.setdefault(st, []).append(s0 + k)
+        return np.arange(s0, s0 + m, dtype=np.int64)
+
+    def truncate(self, n: int) -> None:
+        """Forget slots `n` and later (a queried article, never assigned)."""
+        if n >= self.n:
+            return
+        for slot in range(n, self.n):
+            self.slot_of.pop(int(self.row[slot]), None)
+        self.tf.used = int(self.tf_lo[n])
+        self.nm.used = int(self.nm_lo[n])
+        del self.ids[n:]
+        del self.titles[n:]
+        self.n = n
+        if self._main_upto > n:
+            self._main, self._main_upto = None, 0
+
+    def drop(self, slots: Iterable[int]) -> None:
+        """Mark slots dead (removed, expired or evicted from memory)."""
+        for slot in slots:
+            if not self.alive[slot]:
+                continue
+            self.alive[slot] = False
+            self.n_dead += 1
+            self.slot_of.pop(int(self.row[slot]), None)
+            st = int(self.story[slot])
+            lst = self.members.get(st)
+            if lst is not None:
+                lst.remove(slot)
+                if not lst:
+                    del self.members[st]
+
+    def move(self, slots: Sequence[int], story: int) -> None:
+        """Put slots into `story` (from whatever story they were in)."""
+        for slot in slots:
+            old = int(self.story[slot])
+            lst = self.members.get(old)
+            if lst is not None and slot in lst:
+                lst.remove(slot)
+                if not lst:
+                    del self.members[old]
+            self.story[slot] = story
+        self.members[story] = sorted({*self.members.get(story, []), *slots})
+
+    def compact(self) -> None:
+        """Rebuild the arrays without dead slots."""
+        keep = np.flatnonzero(self.alive[: self.n])
+        kept = {name: getattr(self, name)[keep] for name, _ in _SLOT_ARRAYS}
+        sig = self.sig[keep]
+        tf, tf_lo, tf_hi = self.tf.gather(self.tf_lo[keep], self.tf_hi[keep])
+        nm, nm_lo, nm_hi = self.nm.gather(self.nm_lo[keep], self.nm_hi[keep])
+        ids = [self.ids[k] for k in keep.tolist()]
+        titles = [self.titles[k] for k in keep.tolist()]
+        m = len(keep)
+        self._alloc(max(256, 2 * m))
+        for name, arr in kept.items():
+            getattr(self, name)[:m] = arr
+        self.sig[:m] = sig
+        self.tf, self.nm = tf, nm
+        self.tf_lo[:m], self.tf_hi[:m], self.nm_lo[:m], self.nm_hi[:m] = tf_lo, tf_hi, nm_lo, nm_hi
+        self.ids, self.titles = ids, titles
+        self.n, self.n_dead = m, 0
+        self.slot_of = {r: k for k, r in enumerate(self.row[:m].tolist())}
+        self.members = {}
+        for k, st in enumerate(self.story[:m].tolist()):
+            if st >= 0:
+                self.members.setdefault(st, []).append(k)
+        self._main, self._main_upto = None, 0
+
+    def postings(self, n_queries: int) -> tuple[tuple[I64, I64, F32], int]:
+        """Inverted lists of the slots before ``upto``; later slots are scanned directly.
+
+        Rebuilt when the scanned tail would cost more than the lists (amortised
+        linear in the articles appended).
+        """
+        tail = self.n - self._main_upto
+        if (
+            self._main is None
+            or tail > max(512, self._main_upto // 8)
+            or n_queries * tail > 1 << 18
+        ):
+            self._main = postings(self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val, self.n, N_TERMS)
+            self._main_upto = self.n
+        return self._main, self._main_upto
+
+
+@dataclass
+class Signals:
+    """Every signal of a block of article pairs, each of shape (len(a), len(b))."""
+
+    score: F64
+    cosine: F64
+    headline: F64
+    names: F64
+    jaccard: F64
+    time_factor: F64
+
+    def link(self, i: int, j: int, a_id: str, b_id: str, near: float) -> dict[str, Any]:
+        """Pair (i, j) as a link dict with article ids, as in ``StoryResult.links``."""
+        h = float(self.headline[i, j])
+        nm = float(self.names[i, j])
+        return {
+            "a": a_id,
+            "b": b_id,
+            "score": round(float(self.score[i, j]), 4),
+            "jaccard": round(float(self.jaccard[i, j]), 4),
+            "cosine": round(float(self.cosine[i, j]), 4),
+            "headline": None if math.isnan(h) else round(h, 4),
+            "names": None if math.isnan(nm) else round(nm, 4),
+            "time_factor": round(float(self.time_factor[i, j]), 4),
+            "near_duplicate": bool(self.jaccard[i, j] >= near),
+        }
+
+
+def signals(
+    pool: Pool, a: I64, b: I64, lg: tuple[F64, F64], n_docs: int, settings: Settings
+) -> Signals:
+    """Every signal between slots `a` and slots `b`, with IDF from `lg` = log(1 + df)."""
+    s = settings
+    c = math.log1p(max(n_docs, 0)) + 1.0
+    cos = cosine_matrix(a, b, pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val, lg[0], c)
+    names = cosine_matrix(a, b, pool.nm_lo, pool.nm_hi, pool.nm.idx, pool.nm.val, lg[1], c)
+    has_a, has_b = pool.nm_hi[a] > pool.nm_lo[a], pool.nm_hi[b] > pool.nm_lo[b]
+    names[~(has_a[:, None] & has_b[None, :])] = np.nan
+    ta = [pool.titles[k] for k in a.tolist()]
+    # The same list for both sides lets rapidfuzz score a symmetric block once.
+    tb = ta if a is b else [pool.titles[k] for k in b.tolist()]
+    if ta and tb:
+        head = cdist(ta, tb, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=1) / 100.0
+    else:
+        head = np.zeros((len(a), len(b)))
+    ea = np.fromiter((bool(t) for t in ta), dtype=bool, count=len(ta))
+    eb = np.fromiter((bool(t) for t in tb), dtype=bool, count=len(tb))
+    head[~(ea[:, None] & eb[None, :])] = np.nan
+    tf = time_factor(
+        pool.day[a][:, None],
+        pool.day[b][None, :],
+        window=s.time_window_days,
+        decay=s.time_decay_days,
+    )
+    jac = np.zeros((len(a), len(b)))
+    sig_b = pool.sig[b][None, :, :]
+    for r in range(0, len(a), 64):  # blocks bound the (rows, len(b), num_perm) comparison
+        jac[r : r + 64] = (pool.sig[a[r : r + 64]][:, None, :] == sig_b).mean(axis=2)
+    jac[~(pool.has_sh[a][:, None] & pool.has_sh[b][None, :])] = 0.0
+    near = np.where(jac >= s.near_duplicate_threshold, jac, 0.0)
+    score = combine_scores(cos, head, names, tf, near, s)
+    return Signals(score=score, cosine=cos, headline=head, names=names, jaccard=jac, time_factor=tf)

@@ -1,0 +1,2063 @@
+"""StoryIndex: assign a stream of articles to stories, kept in an SQLite file.
+
+:func:`storyclust.cluster` sees every article at once. A news stream does not:
+today's articles must join yesterday's stories without refitting everything.
+:class:`StoryIndex` keeps what it needs to score a new article against the
+articles it holds, in an SQLite database (a file, or ``:memory:``), and assigns
+each new article to an existing story or opens a new one.
+
+How an article is assigned
+--------------------------
+The signals and weights are those of the batch pipeline (:mod:`storyclust.links`):
+TF-IDF cosine of title and text, headline similarity of the content words, the
+names-and-figures cosine, the time factor, and the near-duplicate floor from the
+MinHash signature, combined by :func:`storyclust.links.combine_scores`. For each
+article, in input order:
+
+1. **Candidates**: the articles sharing an LSH band key with it (an indexed query
+   on the ``lsh`` table, whatever their age: a reprint finds its story however
+   old) and its ``max_neighbors`` best TF-IDF neighbours among the articles
+   within the *time horizon* (below).
+2. **Story score**: for each story holding a candidate, the article is scored
+   against the story's members within the horizon (and any older member that is
+   an LSH candidate), and the scores are combined as ``linkage`` says: their mean
+   for ``"average"`` (the default), maximum for ``"single"``, minimum for
+   ``"complete"``. This is batch average linkage's criterion, one article at a
+   time. A story larger than ``max_story_members`` is represented by its most
+   recent members (a cost bound).
+3. **Decision**: the article joins the best-scoring story if that score is at
+   least ``threshold`` (ties go to the older story), else opens a new story.
+4. **Merge**: if it joined story A and also scores at least ``threshold`` with
+   story B, A-with-it and B are merged when their linkage score (every pair
+   between them scored) reaches ``threshold``. The merged story keeps the older
+   (smaller) id.
+5. **Re-cut**: one pass cannot undo an early mistake (two events of one kind, an
+   earthquake here and one there, look alike while each story has one or two
+   articles), so whenever a story reaches a size in a fixed schedule (every size
+   up to 8, then each ~25% growth: linear total cost), its members within the
+   horizon are re-clustered with the batch pipeline's own
+   :func:`storyclust.stories.group_links`. A part that no longer belongs is split
+   off into a new story, or merged into another story the article linked to when
+   their linkage score reaches ``threshold``. The part holding the story's oldest
+   article keeps the id.
+
+Merges and splits are events (:meth:`StoryIndex.events`, and
+:attr:`Assignment.merged` / :attr:`Assignment.split`). Story ids are never
+renamed: a merged id refers to the story it joined (:meth:`StoryIndex.get`).
+
+**Time horizon.** Beyond ``time_window_days + time_decay_days * ln(1 /
+link_threshold)`` days (8.9 with the defaults) the time factor keeps every pair
+below ``link_threshold``, so only near-duplicates could link: TF-IDF candidates
+and story members are taken within that distance of the article, and only
+articles within it of the newest date seen are kept in memory. Unlike batch
+average linkage, members beyond the horizon do not dilute a story's score, so a
+story that keeps being reported keeps growing. An article that arrives late
+(dated before what memory holds) is compared with the articles of its own
+period, read from the database. ``time_window_days=math.inf`` keeps everything
+in memory.
+
+**Articles without a date** are, as in batch, never penalised by time. An
+undated article is compared with every undated article held, with the dated
+ones within the horizon behind the index clock (the newest publication time
+held when the :meth:`~StoryIndex.add` call starts; all of them before any), and
+with its LSH candidates of any age. Undated articles stay in memory until
+removed or expired (:meth:`StoryIndex.expire` removes them by the time they were
+added): a stream of many undated articles costs memory and time in proportion.
+
+**Streaming TF-IDF.** Tokens are hashed (64-bit FNV-1a, the token hash of
+:mod:`storyclust.text`) into ``2**20`` term ids; an article's vector is stored
+without IDF, as term ids and counts. The document frequencies of what the index
+holds are kept, updated as articles arrive and leave, and IDF is computed from
+them when scoring (scikit-learn's smoothed IDF, sublinear TF, L2 norm, as in
+batch). Within one :meth:`~StoryIndex.add` call every article is scored with the
+frequencies of the index including the whole call, so adding a whole file in
+one call uses the batch pipeline's IDF. TF-IDF neighbours are found with the
+article's 64 heaviest terms (all terms for most news texts).
+
+**Boilerplate** (``strip_boilerplate``) is learned with
+:func:`storyclust.find_boilerplate` on each :meth:`~StoryIndex.add` call; the
+lines learned are stored and stripped from every later article. Add articles in
+batches of hundreds to learn it (the command line does).
+
+Storage and safety
+------------------
+One SQLite file. Every write (:meth:`~StoryIndex.add`, :meth:`~StoryIndex.remove`,
+:meth:`~StoryIndex.expire`) is one transaction (``BEGIN IMMEDIATE`` ...
+``COMMIT``): a process killed in the middle leaves the index as of its last
+commit. The file is in WAL mode with ``synchronous=NORMAL`` (a killed process
+loses nothing committed; a power cut may lose the last commits, never
+consistency), so readers in other processes see the last committed state while
+one writer adds, and an open index notices another connection's writes and
+reloads. Arrays are stored as little-endian bytes whose dtypes are recorded in
+the file, dictionaries as JSON: there is no pickle, and opening a file runs no
+code from it (``trusted_schema`` is off, and a file with triggers or views is
+refused). Stored with the data: the settings, the seed, the hash scheme, the
+library version and the format version; opening with other fixed settings,
+another hash scheme or a newer format raises :class:`storyclust.SettingsError`
+naming what differs.
+
+Stored per article: id, title, source, url, publication time, the first 200
+characters of the text, the term ids and counts of its text and of its names,
+and its MinHash signature and LSH keys. Not stored: the full text and the
+``extra`` fields.
+
+A reopened index gives the same assignments as the one that wrote it: what an
+article is compared with is defined by the stored data (time, LSH keys), not by
+what happens to be in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import sqlite3
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from scipy.cluster.hierarchy import linkage
+from scipy.sparse.csgraph import connected_components
+
+from ._index_kernels import neighbours, row_norms
+from ._index_state import (
+    N_TERMS,
+    STOP_DIGEST,
+    TERM_BITS,
+    Batch,
+    Pool,
+    Signals,
+    featurize,
+    signals,
+    stack,
+    term_ids,
+)
+from .articles import Article, Articles, to_articles
+from .errors import InputError, InputTypeError, SettingsError
+from .settings import Settings
+from .similarity import band_candidates, band_keys, lsh_params
+from .stories import number_by_first_appearance
+from .text import STOP_WORDS, hash_strings, tokenize
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Assignment",
+    "IndexStory",
+    "StoryEvent",
+    "StoryIndex",
+    "StoryMatch",
+]
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+U64 = npt.NDArray[np.uint64]
+B1 = npt.NDArray[np.bool_]
+
+FORMAT_VERSION: Final = 1
+"""Version of the file layout this storyclust reads and writes."""
+
+_APPLICATION_ID: Final = 0x53434958  # "SCIX" in the SQLite header
+_PAGE: Final = 128  # document frequencies per stored page
+_QUERY_TERMS: Final = 64  # heaviest terms of an article used to find TF-IDF neighbours
+_MAX_LSH: Final = 200  # most recent articles taken from one LSH bucket
+_MAX_PAIRS: Final = 250_000  # largest block of pairs scored for one merge
+_RECUT_EVERY: Final = 24  # stories up to this size are re-cut at every join
+_HOOD_SMALL: Final = 32  # articles in the neighbourhood re-cut then
+# Settings that shape what is stored: fixed when the index is created.
+_FIXED: Final = (
+    "title_weight",
+    "lead_weight",
+    "lead_words",
+    "shingle_size",
+    "num_perm",
+    "seed",
+    "near_duplicate_threshold",
+)
+
+_LAYOUT: Final = {
+    "tf_terms": "<i4",
+    "tf_counts": "<u2",
+    "name_terms": "<i4",
+    "name_counts": "<u2",
+    "signature": "<u4",
+    "df_pages": "<i4",
+    "df_page_size": _PAGE,
+}
+
+_SCHEMA: Final = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE articles (
+        row INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        story INTEGER NOT NULL,
+        day REAL,
+        added REAL NOT NULL,
+        title TEXT NOT NULL,
+        source TEXT NOT NULL,
+        url TEXT,
+        published TEXT,
+        snippet TEXT NOT NULL,
+        title_words TEXT NOT NULL,
+        n_tokens INTEGER NOT NULL,
+        has_shingles INTEGER NOT NULL,
+        score_sum REAL NOT NULL,
+        tf_terms BLOB NOT NULL,
+        tf_counts BLOB NOT NULL,
+        name_terms BLOB NOT NULL,
+        name_counts BLOB NOT NULL,
+        signature BLOB NOT NULL
+    )""",
+    "CREATE INDEX articles_story ON articles (story)",
+    "CREATE INDEX articles_day ON articles (day)",
+    "CREATE INDEX articles_added ON articles (added)",
+    """CREATE TABLE lsh (
+        band INTEGER NOT NULL, key INTEGER NOT NULL, row INTEGER NOT NULL,
+        PRIMARY KEY (band, key, row)
+    ) WITHOUT ROWID""",
+    "CREATE TABLE stories (id INTEGER PRIMARY KEY, opened_by TEXT NOT NULL, merged_into INTEGER)",
+    """CREATE TABLE events (
+        seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, story INTEGER NOT NULL,
+        other INTEGER NOT NULL, article TEXT NOT NULL, score REAL NOT NULL, at REAL NOT NULL
+    )""",
+    """CREATE TABLE df_pages (
+        space INTEGER NOT NULL, page INTEGER NOT NULL, counts BLOB NOT NULL,
+        PRIMARY KEY (space, page)
+    ) WITHOUT ROWID""",
+    "CREATE TABLE boilerplate (hash INTEGER PRIMARY KEY, line TEXT NOT NULL)",
+)
+
+_ROW_COLUMNS: Final = (
+    "row, id, story, day, title_words, has_shingles, score_sum, "
+    "tf_terms, tf_counts, name_terms, name_counts, signature"
+)
+_STORY_COLUMNS: Final = (
+    "story, row, id, title, snippet, source, day, title_words, n_tokens, score_sum"
+)
+_LSH_QUERY: Final = (
+    "SELECT p.pos, l.row FROM temp.probe AS p JOIN lsh AS l ON l.band = p.band AND l.key = p.key"
+)
+
+
+# --- public records ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Where :meth:`StoryIndex.add` put one article.
+
+    Attributes
+    ----------
+    article_id : str
+    story_id : int
+        The article's story once it was processed (after any merge or split).
+    new_story : bool
+        True if the article opened a new story.
+    score : float
+        The story score that decided: the linkage score with the story it joined,
+        or, for a new story, the best score it had with any story (0.0 if none).
+    link : dict or None
+        The strongest link from the article into the story it joined, with every
+        signal (keys as in :attr:`storyclust.StoryResult.links`); None for a new
+        story.
+    merged : tuple of int
+        Stories merged into another because this article bridged them.
+    split : tuple of int
+        Stories that received a part split off a story when it was re-cut.
+    """
+
+    article_id: str
+    story_id: int
+    new_story: bool
+    score: float
+    link: dict[str, Any] | None = None
+    merged: tuple[int, ...] = ()
+    split: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class StoryMatch:
+    """A story an article is close to (:meth:`StoryIndex.query`).
+
+    Attributes
+    ----------
+    story_id : int
+    score : float
+        Linkage score of the article with the story.
+    n_compared : int
+        Members of the story the article was scored against.
+    link : dict
+        The strongest link from the article into the story, with every signal.
+    """
+
+    story_id: int
+    score: float
+    n_compared: int
+    link: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoryEvent:
+    """A change to stories other than an article joining one.
+
+    Attributes
+    ----------
+    seq : int
+        Position in the index's event log (increasing).
+    kind : {"merge", "split"}
+        ``"merge"``: story `other_id` was merged into `story_id` (the older one)
+        and its id now refers to `story_id`. ``"split"``: a part of `story_id` that
+        no longer belonged moved to `other_id` (a new story, or one it belongs
+        with).
+    story_id : int
+    other_id : int
+    article_id : str
+        The article whose arrival caused it.
+    score : float
+        Linkage score between the two parts.
+    time : datetime
+        When it happened (UTC, wall clock).
+    """
+
+    seq: int
+    kind: str
+    story_id: int
+    other_id: int
+    article_id: str
+    score: float
+    time: datetime
+
+
+@dataclass(frozen=True)
+class IndexStory:
+    """A story held by a :class:`StoryIndex`.
+
+    Attributes
+    ----------
+    story_id : int
+        Stable id; the stories merged into it are in `merged_ids`.
+    size : int
+        Articles held.
+    representative_id : str
+        The article that stands for the story, chosen by the ``representative``
+        setting. For ``"central"``: the highest sum of scores to the rest of the
+        story, over the pairs the index scored as articles arrived.
+    title : str
+        The representative's title (or the start of its text when it has none).
+    outlets : list of str
+        Distinct non-empty sources, sorted.
+    first_seen, last_seen : datetime or None
+        Earliest and latest publication time among its dated articles.
+    keywords : list of str
+        Content words of its titles (or text starts), frequent in it and rare overall.
+    article_ids : list of str
+        Its articles, in the order they were added.
+    merged_ids : list of int
+        Stories merged into this one.
+    """
+
+    story_id: int
+    size: int
+    representative_id: str
+    title: str
+    outlets: list[str]
+    first_seen: datetime | None
+    last_seen: datetime | None
+    keywords: list[str]
+    article_ids: list[str]
+    merged_ids: list[int] = field(default_factory=list)
+
+    @property
+    def n_outlets(self) -> int:
+        """Number of distinct outlets."""
+        return len(self.outlets)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict of the story."""
+        return {
+            "story": self.story_id,
+            "size": self.size,
+            "representative_id": self.representative_id,
+            "title": self.title,
+            "outlets": self.outlets,
+            "n_outlets": self.n_outlets,
+            "first_seen": self.first_seen.isoformat() if self.first_seen else None,
+            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+            "keywords": self.keywords,
+            "article_ids": self.article_ids,
+            "merged_ids": self.merged_ids,
+        }
+
+
+@dataclass(frozen=True)
+class _Op:
+    """A merge or split made while adding, to be written and logged in order."""
+
+    kind: str
+    story: int
+    other: int
+    article: str
+    score: float
+    rows: tuple[int, ...] = ()
+
+
+@dataclass
+class _Scored:
+    """An article scored against the members of its candidate stories."""
+
+    stories: I64  # candidate stories, ascending
+    agg: F64  # linkage score with each
+    members: I64  # member slots, grouped by story
+    owner: I64  # index into `stories` of each member
+    signals: Signals  # shape (1, len(members))
+
+
+@dataclass
+class _Changes:
+    """What one add() call changed, to be written in its transaction."""
+
+    new_stories: list[tuple[int, str]] = field(default_factory=list)
+    ops: list[_Op] = field(default_factory=list)
+    dirty: set[int] = field(default_factory=set)
+
+
+# --- the index ------------------------------------------------------------------------------
+
+
+class StoryIndex:
+    """Assign a stream of articles to stories, persisted in SQLite.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or None, default None
+        The index file; created if missing. None keeps the index in memory
+        (SQLite ``:memory:``); :meth:`save` can copy it to a file.
+    readonly : bool, default False
+        Open an existing file for reading only (:meth:`query`, :meth:`stories`,
+        :meth:`get`, ...) while other processes may write to it.
+    max_story_members : int, default 100
+        Most members of one story an article is scored against (the most recent
+        ones): bounds the cost of very large stories.
+    **settings
+        The settings of :func:`storyclust.cluster` (``threshold``,
+        ``link_threshold``, the weights, the time window, ``linkage``, ...). A new
+        index stores them. An existing one uses its stored settings; those given
+        here must agree with them where they shape what is stored
+        (``title_weight``, ``lead_weight``, ``lead_words``, ``shingle_size``,
+        ``num_perm``, ``seed``, ``near_duplicate_threshold``), and the others
+        (thresholds, weights, time, linkage, representative, ...) replace the
+        stored ones from then on. ``max_component_size`` bounds the batch
+        linkage of a re-cut, as in batch. A callable ``representative`` cannot be
+        stored and is refused.
+
+    Raises
+    ------
+    storyclust.SettingsError
+        A setting out of range, unknown, or in conflict with the stored index; a
+        file of a newer format or of another hash scheme.
+    storyclust.InputError
+        The file is not a storyclust index, or is damaged.
+    FileNotFoundError
+        `readonly` and there is no file at `path`.
+
+    See Also
+    --------
+    storyclust.cluster : all articles at once.
+
+    Notes
+    -----
+    How articles are assigned, stored and kept safe: the module documentation,
+    ``help(storyclust.index)``. An index is not thread-safe: use one per thread
+    (or process; they may share a file).
+
+    Examples
+    --------
+    >>> index = StoryIndex()
+    >>> first = index.add([
+    ...     {"id": "a", "title": "Quake of magnitude 7.1 hits Tokyo",
+    ...      "text": "A strong earthquake shook Tokyo.", "published": "2024-05-01T08:00:00Z"},
+    ...     {"id": "b", "title": "Parliament passes budget",
+    ...      "text": "The budget vote passed on Tuesday.", "published": "2024-05-01T09:00:00Z"},
+    ... ])
+    >>> [(x.article_id, x.story_id, x.new_story) for x in first]
+    [('a', 0, True), ('b', 1, True)]
+    >>> later = index.add([{"id": "c", "title": "Strong earthquake shakes Tokyo",
+    ...     "text": "A magnitude 7.1 quake hit Tokyo.", "published": "2024-05-01T10:00:00Z"}])
+    >>> later[0].story_id, later[0].new_story, later[0].link["b"]
+    (0, False, 'a')
+    >>> len(index), index.get(0).article_ids
+    (3, ['a', 'c'])
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        readonly: bool = False,
+        max_story_members: int = 100,
+        **settings: Any,
+    ) -> None:
+        if (
+            isinstance(max_story_members, bool)
+            or not isinstance(max_story_members, int)
+            or max_story_members < 2
+        ):
+            raise SettingsError(
+                f"max_story_members must be an integer >= 2; got {max_story_members!r}"
+            )
+        given = Settings.from_kwargs(**settings)
+        if callable(given.representative):
+            raise SettingsError(
+                "a StoryIndex cannot store a callable representative; use 'central', "
+                "'earliest', 'longest' or a list of outlets in order of preference"
+            )
+        self._max_members = max_story_members
+        self._path = None if path is None else os.fspath(path)
+        self._readonly = readonly
+        if readonly and self._path is None:
+            raise SettingsError("readonly=True needs a path: an in-memory index starts empty")
+        if readonly and self._path is not None and not Path(self._path).exists():
+            raise FileNotFoundError(f"no index at {self._path!r}; StoryIndex(path) creates one")
+        self._conn = self._connect()
+        self._settings = given
+        try:
+            if self._is_empty():
+                if readonly:
+                    raise InputError("not a storyclust index: the file is empty", path=self._path)
+                self._create(given)
+            self._check_file()
+            self._settings = self._apply_settings(settings)
+            self._reload()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    @classmethod
+    def open(
+        cls, path: str | os.PathLike[str], *, readonly: bool = False, **settings: Any
+    ) -> StoryIndex:
+        """Open an existing index file.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        readonly : bool, default False
+        **settings
+            As for :class:`StoryIndex`.
+
+        Returns
+        -------
+        StoryIndex
+
+        Raises
+        ------
+        FileNotFoundError
+            If there is no file at `path`.
+        storyclust.SettingsError
+            Settings in conflict with the index, or a newer format.
+        storyclust.InputError
+            The file is not a storyclust index.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "news.db")
+        >>> with StoryIndex(path) as index:
+        ...     _ = index.add(["Quake hits Tokyo", "Budget passes"])
+        >>> with StoryIndex.open(path) as index:
+        ...     len(index)
+        2
+        """
+        p = os.fspath(path)
+        if not Path(p).exists():
+            raise FileNotFoundError(f"no index at {p!r}; StoryIndex(path) creates one")
+        return cls(p, readonly=readonly, **settings)
+
+    # --- opening --------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        """The SQLite connection, with the pragmas the index relies on."""
+        try:
+            if self._path is None:
+                conn = sqlite3.connect(":memory:", isolation_level=None)
+            elif self._readonly:
+                uri = Path(self._path).resolve().as_uri() + "?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=60.0)
+            else:
+                conn = sqlite3.connect(self._path, isolation_level=None, timeout=60.0)
+            conn.execute("PRAGMA trusted_schema = OFF")
+            conn.execute("PRAGMA temp_store = MEMORY")
+            conn.execute("PRAGMA cache_size = -65536")
+            if self._path is not None and not self._readonly:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"not a storyclust index ({exc})", path=self._path) from None
+        return conn
+
+    def _is_empty(self) -> bool:
+        """True for a database without any table."""
+        try:
+            row = self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"not a storyclust index ({exc})", path=self._path) from None
+        return int(row[0]) == 0
+
+    def _create(self, settings: Settings) -> None:
+        """Write the schema and the metadata of a new index."""
+        from . import __version__
+
+        bands, rows = lsh_params(settings.near_duplicate_threshold, settings.num_perm)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "library_version": __version__,
+            "created": time.time(),
+            "settings": settings.to_dict(),
+            "hash_scheme": _hash_scheme(settings, bands, rows),
+            "layout": _LAYOUT,
+            "n_docs": 0,
+            "next_row": 0,
+            "next_story": 0,
+            "clock": None,
+            "generation": 0,
+        }
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in _SCHEMA:
+                c.execute(stmt)
+            c.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [(k, json.dumps(v)) for k, v in meta.items()],
+            )
+            c.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+
+    def _check_file(self) -> None:
+        """Refuse files that are not storyclust indexes, or not safe to open."""
+        c = self._conn
+        try:
+            app = int(c.execute("PRAGMA application_id").fetchone()[0])
+            objects = c.execute("SELECT type, name FROM sqlite_master").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise InputError(f"not a storyclust index ({exc})", path=self._path) from None
+        if app != _APPLICATION_ID:
+            raise InputError(
+                "not a storyclust index (an SQLite file without the storyclust application id)",
+                path=self._path,
+            )
+        bad = sorted(f"{t} {n!r}" for t, n in objects if t in ("trigger", "view"))
+        if bad:
+            raise InputError(
+                f"refusing to open an index holding {', '.join(bad)}: storyclust never creates "
+                "triggers or views, so the file was altered",
+                path=self._path,
+            )
+        meta = self._meta()
+        fmt = meta.get("format_version")
+        if not isinstance(fmt, int) or fmt > FORMAT_VERSION:
+            from . import __version__
+
+            raise SettingsError(
+                f"index format {fmt} is newer than this storyclust ({__version__}) reads "
+                f"(format {FORMAT_VERSION}); upgrade storyclust to open it"
+            )
+        if fmt < FORMAT_VERSION:  # pragma: no cover - no older format exists yet
+            raise SettingsError(f"index format {fmt} is older than {FORMAT_VERSION}; rebuild it")
+        if meta.get("layout") != _LAYOUT:
+            raise SettingsError(
+                f"the index stores its arrays as {meta.get('layout')}; this storyclust reads "
+                f"{_LAYOUT}; rebuild the index with this storyclust"
+            )
+
+    def _meta(self) -> dict[str, Any]:
+        """The metadata table, JSON-decoded."""
+        try:
+            return {
+                str(k): json.loads(v) for k, v in self._conn.execute("SELECT key, value FROM meta")
+            }
+        except (sqlite3.DatabaseError, json.JSONDecodeError, TypeError) as exc:
+            raise InputError(f"damaged index metadata ({exc})", path=self._path) from None
+
+    def _apply_settings(self, given: dict[str, Any]) -> Settings:
+        """The stored settings, with the changeable ones given here applied (and stored)."""
+        meta = self._meta()
+        stored = _settings_from_dict(meta.get("settings"), self._path)
+        scheme = meta.get("hash_scheme")
+        lsh = scheme.get("lsh", {}) if isinstance(scheme, dict) else {}
+        expected = _hash_scheme(stored, lsh.get("bands"), lsh.get("rows"))
+        if scheme != expected:
+            have = scheme if isinstance(scheme, dict) else {}
+            parts = [
+                f"{k}: index has {have.get(k)!r}, this storyclust uses {expected.get(k)!r}"
+                for k in sorted(set(expected) | set(have))
+                if expected.get(k) != have.get(k)
+            ]
+            raise SettingsError(
+                "the index was built with another hash scheme ("
+                + "; ".join(parts)
+                + "); rebuild it with this storyclust"
+            )
+        stored_d = stored.to_dict()
+        new_d = Settings.from_kwargs(**given).to_dict()
+        fixed = [k for k in _FIXED if k in given and new_d[k] != stored_d[k]]
+        if fixed:
+            what = ", ".join(f"{k}={stored_d[k]!r} (got {new_d[k]!r})" for k in fixed)
+            raise SettingsError(
+                f"index {self._path or ':memory:'} was built with {what}: these settings shape "
+                "the stored vectors and signatures and are fixed when an index is created; open "
+                "it without them, or build a new index"
+            )
+        changed = {k: v for k, v in given.items() if new_d[k] != stored_d[k]}
+        if not changed:
+            return stored
+        merged = Settings.from_kwargs(**{**_settings_kwargs(stored), **changed})
+        if not self._readonly:
+            generation = int(meta["generation"])
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._put_meta({"settings": merged.to_dict(), "generation": generation + 1})
+                self._conn.execute("COMMIT")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+        return merged
+
+    # --- state ----------------------------------------------------------------------------
+
+    def _reload(self) -> None:
+        """Read the working state from the database."""
+        meta = self._meta()
+        s = self._settings
+        try:
+            self._generation = int(meta["generation"])
+            self._n_docs = int(meta["n_docs"])
+            self._next_row = int(meta["next_row"])
+            self._next_story = int(meta["next_story"])
+            self._clock = math.nan if meta["clock"] is None else float(meta["clock"])
+            self._bands = int(meta["hash_scheme"]["lsh"]["bands"])
+            self._rows_per_band = int(meta["hash_scheme"]["lsh"]["rows"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"damaged index metadata ({exc!r})", path=self._path) from None
+        self._horizon = _horizon(s)
+        df = (np.zeros(N_TERMS, dtype=np.int64), np.zeros(N_TERMS, dtype=np.int64))
+        for space, page, blob in self._conn.execute("SELECT space, page, counts FROM df_pages"):
+            if space not in (0, 1) or not 0 <= page < N_TERMS // _PAGE:
+                raise InputError(f"damaged index: df page ({space}, {page})", path=self._path)
+            df[space][page * _PAGE : (page + 1) * _PAGE] = _blob(
+                blob, "<i4", _PAGE, self._path, "df_pages"
+            )
+        self._df = df
+        self._lg = (np.log1p(df[0].astype(np.float64)), np.log1p(df[1].astype(np.float64)))
+        self._boiler = frozenset(
+            str(x) for (x,) in self._conn.execute("SELECT line FROM boilerplate")
+        )
+        self._pool = Pool(s.num_perm)
+        self._floor = self._clock - self._horizon if not math.isnan(self._clock) else -math.inf
+        if math.isfinite(self._floor):
+            self._load("day IS NULL OR day >= ?", (self._floor,))
+        else:
+            self._load("1", ())
+
+    def _sync(self) -> None:
+        """Reload if another connection wrote since we last looked."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        if row is None or int(json.loads(row[0])) != self._generation:
+            self._reload()
+
+    def _load(self, where: str, params: tuple[Any, ...]) -> None:
+        """Read the articles matching `where` into memory (those not there yet)."""
+        pool = self._pool
+        recs = self._conn.execute(f"SELECT {_ROW_COLUMNS} FROM articles WHERE {where}", params)
+        got = [r for r in recs if int(r[0]) not in pool.slot_of]
+        if not got:
+            return
+        p = self._settings.num_perm
+        sig = np.empty((len(got), p), dtype=np.uint32)
+        tf_parts, nm_parts = [], []
+        for k, r in enumerate(got):
+            tf_parts.append(self._vector(r[7], r[8], "tf"))
+            nm_parts.append(self._vector(r[9], r[10], "name"))
+            sig[k] = _blob(r[11], "<u4", p, self._path, "signature")
+        tf_ptr, tf_idx, tf_cnt = stack(tf_parts)
+        nm_ptr, nm_idx, nm_cnt = stack(nm_parts)
+        batch = Batch(
+            ids=[str(r[1]) for r in got],
+            tf_ptr=tf_ptr,
+            tf_idx=tf_idx,
+            tf_cnt=tf_cnt,
+            nm_ptr=nm_ptr,
+            nm_idx=nm_idx,
+            nm_cnt=nm_cnt,
+            sig=sig,
+            has_sh=np.array([bool(r[5]) for r in got], dtype=np.bool_),
+            titles=[str(r[4]) for r in got],
+            days=np.array([math.nan if r[3] is None else r[3] for r in got], dtype=np.float64),
+            n_tokens=np.zeros(len(got), dtype=np.int64),
+            snippets=[""] * len(got),
+            learned={},
+        )
+        pool.append(
+            batch,
+            np.array([r[0] for r in got], dtype=np.int64),
+            np.array([r[2] for r in got], dtype=np.int64),
+            np.array([r[6] for r in got], dtype=np.float64),
+        )
+
+    def _vector(self, terms: Any, counts: Any, what: str) -> tuple[Any, Any]:
+        """A stored term vector, checked."""
+        idx = _blob(terms, "<i4", None, self._path, f"{what}_terms")
+        cnt = _blob(counts, "<u2", len(idx), self._path, f"{what}_counts")
+        if len(idx) and (idx.min() < 0 or idx.max() >= N_TERMS or np.any(np.diff(idx) <= 0)):
+            raise InputError(f"damaged index: bad {what} term ids", path=self._path)
+        return idx.astype(np.int32), cnt.astype(np.uint16)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction; on any failure, roll back and reload the state."""
+        if self._readonly:
+            raise SettingsError(
+                "this index was opened with readonly=True; open it without to write"
+            )
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            self._sync()
+            yield
+            self._generation += 1
+            self._put_meta({"generation": self._generation})
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            self._reload()
+            raise
+
+    def _put_meta(self, values: dict[str, Any]) -> None:
+        """Update metadata keys (inside a transaction)."""
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [(k, json.dumps(v)) for k, v in values.items()],
+        )
+
+    # --- public API -----------------------------------------------------------------------
+
+    @property
+    def path(self) -> str | None:
+        """The index file, or None for an in-memory index."""
+        return self._path
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force (as stored in the index)."""
+        return self._settings
+
+    def __len__(self) -> int:
+        """Number of articles held."""
+        self._sync()
+        return self._n_docs
+
+    def __contains__(self, article_id: object) -> bool:
+        """True if an article with this id is held."""
+        self._sync()
+        row = self._conn.execute("SELECT 1 FROM articles WHERE id = ?", (str(article_id),))
+        return row.fetchone() is not None
+
+    def __repr__(self) -> str:
+        return f"<StoryIndex {self._path or ':memory:'}: {self._n_docs} articles>"
+
+    def __enter__(self) -> StoryIndex:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database connection (every write is already committed)."""
+        self._conn.close()
+
+    def add(self, articles: Any, *, errors: str = "raise") -> list[Assignment]:
+        """Add articles, each joining an existing story or opening a new one.
+
+        Articles are processed in input order, each seeing those before it; the
+        whole call is one transaction.
+
+        Parameters
+        ----------
+        articles : list of dict, list of str, list of Article, Articles, or DataFrame
+            As for :func:`storyclust.cluster`.
+        errors : {"raise", "skip"}, default "raise"
+            What to do with a bad record (see :func:`storyclust.to_articles`) or an
+            article whose id the index already holds: raise, or leave it out.
+
+        Returns
+        -------
+        list of Assignment
+            One per article added, in input order (skipped articles have none).
+
+        Raises
+        ------
+        storyclust.InputError
+            A bad record, or an id already in the index (remove it first to replace
+            it), with ``errors="raise"``. Nothing is added.
+        storyclust.InputTypeError
+            `articles` is not a collection of articles (e.g. a bare string).
+
+        Examples
+        --------
+        >>> index = StoryIndex()
+        >>> text = ("Rescuers searched the rubble of the collapsed market in Mamuju for survivors on "
+        ...         "Friday, as aftershocks shook the city and officials warned of more damage to come.")
+        >>> out = index.add([text, text + " (Reuters)"])
+        >>> [a.story_id for a in out], out[1].link["near_duplicate"]
+        ([0, 0], True)
+        """
+        arts = to_articles(articles, errors=errors)
+        if not len(arts):
+            return []
+        with self._transaction():
+            arts = self._new_only(arts, skip=errors == "skip")
+            return self._add(arts) if len(arts) else []
+
+    def query(self, article: Any, *, k: int = 5) -> list[StoryMatch]:
+        """The stories an article is closest to, without adding it.
+
+        Scored as :meth:`add` scores: the first match at or above ``threshold``
+        is the story :meth:`add` would put the article in (before any merge).
+
+        Parameters
+        ----------
+        article : dict, str or Article
+            One article.
+        k : int, default 5
+            Most stories to return.
+
+        Returns
+        -------
+        list of StoryMatch
+            Best first (ties by story id), including stories below ``threshold``.
+
+        Raises
+        ------
+        storyclust.InputTypeError
+            If `article` is a list of articles: query them one at a time.
+
+        Examples
+        --------
+        >>> index = StoryIndex()
+        >>> _ = index.add(["Quake of magnitude 7.1 hits Tokyo, buildings sway",
+        ...                "Parliament passes the budget after a long night"])
+        >>> best = index.query("Strong quake of magnitude 7.1 shakes Tokyo")[0]
+        >>> best.story_id, best.score >= index.settings.threshold
+        (0, True)
+        """
+        if isinstance(article, (list, tuple, Articles)):
+            raise InputTypeError(
+                f"query takes one article; got a {type(article).__name__}: query each one, or "
+                "use add() to add many"
+            )
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise SettingsError(f"k must be an integer >= 1; got {k!r}")
+        arts = to_articles([article])
+        self._sync()
+        return self._query(arts[0], k)
+
+    def remove(self, ids: Iterable[str]) -> int:
+        """Remove articles by id.
+
+        Their stories keep their ids and their other articles (a story is not
+        re-cut when an article leaves it); a story left without articles is gone.
+
+        Parameters
+        ----------
+        ids : iterable of str
+
+        Returns
+        -------
+        int
+            Number of articles removed.
+
+        Raises
+        ------
+        KeyError
+            If any id is not in the index (then nothing is removed).
+        storyclust.InputTypeError
+            If `ids` is a single string.
+
+        Examples
+        --------
+        >>> index = StoryIndex()
+        >>> _ = index.add([{"id": "a", "text": "Quake hits Tokyo"}, {"id": "b", "text": "Budget passes"}])
+        >>> index.remove(["a"]), "a" in index, len(index)
+        (1, False, 1)
+        """
+        if isinstance(ids, (str, bytes)):
+            raise InputTypeError(
+                f"ids must be a list of article ids; got the string {ids!r}: write [{ids!r}]"
+            )
+        wanted = list(dict.fromkeys(str(x) for x in ids))
+        if not wanted:
+            return 0
+        with self._transaction():
+            rows: list[int] = []
+            for chunk in _chunks(wanted, 500):
+                marks = ",".join("?" * len(chunk))
+                found = dict(
+                    self._conn.execute(
+                        f"SELECT id, row FROM articles WHERE id IN ({marks})", chunk
+                    ).fetchall()
+                )
+                missing = [x for x in chunk if x not in found]
+                if missing:
+                    shown = ", ".join(repr(x) for x in missing[:5])
+                    more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+                    raise KeyError(f"not in the index: {shown}{more}; nothing was removed")
+                rows.extend(int(found[x]) for x in chunk)
+            self._remove_rows(rows)
+        return len(rows)
+
+    def expire(self, before: Any) -> int:
+        """Remove the articles published before a time.
+
+        Undated articles are removed if they were *added* before it (wall clock).
+
+        Parameters
+        ----------
+        before : datetime, date, str (ISO 8601) or float (POSIX seconds)
+            Naive datetimes are UTC.
+
+        Returns
+        -------
+        int
+            Number of articles removed.
+
+        Raises
+        ------
+        storyclust.SettingsError
+            If `before` is not a time.
+
+        Examples
+        --------
+        >>> index = StoryIndex()
+        >>> _ = index.add([{"id": "old", "text": "Quake hits Tokyo", "published": "2024-01-01"},
+        ...                {"id": "new", "text": "Budget passes", "published": "2024-03-01"}])
+        >>> index.expire(before="2024-02-01"), "old" in index, "new" in index
+        (1, False, True)
+        """
+        cut = _as_datetime(before, "before")
+        with self._transaction():
+            rows = [
+                int(r)
+                for (r,) in self._conn.execute(
+                    "SELECT row FROM articles WHERE day < ? "
+                    "UNION SELECT row FROM articles WHERE day IS NULL AND added < ?",
+                    (cut.timestamp() / 86400.0, cut.timestamp()),
+                )
+            ]
+            if rows:
+                self._remove_rows(rows)
+        return len(rows)
+
+    def stories(self, *, min_size: int = 1) -> list[IndexStory]:
+        """Every story held, by id.
+
+        Parameters
+        ----------
+        min_size : int, default 1
+            Leave out stories with fewer articles.
+
+        Returns
+        -------
+        list of IndexStory
+
+        Examples
+        --------
+        >>> index = StoryIndex()
+        >>> _ = index.add(["Quake of magnitude 7.1 hits Tokyo", "Magnitude 7.1 quake hits Tokyo",
+        ...                "Parliament passes the budget"])
+        >>> [(s.story_id, s.size) for s in index.stories()]
+        [(0, 2), (1, 1)]
+        """
+        self._sync()
+        rows = self._conn.execute(
+            f"SELECT {_STORY_COLUMNS} FROM articles ORDER BY story, row"
+        ).fetchall()
+        merged = self._merged_ids()
+        out: list[IndexStory] = []
+        start = 0
+        for end in range(1, len(rows) + 1):
+            if end == len(rows) or rows[end][0] != rows[start][0]:
+                if end - start >= min_size:
+                    out.append(self._story(rows[start:end], merged.get(int(rows[start][0]), [])))
+                start = end
+        return out
+
+    def get(self, story_id: int) -> IndexStory:
+        """One story by id; the id of a story merged into another gives that other.
+
+        Raises
+        ------
+        KeyError
+            If no story has (or had) this id, or all its articles are gone.
+
+        Examples
+        --------
+        >>> index = StoryIndex()
+        >>> _ = index.add(["Quake hits Tokyo"])
+        >>> index.get(0).size
+        1
+        """
+        self._sync()
+        sid = self._resolve(int(story_id))
+        rows = self._conn.execute(
+            f"SELECT {_STORY_COLUMNS} FROM articles WHERE story = ? ORDER BY row", (sid,)
+        ).fetchall()
+        if not rows:
+            known = self._conn.execute("SELECT 1 FROM stories WHERE id = ?", (sid,)).fetchone()
+            why = "all its articles were removed or expired" if known else "no such story"
+            raise KeyError(f"story {story_id}: {why}")
+        return self._story(rows, self._merged_ids().get(sid, []))
+
+    def story_of(self, article_id: str) -> int:
+        """The story id of an article held.
+
+        Raises
+        ------
+        KeyError
+            If the article is not in the index.
+
+        Examples
+        --------
+        >>> index = StoryIndex()
+        >>> _ = index.add([{"id": "x", "text": "Quake hits Tokyo"}])
+        >>> index.story_of("x")
+        0
+        """
+        self._sync()
+        row = self._conn.execute(
+            "SELECT story FROM articles WHERE id = ?", (str(article_id),)
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"not in the index: {article_id!r}")
+        return int(row[0])
+
+    def labels(self, ids: Iterable[str]) -> list[int]:
+        """The story id of each article id (for evaluation against gold labels).
+
+        Raises
+        ------
+        KeyError
+            If an id is not in the index.
+
+        Examples
+        --------
+        >>> index = StoryIndex()
+        >>> _ = index.add([{"id": "x", "text": "Quake hits Tokyo"}])
+        >>> index.labels(["x"])
+        [0]
+        """
+        self._sync()
+        story = dict(self._conn.execute("SELECT id, story FROM articles").fetchall())
+        out = []
+        for x in ids:
+            if x not in story:
+                raise KeyError(f"not in the index: {x!r}")
+            out.append(int(story[x]))
+        return out
+
+    def events(self, *, since: int = 0) -> list[StoryEvent]:
+        """Merges and splits after sequence number `since`, oldest first.
+
+        Examples
+        --------
+        >>> StoryIndex().events()
+        []
+        """
+        self._sync()
+        return [
+            StoryEvent(
+                seq=int(seq),
+                kind=str(kind),
+                story_id=int(story),
+                other_id=int(other),
+                article_id=str(article),
+                score=float(score),
+                time=datetime.fromtimestamp(at, tz=timezone.utc),
+            )
+            for seq, kind, story, other, article, score, at in self._conn.execute(
+                "SELECT seq, kind, story, other, article, score, at FROM events "
+                "WHERE seq > ? ORDER BY seq",
+                (int(since),),
+            )
+        ]
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> str:
+        """Make the index durable as one file; optionally copy it to `path`.
+
+        Every :meth:`add`, :meth:`remove` and :meth:`expire` is already committed.
+        Without `path`, a file-backed index folds its write-ahead log into the main
+        file. With `path`, a consistent copy is written to a temporary file beside
+        it and renamed into place, so a process killed while saving leaves the
+        previous file (or none) at `path`, never a partial one.
+
+        Returns
+        -------
+        str
+            The path of the saved file.
+
+        Raises
+        ------
+        storyclust.SettingsError
+            An in-memory index without `path`.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> index = StoryIndex()
+        >>> _ = index.add(["Quake hits Tokyo"])
+        >>> target = index.save(os.path.join(tempfile.mkdtemp(), "copy.db"))
+        >>> len(StoryIndex.open(target))
+        1
+        """
+        if path is None:
+            if self._path is None:
+                raise SettingsError(
+                    "an in-memory index needs a path to save to: index.save('news.db')"
+                )
+            if not self._readonly:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return self._path
+        target = Path(os.fspath(path)).resolve()
+        fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            dest = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                self._conn.backup(dest)
+                dest.execute("PRAGMA journal_mode = DELETE")
+            finally:
+                dest.close()
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return str(target)
+
+    # --- adding ---------------------------------------------------------------------------
+
+    def _new_only(self, arts: Articles, *, skip: bool) -> Articles:
+        """The articles whose ids the index does not hold yet; with ``skip=False``, all or an error."""
+        ids = arts.ids
+        held: set[str] = set()
+        for chunk in _chunks(ids, 500):
+            marks = ",".join("?" * len(chunk))
+            held.update(
+                str(r[0])
+                for r in self._conn.execute(f"SELECT id FROM articles WHERE id IN ({marks})", chunk)
+            )
+        if not held:
+            return arts
+        if not skip:
+            pos = next(k for k, x in enumerate(ids) if x in held)
+            raise InputError(
+                f"article id {ids[pos]!r} (record {pos} of this add) is already in the index; "
+                "remove it first to replace it, give it another id, or pass errors='skip' to "
+                "leave out articles already held",
+                field="id",
+                value=ids[pos],
+            )
+        return Articles([a for a in arts if a.id not in held], report=arts.report)
+
+    def _prepare(self, arts: Sequence[Article], learn: bool) -> tuple[Batch, I64, list[I64]]:
+        """Features of new articles, appended to memory, with their LSH candidates."""
+        batch = featurize(arts, self._settings, self._boiler, learn=learn)
+        self._load_period(batch.days)
+        keys = band_keys(batch.sig, self._bands, self._rows_per_band)
+        held = self._lsh_lookup(keys, batch.has_sh)
+        # Read in the older articles they share keys with, before the new ones take slots.
+        need = sorted({r for rs in held for r in rs if r not in self._pool.slot_of})
+        for chunk in _chunks(need, 500):
+            self._load(f"row IN ({','.join('?' * len(chunk))})", tuple(chunk))
+        n = len(arts)
+        rows = np.arange(self._next_row, self._next_row + n, dtype=np.int64)
+        slots = self._pool.append(batch, rows, np.full(n, -1, dtype=np.int64), np.zeros(n))
+        return batch, slots, self._lsh_slots(held, keys, batch.has_sh, slots)
+
+    def _add(self, arts: Articles) -> list[Assignment]:
+        """Add checked articles (inside a transaction)."""
+        s = self._settings
+        pool = self._pool
+        batch, slots, lsh = self._prepare(arts, learn=True)
+        pages = self._count(batch, +1)
+        nbrs = self._tfidf_candidates(batch, slots)
+        ch = _Changes()
+        out: list[Assignment] = []
+        for k, aid in enumerate(batch.ids):
+            slot = int(slots[k])
+            cands = np.union1d(nbrs[k], lsh[k])
+            cands = cands[(cands < slot) & pool.alive[cands]]
+            scored = self._score_stories(slot, cands, lsh[k])
+            best = int(np.argmax(scored.agg)) if len(scored.agg) else -1
+            best_score = float(scored.agg[best]) if best >= 0 else 0.0
+            if best_score < s.threshold:
+                sid = self._new_story(aid, ch)
+                pool.move([slot], sid)
+                out.append(Assignment(aid, sid, True, round(best_score, 6)))
+                continue
+            inside = np.flatnonzero(scored.owner == best)
+            top = int(inside[np.argmax(scored.signals.score[0, inside])])
+            link = scored.signals.link(
+                0, top, aid, pool.ids[int(scored.members[top])], s.near_duplicate_threshold
+            )
+            story = int(scored.stories[best])
+            pool.move([slot], story)
+            self._add_centrality(
+                np.array([slot]), scored.members[inside], scored.signals.score[:, inside], ch
+            )
+            n_ops = len(ch.ops)
+            story = self._merge_through(slot, story, scored, best, aid, ch)
+            story = self._recut(slot, story, scored, aid, ch)
+            done = ch.ops[n_ops:]
+            out.append(
+                Assignment(
+                    aid,
+                    story,
+                    False,
+                    round(best_score, 6),
+                    link,
+                    merged=tuple(o.other for o in done if o.kind == "merge"),
+                    split=tuple(o.other for o in done if o.kind == "split"),
+                )
+            )
+        clock = self._clock
+        if np.isfinite(batch.days).any():
+            top_day = float(np.nanmax(batch.days))
+            clock = top_day if math.isnan(clock) else max(clock, top_day)
+        self._write(arts, batch, slots, clock, ch, pages)
+        self._next_row += len(arts)
+        self._clock = clock
+        self._evict()
+        return out
+
+    def _new_story(self, opened_by: str, ch: _Changes) -> int:
+        """A fresh story id."""
+        sid = self._next_story
+        self._next_story += 1
+        ch.new_stories.append((sid, opened_by))
+        return sid
+
+    def _count(self, batch: Batch, sign: int) -> set[tuple[int, int]]:
+        """Add (or take away) a batch's terms to the document frequencies; return the pages touched."""
+        pages: set[tuple[int, int]] = set()
+        for space, idx in enumerate((batch.tf_idx, batch.nm_idx)):
+            t, cnt = np.unique(idx, return_counts=True)
+            df = self._df[space]
+            df[t] += sign * cnt
+            self._lg[space][t] = np.log1p(df[t].astype(np.float64))
+            pages.update((space, p) for p in np.unique(t // _PAGE).tolist())
+        self._n_docs += sign * len(batch.ids)
+        return pages
+
+    def _signals(self, a: I64, b: I64) -> Signals:
+        """Every signal between slots `a` and `b` with the current IDF."""
+        return signals(self._pool, a, b, self._lg, self._n_docs, self._settings)
+
+    def _undated_floor(self) -> float:
+        """Oldest date an undated article is compared with: the horizon behind the clock."""
+        if math.isnan(self._clock) or not math.isfinite(self._horizon):
+            return -math.inf
+        return self._clock - self._horizon
+
+    def _eligible(self, slot: int, m: I64, lsh: I64 | None) -> I64:
+        """The members `m` an article is compared with: within its horizon, or LSH candidates.
+
+        For a dated article: undated members, and dated ones within the horizon of
+        its date. For an undated one: undated members, and dated ones within the
+        horizon behind the index clock. Defined by the stored data, never by what
+        happens to be in memory, so a reopened index decides alike.
+        """
+        if not math.isfinite(self._horizon) or not len(m):
+            return m
+        x_day = self._pool.day[slot]
+        md = self._pool.day[m]
+        if math.isnan(x_day):
+            ok = np.isnan(md) | (md >= self._undated_floor())
+        else:
+            ok = np.isnan(md) | (np.abs(md - x_day) <= self._horizon)
+        if lsh is not None and len(lsh):
+            ok |= np.isin(m, lsh)
+        return m[ok]
+
+    def _recent(self, m: I64, keep: I64) -> I64:
+        """At most ``max_story_members`` of `m`: the most recent, plus `keep`."""
+        if len(m) <= self._max_members:
+            return m
+        recent = m[np.argsort(-self._pool.row[m], kind="stable")[: self._max_members]]
+        return np.union1d(recent, np.intersect1d(m, keep)).astype(np.int64)
+
+    def _score_stories(self, slot: int, cands: I64, lsh: I64) -> _Scored:
+        """Score `slot` against the members of the stories of its candidates."""
+        pool = self._pool
+        st = pool.story[cands]
+        stories = np.unique(st[st >= 0])
+        parts: list[I64] = []
+        owners: list[I64] = []
+        for o, sid in enumerate(stories.tolist()):
+            m = np.asarray(pool.members[sid], dtype=np.int64)
+            m = self._recent(self._eligible(slot, m[m != slot], lsh), cands)
+            parts.append(m)
+            owners.append(np.full(len(m), o, dtype=np.int64))
+        members = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+        sig = self._signals(np.array([slot], dtype=np.int64), members)
+        agg = np.array(
+            [
+                _linkage(sig.score[0, owner == o], self._settings.linkage)
+                for o in range(len(stories))
+            ]
+        )
+        return _Scored(stories=stories, agg=agg, members=members, owner=owner, signals=sig)
+
+    def _add_centrality(self, a: I64, b: I64, block: F64, ch: _Changes) -> None:
+        """Pairs (a, b) are now in one story: their scores count towards both sides' centrality."""
+        pool = self._pool
+        pool.score[a] += block.sum(axis=1)
+        pool.score[b] += block.sum(axis=0)
+        ch.dirty.update(a.tolist())
+        ch.dirty.update(b.tolist())
+
+    def _merge_through(
+        self, slot: int, story: int, scored: _Scored, best: int, aid: str, ch: _Changes
+    ) -> int:
+        """Merge the other stories `slot` bridges into its story; return its story then."""
+        s = self._settings
+        pool = self._pool
+        side = scored.members[scored.owner == best]
+        for o in np.lexsort((scored.stories, -scored.agg)).tolist():
+            other = int(scored.stories[o])
+            if o == best or scored.agg[o] < s.threshold or other not in pool.members:
+                continue
+            b_idx = np.flatnonzero(scored.owner == o)
+            b = scored.members[b_idx]
+            if (len(side) + 1) * len(b) > _MAX_PAIRS:
+                continue
+            block = self._signals(side, b).score
+            x_row = scored.signals.score[:, b_idx]
+            link = _linkage(np.r_[block.ravel(), x_row.ravel()], s.linkage)
+            if link < s.threshold:
+                continue
+            keep, gone = min(story, other), max(story, other)
+            pool.move(pool.members.pop(gone), keep)
+            self._add_centrality(np.array([slot]), b, x_row, ch)
+            self._add_centrality(side, b, block, ch)
+            ch.ops.append(_Op("merge", keep, gone, aid, link))
+            story = keep
+            side = np.r_[side, b].astype(np.int64)
+        return story
+
+    def _recut(self, slot: int, story: int, scored: _Scored, aid: str, ch: _Changes) -> int:
+        """Re-cluster a story and its neighbours when it reaches a size in ``_SCHEDULE``.
+
+        The neighbourhood is the story and the other stories the article linked to
+        (best linked first, whole, up to ``max_story_members`` articles within the
+        horizon). It is clustered by the batch stories stage (``_cut``) and the
+        result applied as splits and merges (``_apply``). Returns `slot`'s story.
+        """
+        s = self._settings
+        pool = self._pool
+        own = self._eligible(slot, np.asarray(pool.members[story], dtype=np.int64), None)
+        small = len(own) <= _RECUT_EVERY
+        if not small and len(own) not in _SCHEDULE:
+            return story
+        parts = [self._recent(own, np.array([slot]))]
+        size = len(parts[0])
+        # A large story is re-cut alone: its neighbourhood would cost more than it gains.
+        cap = _HOOD_SMALL if small else 0
+        for o in np.lexsort((scored.stories, -scored.agg)).tolist():
+            if scored.agg[o] < s.link_threshold:
+                break
+            sid = int(scored.stories[o])
+            if sid == story or sid not in pool.members:
+                continue
+            m = self._eligible(slot, np.asarray(pool.members[sid], dtype=np.int64), None)
+            if size + len(m) <= cap:
+                parts.append(m)
+                size += len(m)
+        m = np.unique(np.concatenate(parts))
+        dense = self._signals(m, m).score
+        np.fill_diagonal(dense, 0.0)
+        labels = _cut(dense, s)
+        pool.score[m] = (dense * (labels[:, None] == labels[None, :])).sum(axis=1)
+        ch.dirty.update(m.tolist())
+        self._apply(m, labels, dense, aid, ch)
+        return int(pool.story[slot])
+
+    def _apply(self, m: I64, labels: I64, dense: F64, aid: str, ch: _Changes) -> None:
+        """Make the stories of slots `m` follow `labels`, keeping ids where possible.
+
+        Each story keeps its id for the cluster holding its oldest article here;
+        a cluster takes the oldest id kept in it (the other stories kept in it are
+        merged into that one, with all their articles), or a new id. Articles in
+        another cluster than their story's move ("split" events).
+        """
+        pool = self._pool
+        cur = pool.story[m].copy()
+        rows = pool.row[m]
+        keeper: dict[int, int] = {}
+        for k in np.argsort(rows, kind="stable").tolist():
+            keeper.setdefault(int(cur[k]), int(labels[k]))
+        final: dict[int, int] = {}
+        for sid, lab in sorted(keeper.items()):
+            final.setdefault(lab, sid)
+        for lab in np.unique(labels[np.argsort(rows, kind="stable")]).tolist():
+            if lab not in final:
+                first = int(m[labels == lab][np.argmin(rows[labels == lab])])
+                final[lab] = self._new_story(pool.ids[first], ch)
+        target = np.array([final[int(x)] for x in labels], dtype=np.int64)
+        moving = target != cur
+        for src, dst in sorted({(int(a), int(b)) for a, b in zip(cur[moving], target[moving])}):
+            sel = moving & (cur == src) & (target == dst)
+            # Its linkage with the part of its story it leaves.
+            stay = (cur == src) & ~moving
+            score = float(dense[np.ix_(sel, stay)].mean()) if stay.any() else 0.0
+            pool.move(m[sel].tolist(), dst)
+            ch.ops.append(_Op("split", src, dst, aid, score, tuple(rows[sel].tolist())))
+        for sid, lab in sorted(keeper.items()):
+            dst = final[lab]
+            if dst != sid and sid in pool.members:
+                a, b = target == dst, cur == sid
+                score = float(dense[np.ix_(a & b, a & ~b)].mean()) if (a & ~b).any() else 0.0
+                pool.move(pool.members.pop(sid), dst)
+                ch.ops.append(_Op("merge", dst, sid, aid, score))
+
+    def _tfidf_candidates(self, batch: Batch, slots: I64) -> list[I64]:
+        """Each new article's best TF-IDF neighbours among the earlier articles within the horizon."""
+        s = self._settings
+        pool = self._pool
+        n = len(slots)
+        if len(batch.tf_idx) == 0:
+            return [np.zeros(0, dtype=np.int64) for _ in range(n)]
+        lg = self._lg[0]
+        c = math.log1p(self._n_docs) + 1.0
+        idf = c - lg[batch.tf_idx]
+        w = (1.0 + np.log(np.maximum(batch.tf_cnt, 1).astype(np.float64))) * idf
+        lengths = np.diff(batch.tf_ptr)
+        doc = np.repeat(np.arange(n), lengths)
+        norm = np.sqrt(np.bincount(doc, w * w, minlength=n))
+        # Query weight of term t: its normalised TF-IDF times IDF (the stored rows carry TF only).
+        qw = w / np.maximum(norm, 1e-12)[doc] * idf
+        keep = _top_per_row(batch.tf_ptr, qw, _QUERY_TERMS)
+        q_ptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(doc[keep], minlength=n), out=q_ptr[1:])
+        live = np.flatnonzero(pool.alive[: pool.n])
+        norms = np.zeros(pool.n)
+        norms[live] = row_norms(live, pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val, lg, c)
+        main, upto = pool.postings(n)
+        found = neighbours(
+            (q_ptr, batch.tf_idx[keep], qw[keep]),
+            pool.day[slots],
+            slots,
+            main,
+            upto,
+            (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val),
+            pool.n,
+            norms,
+            pool.alive,
+            pool.day,
+            pool.row,
+            horizon=self._horizon,
+            floor=self._undated_floor(),
+            cut=s.link_threshold / 2,
+            k=s.max_neighbors,
+        )
+        return [r[r >= 0] for r in found]
+
+    def _lsh_lookup(self, keys: U64, has_sh: B1) -> list[list[int]]:
+        """Rows held that share a band key with each new article (indexed lookups)."""
+        out: list[list[int]] = [[] for _ in range(len(keys))]
+        if self._n_docs == 0 or not has_sh.any():
+            return out
+        c = self._conn
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS probe (pos INTEGER, band INTEGER, key INTEGER)")
+        c.execute("DELETE FROM temp.probe")
+        pos = np.flatnonzero(has_sh)
+        c.executemany(
+            "INSERT INTO temp.probe VALUES (?, ?, ?)",
+            zip(
+                np.repeat(pos, self._bands).tolist(),
+                np.tile(np.arange(self._bands), len(pos)).tolist(),
+                keys[pos].view(np.int64).ravel().tolist(),
+            ),
+        )
+        found: dict[int, set[int]] = {}
+        for p, row in c.execute(_LSH_QUERY):
+            found.setdefault(int(p), set()).add(int(row))
+        for p, rows in found.items():
+            out[p] = sorted(rows)[-_MAX_LSH:]
+        return out
+
+    def _lsh_slots(self, held: list[list[int]], keys: U64, has_sh: B1, slots: I64) -> list[I64]:
+        """LSH candidates as slots: held articles (in memory by now) and earlier new ones."""
+        pool = self._pool
+        out = [np.array([pool.slot_of[r] for r in rs], dtype=np.int64) for rs in held]
+        for i, j in band_candidates(keys, valid=has_sh).tolist():
+            out[j] = np.r_[out[j], slots[i]].astype(np.int64)
+        return [np.unique(x) for x in out]
+
+    def _load_period(self, days: F64) -> None:
+        """Read in the articles of a late article's period (older than memory holds)."""
+        if not math.isfinite(self._floor) or not np.isfinite(days).any():
+            return
+        lo = float(np.nanmin(days)) - self._horizon
+        if lo < self._floor:
+            self._load("day >= ? AND day < ?", (lo, self._floor))
+            self._floor = lo
+
+    def _evict(self) -> None:
+        """Drop from memory the dated articles beyond the horizon behind the newest date."""
+        if math.isnan(self._clock) or not math.isfinite(self._horizon):
+            return
+        cut = self._clock - self._horizon
+        pool = self._pool
+        if cut > self._floor + self._horizon / 4:
+            day = pool.day[: pool.n]
+            pool.drop(np.flatnonzero(pool.alive[: pool.n] & (day < cut)).tolist())
+            self._floor = cut
+        if pool.n_dead > max(1024, pool.n // 3):
+            pool.compact()
+
+    def _write(
+        self,
+        arts: Articles,
+        batch: Batch,
+        slots: I64,
+        clock: float,
+        ch: _Changes,
+        pages: set[tuple[int, int]],
+    ) -> None:
+        """Write one add() call's changes (inside its transaction)."""
+        c = self._conn
+        pool = self._pool
+        now = time.time()
+        c.executemany(
+            "INSERT INTO stories (id, opened_by, merged_into) VALUES (?, ?, NULL)", ch.new_stories
+        )
+        self._write_ops(ch.ops, now)
+        new = set(slots.tolist())
+        c.executemany(
+            "UPDATE articles SET score_sum = ? WHERE row = ?",
+            [
+                (float(pool.score[d]), int(pool.row[d]))
+                for d in sorted(ch.dirty - new)
+                if pool.alive[d]
+            ],
+        )
+        records = []
+        for k, a in enumerate(arts):
+            slot = int(slots[k])
+            t0, t1 = batch.tf_ptr[k], batch.tf_ptr[k + 1]
+            n0, n1 = batch.nm_ptr[k], batch.nm_ptr[k + 1]
+            records.append(
+                (
+                    int(pool.row[slot]),
+                    a.id,
+                    int(pool.story[slot]),
+                    None if math.isnan(batch.days[k]) else float(batch.days[k]),
+                    now,
+                    a.title,
+                    a.source,
+                    a.url,
+                    a.published.isoformat() if a.published else None,
+                    batch.snippets[k],
+                    batch.titles[k],
+                    int(batch.n_tokens[k]),
+                    int(batch.has_sh[k]),
+                    float(pool.score[slot]),
+                    batch.tf_idx[t0:t1].astype("<i4").tobytes(),
+                    batch.tf_cnt[t0:t1].astype("<u2").tobytes(),
+                    batch.nm_idx[n0:n1].astype("<i4").tobytes(),
+                    batch.nm_cnt[n0:n1].astype("<u2").tobytes(),
+                    batch.sig[k].astype("<u4").tobytes(),
+                )
+            )
+        c.executemany(f"INSERT INTO articles VALUES ({','.join('?' * 19)})", records)
+        keys = band_keys(batch.sig, self._bands, self._rows_per_band).view(np.int64)
+        rows = pool.row[slots]
+        pos = np.flatnonzero(batch.has_sh)
+        c.executemany(
+            "INSERT OR IGNORE INTO lsh (band, key, row) VALUES (?, ?, ?)",
+            zip(
+                np.tile(np.arange(self._bands), len(pos)).tolist(),
+                keys[pos].ravel().tolist(),
+                np.repeat(rows[pos], self._bands).tolist(),
+            ),
+        )
+        self._write_pages(pages)
+        c.executemany(
+            "INSERT OR IGNORE INTO boilerplate (hash, line) VALUES (?, ?)",
+            sorted(batch.learned.items()),
+        )
+        self._boiler = self._boiler | frozenset(batch.learned.values())
+        self._put_meta(
+            {
+                "n_docs": self._n_docs,
+                "next_row": self._next_row + len(arts),
+                "next_story": self._next_story,
+                "clock": None if math.isnan(clock) else clock,
+            }
+        )
+
+    def _write_ops(self, ops: list[_Op], now: float) -> None:
+        """Apply merges and splits to the stored articles, in order, and log them."""
+        c = self._conn
+        for op in ops:
+            if op.kind == "merge":
+                c.execute("UPDATE articles SET story = ? WHERE story = ?", (op.story, op.other))
+                c.execute("UPDATE stories SET merged_into = ? WHERE id = ?", (op.story, op.other))
+            else:
+                for chunk in _chunks(op.rows, 500):
+                    c.execute(
+                        f"UPDATE articles SET story = ? WHERE row IN ({','.join('?' * len(chunk))})",
+                        (op.other, *chunk),
+                    )
+            c.execute(
+                "INSERT INTO events (kind, story, other, article, score, at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (op.kind, op.story, op.other, op.article, op.score, now),
+            )
+
+    def _write_pages(self, pages: set[tuple[int, int]]) -> None:
+        """Store the document-frequency pages that changed."""
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO df_pages (space, page, counts) VALUES (?, ?, ?)",
+            [
+                (sp_, pg, self._df[sp_][pg * _PAGE : (pg + 1) * _PAGE].astype("<i4").tobytes())
+                for sp_, pg in sorted(pages)
+            ],
+        )
+
+    # --- query, remove --------------------------------------------------------------------
+
+    def _query(self, article: Article, k: int) -> list[StoryMatch]:
+        """Score one article against the stories without keeping anything."""
+        pool = self._pool
+        batch, slots, lsh = self._prepare([article], learn=False)
+        slot = int(slots[0])  # older articles read in for it stay; only it is forgotten
+        try:
+            self._count(batch, +1)
+            try:
+                nbrs = self._tfidf_candidates(batch, slots)
+                cands = np.union1d(nbrs[0], lsh[0])
+                cands = cands[(cands < slot) & pool.alive[cands]]
+                scored = self._score_stories(slot, cands, lsh[0])
+            finally:
+                self._count(batch, -1)
+        finally:
+            pool.truncate(slot)
+        out = []
+        near = self._settings.near_duplicate_threshold
+        for o in np.lexsort((scored.stories, -scored.agg)).tolist()[:k]:
+            inside = np.flatnonzero(scored.owner == o)
+            top = int(inside[np.argmax(scored.signals.score[0, inside])])
+            link = scored.signals.link(0, top, article.id, pool.ids[int(scored.members[top])], near)
+            out.append(
+                StoryMatch(
+                    int(scored.stories[o]), round(float(scored.agg[o]), 6), len(inside), link
+                )
+            )
+        return out
+
+    def _remove_rows(self, rows: list[int]) -> None:
+        """Delete articles (inside a transaction): frequencies, keys, centrality, rows."""
+        c = self._conn
+        pool = self._pool
+        for chunk in _chunks(sorted(rows), 500):
+            self._load(f"row IN ({','.join('?' * len(chunk))})", tuple(chunk))
+        gone = np.array([pool.slot_of[r] for r in rows], dtype=np.int64)
+        going = set(gone.tolist())
+        dirty: set[int] = set()
+        # Take each removed article's scores out of its story mates' centrality.
+        for slot in gone.tolist():
+            mates = np.array(
+                [m for m in pool.members.get(int(pool.story[slot]), []) if m not in going],
+                dtype=np.int64,
+            )
+            if len(mates):
+                sc = self._signals(np.array([slot]), mates).score[0]
+                pool.score[mates] = np.maximum(pool.score[mates] - sc, 0.0)
+                dirty.update(mates.tolist())
+        pages: set[tuple[int, int]] = set()
+        for space, (lo, hi, flat) in enumerate(
+            ((pool.tf_lo, pool.tf_hi, pool.tf), (pool.nm_lo, pool.nm_hi, pool.nm))
+        ):
+            parts = [flat.idx[lo[g] : hi[g]] for g in gone.tolist()]
+            if parts:
+                t, cnt = np.unique(np.concatenate(parts), return_counts=True)
+                self._df[space][t] -= cnt
+                self._lg[space][t] = np.log1p(np.maximum(self._df[space][t], 0).astype(np.float64))
+                pages.update((space, p) for p in np.unique(t // _PAGE).tolist())
+        keys = band_keys(pool.sig[gone], self._bands, self._rows_per_band).view(np.int64)
+        c.executemany(
+            "DELETE FROM lsh WHERE band = ? AND key = ? AND row = ?",
+            [
+                (band, int(keys[k, band]), int(pool.row[gone[k]]))
+                for k in range(len(gone))
+                for band in range(self._bands)
+            ],
+        )
+        c.executemany("DELETE FROM articles WHERE row = ?", [(r,) for r in rows])
+        pool.drop(gone.tolist())
+        c.executemany(
+            "UPDATE articles SET score_sum = ? WHERE row = ?",
+            [(float(pool.score[d]), int(pool.row[d])) for d in sorted(dirty) if pool.alive[d]],
+        )
+        self._write_pages(pages)
+        self._n_docs -= len(rows)
+        self._put_meta({"n_docs": self._n_docs})
+        if pool.n_dead > max(1024, pool.n // 3):
+            pool.compact()
+
+    # --- stories --------------------------------------------------------------------------
+
+    def _merged_ids(self) -> dict[int, list[int]]:
+        """For each story, the stories merged into it (directly or through others)."""
+        parent = {
+            int(a): int(b)
+            for a, b in self._conn.execute(
+                "SELECT id, merged_into FROM stories WHERE merged_into IS NOT NULL"
+            )
+        }
+        out: dict[int, list[int]] = {}
+        for a in parent:
+            root = a
+            for _ in range(len(parent) + 1):
+                if root not in parent:
+                    break
+                root = parent[root]
+            out.setdefault(root, []).append(a)
+        return {k: sorted(v) for k, v in out.items()}
+
+    def _resolve(self, sid: int) -> int:
+        """The story that `sid` was merged into, if any (else `sid`)."""
+        for _ in range(1_000_000):
+            row = self._conn.execute(
+                "SELECT merged_into FROM stories WHERE id = ?", (sid,)
+            ).fetchone()
+            if row is None or row[0] is None:
+                return sid
+            sid = int(row[0])
+        raise InputError("damaged index: a cycle of merged stories", path=self._path)
+
+    def _story(self, rows: list[Any], merged: list[int]) -> IndexStory:
+        """One story from its rows (columns as in ``_STORY_COLUMNS``)."""
+        policy = self._settings.representative
+        days = [math.inf if r[6] is None else float(r[6]) for r in rows]
+        first = [0] * len(rows)
+        if isinstance(policy, tuple):
+            rank = {src: k for k, src in enumerate(policy)}
+            first = [rank.get(str(r[5]), len(policy)) for r in rows]
+        if policy == "earliest":
+            primary = days
+        elif policy == "longest":
+            primary = [-float(r[8]) for r in rows]
+        else:
+            primary = [-float(r[9]) for r in rows]
+        rep = rows[
+            min(range(len(rows)), key=lambda k: (first[k], primary[k], days[k], int(rows[k][1])))
+        ]
+        dated = [float(x[6]) for x in rows if x[6] is not None]
+        return IndexStory(
+            story_id=int(rep[0]),
+            size=len(rows),
+            representative_id=str(rep[2]),
+            title=str(rep[3]) or str(rep[4])[:120],
+            outlets=sorted({str(x[5]) for x in rows if x[5]}),
+            first_seen=_from_day(min(dated)) if dated else None,
+            last_seen=_from_day(max(dated)) if dated else None,
+            keywords=self._keywords(rows),
+            article_ids=[str(x[2]) for x in rows],
+            merged_ids=merged,
+        )
+
+    def _keywords(self, rows: list[Any]) -> list[str]:
+        """Content words of the story's titles (or text starts), frequent in it and rare overall."""
+        k = self._settings.n_keywords
+        counts: Counter[str] = Counter()
+        for r in rows:
+            words = str(r[7]).split() or [w for w in tokenize(str(r[4])) if w not in STOP_WORDS]
+            counts.update(set(words))
+        if k == 0 or not counts:
+            return []
+        words = sorted(counts)
+        lg = self._lg[0][term_ids(hash_strings(words))]
+        c = math.log1p(self._n_docs) + 1.0
+        weight = {w: counts[w] * (c - g) for w, g in zip(words, lg.tolist())}
+        return sorted(words, key=lambda w: (-weight[w], w))[:k]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _hash_scheme(settings: Settings, bands: Any, rows: Any) -> dict[str, Any]:
+    """What a stored vector, signature or key means (checked on open)."""
+    return {
+        "tokens": "storyclust.text.tokenize; FNV-1a 64 over UTF-8",
+        "term_ids": f"token hash mod 2**{TERM_BITS}",
+        "stop_words": STOP_DIGEST,
+        "shingles": f"word {settings.shingle_size}-shingles, storyclust fold",
+        "minhash": {"scheme": "storyclust", "num_perm": settings.num_perm, "seed": settings.seed},
+        "lsh": {"bands": bands, "rows": rows},
+        "lines": "FNV-1a 64 of storyclust.text.normalize(line)",
+    }
+
+
+def _schedule() -> frozenset[int]:
+    """Story sizes at which a story is re-cut: 2 to 8, then every ~25% growth."""
+    sizes = set(range(2, 9))
+    x = 8.0
+    while x < 1e7:
+        x *= 1.25
+        sizes.add(round(x))
+    return frozenset(sizes)
+
+
+_SCHEDULE: Final = _schedule()
+
+
+def _cut(dense: F64, s: Settings) -> I64:
+    """The batch stories stage (:func:`storyclust.stories.group_links`) on a dense score matrix.
+
+    Articles are grouped by links (scores >= ``link_threshold``); inside each
+    group every pair keeps its score, between groups it is 0, and the dendrogram
+    of ``linkage`` is cut at ``threshold``. Equal to ``group_links`` with these
+    scores as its `similarity` (tested), without its per-call overhead.
+    Returns labels 0..k-1 by first appearance.
+    """
+    m = len(dense)
+    iu = np.triu_indices(m, 1)
+    if m < 2 or dense[iu].min() >= s.threshold:  # every linkage keeps such a group whole
+        return np.zeros(m, dtype=np.int64)
+    _, comp = connected_components(sp.csr_matrix(dense >= s.link_threshold), directed=False)
+    dist = np.where(comp[:, None] == comp[None, :], 1.0 - dense, 1.0)
+    z = linkage(np.clip(dist[iu], 0.0, 1.0), method=s.linkage)
+    parent = np.arange(2 * m - 1)
+    for k in np.flatnonzero(z[:, 2] <= 1.0 - s.threshold + 1e-12).tolist():
+        parent[int(z[k, 0])] = parent[int(z[k, 1])] = m + k
+    root = np.arange(m)
+    for _ in range(m):  # follow merges up to each cluster's top (at most m levels)
+        nxt = parent[root]
+        if np.array_equal(nxt, root):
+            break
+        root = nxt
+    return number_by_first_appearance(root)
+
+
+def _linkage(scores: F64, method: str) -> float:
+    """An article's (or a group's) scores with a story's members, combined as the linkage says."""
+    if not scores.size:
+        return 0.0
+    if method == "single":
+        return float(scores.max())
+    if method == "complete":
+        return float(scores.min())
+    return float(scores.mean())
+
+
+def _horizon(s: Settings) -> float:
+    """Days beyond which the time factor keeps every pair below ``link_threshold``."""
+    window, decay = float(s.time_window_days), float(s.time_decay_days)
+    if math.isinf(window) or math.isinf(decay):
+        return math.inf
+    if decay == 0:
+        return window
+    return window + decay * math.log(1.0 / s.link_threshold)
+
+
+def _top_per_row(ptr: I64, weight: F64, k: int) -> I64:
+    """Positions of the `k` heaviest entries of each CSR row, in their original (term) order."""
+    lengths = np.diff(ptr)
+    if not len(lengths) or lengths.max() <= k:
+        return np.arange(len(weight))
+    keep = np.ones(len(weight), dtype=bool)
+    for r in np.flatnonzero(lengths > k).tolist():
+        lo, hi = int(ptr[r]), int(ptr[r + 1])
+        # Heaviest first, ties to the earlier term: keep the first k.
+        order = np.lexsort((np.arange(hi - lo), -weight[lo:hi]))
+        keep[lo + order[k:]] = False
+    return np.flatnonzero(keep)
+
+
+def _blob(value: Any, dtype: str, length: int | None, path: str | None, what: str) -> Any:
+    """A stored array, its type and length checked (reading it runs no code)."""
+    if not isinstance(value, bytes):
+        raise InputError(f"damaged index: {what} is not a byte string", path=path)
+    size = np.dtype(dtype).itemsize
+    if len(value) % size or (length is not None and len(value) != length * size):
+        raise InputError(f"damaged index: {what} has {len(value)} bytes", path=path)
+    return np.frombuffer(value, dtype=dtype)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    """Consecutive pieces of at most `size` items."""
+    for k in range(0, len(items), size):
+        yield list(items[k : k + size])
+
+
+def _from_day(day: float) -> datetime:
+    """Days since the epoch as a UTC datetime."""
+    return datetime.fromtimestamp(day * 86400.0, tz=timezone.utc)
+
+
+def _as_datetime(value: Any, name: str) -> datetime:
+    """A time given as datetime, date, ISO string or POSIX seconds, in UTC."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    published = None
+    if not isinstance(value, bool):
+        with contextlib.suppress(InputError):
+            published = to_articles([{"id": "t", "title": "t", "published": value}])[0].published
+    if published is None:
+        raise SettingsError(
+            f"{name} must be a datetime, a date, an ISO 8601 string or POSIX seconds; got {value!r}"
+        )
+    return published
+
+
+def _settings_kwargs(s: Settings) -> dict[str, Any]:
+    """Settings as keyword arguments."""
+    return {k: getattr(s, k) for k in s.to_dict()}
+
+
+def _settings_from_dict(d: Any, path: str | None) -> Settings:
+    """Stored settings (JSON) back into Settings."""
+    if not isinstance(d, dict):
+        raise InputError("damaged index: its settings are not a mapping", path=path)
+    kw: dict[str, Any] = {k: (math.inf if v == "inf" else v) for k, v in d.items()}
+    if isinstance(kw.get("representative"), list):
+        kw["representative"] = tuple(kw["representative"])
+    try:
+        return Settings.from_kwargs(**kw)
+    except SettingsError as exc:
+        raise SettingsError(
+            f"the index's stored settings are not valid in this storyclust ({exc}); "
+            "rebuild the index"
+        ) from None

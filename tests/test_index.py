@@ -1,0 +1,760 @@
+"""StoryIndex: streaming assignment, persistence, remove and expire, safety, the CLI.
+
+The quality test reads the labelled files in ../shared/data (or STORYCLUST_DATA),
+as tests/test_quality.py does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import storyclust
+from storyclust import (
+    InputError,
+    InputTypeError,
+    SettingsError,
+    StoryIndex,
+)
+from storyclust._index_kernels import cosine_matrix, neighbours, postings, row_norms
+from storyclust.cli import main
+from storyclust.index import _LSH_QUERY, _cut
+from storyclust.links import Links
+from storyclust.metrics import evaluate
+from storyclust.stories import group_links, number_by_first_appearance
+
+from .corpora import (
+    CHILE_QUAKE,
+    CHILE_QUAKE_2,
+    CORPUS,
+    GOLD,
+    JAPAN_INDEPENDENT,
+    JAPAN_REUTERS,
+)
+
+DATA = Path(
+    os.environ.get("STORYCLUST_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+needs_data = pytest.mark.skipif(
+    not DATA.is_dir() and not os.environ.get("CI"), reason=f"labelled data not found at {DATA}"
+)
+
+WA = [
+    "alpine",
+    "glacier",
+    "melt",
+    "accelerates",
+    "across",
+    "swiss",
+    "valleys",
+    "researchers",
+    "measured",
+    "record",
+    "losses",
+    "summer",
+    "heatwave",
+]
+WB = [
+    "coral",
+    "reef",
+    "bleaching",
+    "spreads",
+    "along",
+    "australian",
+    "coast",
+    "divers",
+    "observed",
+    "widespread",
+    "damage",
+    "ocean",
+    "warming",
+]
+VOLCANO = [
+    "volcano erupts iceland ash cloud grounds flights airports closed travellers stranded",
+    "volcano erupts iceland lava flows toward fishing town residents evacuated homes",
+    "lava flows toward fishing town residents evacuated homes grindavik barriers built",
+    "lava flows toward fishing town residents evacuated homes grindavik barriers hold",
+]
+LONG = (
+    "Rescuers searched the rubble of the collapsed market in Mamuju for survivors on Friday, as "
+    "aftershocks shook the city and officials warned of more damage to come in West Sulawesi."
+)
+
+
+def _day(n: float) -> str:
+    return (datetime(2024, 5, 1, tzinfo=timezone.utc) + timedelta(days=n)).isoformat()
+
+
+def _labels(index: StoryIndex, records: list[dict[str, Any]]) -> list[int]:
+    return index.labels([r["id"] for r in records])
+
+
+def _same_partition(a: list[int], b: list[int]) -> bool:
+    return number_by_first_appearance(a).tolist() == number_by_first_appearance(b).tolist()
+
+
+# --- assignment ----------------------------------------------------------------------------
+
+
+def test_add_assigns_each_article_in_input_order() -> None:
+    index = StoryIndex()
+    out = index.add(CORPUS)
+    assert [a.article_id for a in out] == [r["id"] for r in CORPUS]
+    assert len(index) == len(CORPUS)
+    gold = [GOLD[r["id"]] for r in CORPUS]
+    assert _same_partition(_labels(index, CORPUS), number_by_first_appearance(gold).tolist())
+    first = {}
+    for a in out:
+        if a.new_story:
+            assert a.link is None and a.story_id not in first
+            first[a.story_id] = a.article_id
+        else:
+            assert a.link is not None and a.link["a"] == a.article_id
+            assert a.score >= index.settings.threshold
+
+
+def test_stream_matches_batch_on_the_test_corpus() -> None:
+    index = StoryIndex()
+    for rec in sorted(CORPUS, key=lambda r: r.get("published") or ""):
+        index.add([rec])
+    batch = storyclust.cluster(CORPUS, progress=False)
+    assert _same_partition(_labels(index, CORPUS), batch.labels.tolist())
+
+
+def test_link_has_the_signals_of_batch_links() -> None:
+    index = StoryIndex()
+    index.add([storyclust.read_jsonl] and CORPUS[:2])
+    out = index.add([{"id": "x", "title": CORPUS[0]["title"], "text": CORPUS[0]["text"]}])
+    batch_keys = set(storyclust.cluster(CORPUS, progress=False).links[0]) - {"same_story"}
+    assert out[0].link is not None and set(out[0].link) == batch_keys
+    assert out[0].link["near_duplicate"] is True
+
+
+def test_near_duplicate_joins_whatever_the_time_gap() -> None:
+    index = StoryIndex()
+    index.add([{"id": "a", "text": LONG, "published": _day(0)}])
+    index.add([{"id": "b", "text": "Filler about a budget vote.", "published": _day(60)}])
+    out = index.add([{"id": "c", "text": LONG + " (AFP)", "published": _day(120)}])
+    assert out[0].story_id == index.story_of("a") and out[0].link["near_duplicate"]
+
+
+def test_rewrites_far_apart_in_time_open_new_stories() -> None:
+    index = StoryIndex()
+    index.add([JAPAN_REUTERS])
+    assert index.add([{**JAPAN_INDEPENDENT, "id": "late", "published": _day(400)}])[0].new_story
+    assert not index.add([JAPAN_INDEPENDENT])[0].new_story
+
+
+def test_undated_articles_are_never_penalised_by_time() -> None:
+    index = StoryIndex()
+    index.add([{**JAPAN_REUTERS, "published": None}])
+    index.add(
+        [{"id": f"f{k}", "text": f"Filler {k} on rates.", "published": _day(k)} for k in range(30)]
+    )
+    dated = {**JAPAN_INDEPENDENT, "published": _day(400)}
+    assert index.add([dated])[0].story_id == index.story_of(JAPAN_REUTERS["id"])
+    # An undated article meets the dated ones within the horizon of the newest date.
+    index.add([{**CHILE_QUAKE, "published": _day(399)}])
+    out = index.add([{**CHILE_QUAKE_2, "published": None}])
+    assert out[0].story_id == index.story_of(CHILE_QUAKE["id"])
+
+
+def test_a_late_article_finds_its_story_in_the_database(tmp_path: Path) -> None:
+    index = StoryIndex(tmp_path / "late.db")
+    index.add([{**JAPAN_REUTERS, "published": _day(0)}])
+    later = [
+        {"id": f"f{k}", "text": f"Market filler number {k}.", "published": _day(30 + k)}
+        for k in range(40)
+    ]
+    index.add(later)
+    assert 0 not in index._pool.slot_of  # the first article left memory
+    late = {**JAPAN_INDEPENDENT, "published": _day(0.2)}
+    assert index.add([late])[0].story_id == index.story_of(JAPAN_REUTERS["id"])
+
+
+def test_bridging_article_merges_two_stories_into_the_older_id() -> None:
+    index = StoryIndex()
+    out = index.add(
+        [
+            {"id": "A", "text": " ".join(WA * 2)},
+            {"id": "B", "text": " ".join(WB * 2)},
+            {"id": "C", "text": " ".join(WA + WB)},
+        ]
+    )
+    assert [a.story_id for a in out] == [0, 1, 0]
+    assert out[2].merged == (1,)
+    (event,) = index.events()
+    assert (event.kind, event.story_id, event.other_id, event.article_id) == ("merge", 0, 1, "C")
+    assert event.score >= index.settings.threshold
+    assert index.get(1).story_id == 0 and index.get(0).merged_ids == [1]
+    assert sorted(index.get(0).article_ids) == ["A", "B", "C"]
+    assert index.events(since=event.seq) == []
+
+
+def test_growing_story_is_recut_and_the_part_that_no_longer_belongs_split_off() -> None:
+    index = StoryIndex()
+    out = index.add([{"id": k, "text": t} for k, t in zip("abcd", VOLCANO)])
+    assert [a.story_id for a in out] == [0, 0, 1, 1]
+    assert out[2].split == (1,)
+    (event,) = index.events()
+    assert (event.kind, event.story_id, event.other_id) == ("split", 0, 1)
+    assert event.score < index.settings.threshold
+    assert index.get(0).article_ids == ["a"] and index.get(1).article_ids == ["b", "c", "d"]
+
+
+def test_query_scores_as_add_decides_and_changes_nothing() -> None:
+    records = sorted(CORPUS, key=lambda r: r.get("published") or "")
+    index = StoryIndex()
+    for rec in records:
+        before = (len(index), index.stories())
+        matches = index.query(rec)
+        assert (len(index), index.stories()) == before
+        out = index.add([rec])[0]
+        if matches and matches[0].score >= index.settings.threshold:
+            assert out.score == matches[0].score
+            assert out.story_id == matches[0].story_id or out.merged or out.split
+        else:
+            assert out.new_story
+    assert [m.score for m in index.query(CORPUS[0])] == sorted(
+        (m.score for m in index.query(CORPUS[0])), reverse=True
+    )
+
+
+def test_stories_table() -> None:
+    index = StoryIndex()
+    index.add(CORPUS)
+    stories = index.stories()
+    assert sum(s.size for s in stories) == len(CORPUS)
+    assert [s.story_id for s in stories] == sorted(s.story_id for s in stories)
+    big = max(stories, key=lambda s: s.size)
+    assert big.representative_id in big.article_ids and big.title
+    assert big.first_seen <= big.last_seen and big.keywords
+    assert json.loads(json.dumps(big.to_dict()))["size"] == big.size
+    assert all(s.size >= 2 for s in index.stories(min_size=2))
+    earliest = StoryIndex(representative="earliest")
+    earliest.add(CORPUS)
+    for s in earliest.stories():
+        dates = {r["id"]: r.get("published") or "~" for r in CORPUS}
+        assert dates[s.representative_id] == min(dates[x] for x in s.article_ids)
+    outlets = StoryIndex(representative=["BBC", "Reuters"])
+    outlets.add(CORPUS)
+    src = {r["id"]: r.get("source") for r in CORPUS}
+    for s in outlets.stories():
+        if "BBC" in {src[x] for x in s.article_ids}:
+            assert src[s.representative_id] == "BBC"
+
+
+def test_linkage_setting_changes_the_story_score() -> None:
+    scores = {}
+    for method in ("single", "average", "complete"):
+        index = StoryIndex(linkage=method, threshold=0.05, link_threshold=0.05)
+        index.add(CORPUS[:3])
+        scores[method] = index.query(CORPUS[3])[0].score if index.query(CORPUS[3]) else 0.0
+    assert scores["single"] >= scores["average"] >= scores["complete"]
+
+
+# --- remove and expire --------------------------------------------------------------------
+
+
+def test_remove_takes_articles_out_of_stories_and_counts() -> None:
+    index = StoryIndex()
+    index.add(CORPUS)
+    twin = StoryIndex()
+    gone = CORPUS[-1]["id"]
+    twin.add(CORPUS[:-1])
+    assert index.remove([gone]) == 1
+    assert gone not in index and len(index) == len(CORPUS) - 1
+    # Document frequencies follow: the index scores as one that never held it.
+    probe = {"id": "probe", "title": CORPUS[0]["title"], "text": CORPUS[2]["text"]}
+    assert [m.score for m in index.query(probe)] == [m.score for m in twin.query(probe)]
+    sid = index.story_of(CORPUS[0]["id"])
+    members = index.get(sid).article_ids
+    assert index.remove(members) == len(members)
+    with pytest.raises(KeyError, match=f"story {sid}: all its articles were removed or expired"):
+        index.get(sid)
+    with pytest.raises(KeyError, match=r"story 999: no such story"):
+        index.get(999)
+    assert index.remove([]) == 0
+
+
+def test_remove_unknown_ids_removes_nothing() -> None:
+    index = StoryIndex()
+    index.add(CORPUS[:3])
+    with pytest.raises(KeyError, match=r"not in the index: 'nope'; nothing was removed"):
+        index.remove([CORPUS[0]["id"], "nope"])
+    assert len(index) == 3 and CORPUS[0]["id"] in index
+    with pytest.raises(InputTypeError, match=r"ids must be a list of article ids; got the string"):
+        index.remove("abc")
+
+
+def test_expire_removes_by_publication_time_and_undated_by_time_added() -> None:
+    index = StoryIndex()
+    index.add(
+        [
+            {"id": "old", "text": "Quake hits Tokyo", "published": "2024-01-01"},
+            {"id": "new", "text": "Budget passes", "published": "2024-03-01"},
+            {"id": "undated", "text": "Flood in Valencia"},
+        ]
+    )
+    assert index.expire(datetime(2024, 2, 1)) == 1
+    assert "old" not in index and "new" in index and "undated" in index
+    soon = datetime.now(timezone.utc) + timedelta(minutes=5)
+    assert index.expire(soon.isoformat()) == 2 and len(index) == 0
+    with pytest.raises(SettingsError, match=r"before must be a datetime, a date, an ISO 8601"):
+        index.expire("yesterday")
+    with pytest.raises(SettingsError, match=r"before must be a datetime"):
+        index.expire(True)
+
+
+# --- persistence ----------------------------------------------------------------------------
+
+
+def _batches() -> list[list[dict[str, Any]]]:
+    recs = sorted(CORPUS, key=lambda r: r.get("published") or "")
+    return [recs[k : k + 3] for k in range(0, len(recs), 3)]
+
+
+def test_reopened_index_gives_the_same_assignments(tmp_path: Path) -> None:
+    memory = StoryIndex()
+    expected = [memory.add(b) for b in _batches()]
+    path = tmp_path / "news.db"
+    got = []
+    for b in _batches():
+        with StoryIndex(path) as index:  # closed and reopened between batches
+            got.append(index.add(b))
+    assert got == expected
+    reopened = StoryIndex.open(path)
+    probe = {"id": "probe", "title": CORPUS[3]["title"], "text": CORPUS[4]["text"]}
+    assert reopened.query(probe) == memory.query(probe)
+    assert reopened.stories() == memory.stories()
+    assert [(e.kind, e.story_id, e.other_id) for e in reopened.events()] == [
+        (e.kind, e.story_id, e.other_id) for e in memory.events()
+    ]
+
+
+def test_save_copies_an_in_memory_index(tmp_path: Path) -> None:
+    index = StoryIndex()
+    index.add(CORPUS)
+    target = index.save(tmp_path / "copy.db")
+    assert not list(tmp_path.glob("*.tmp"))
+    copy = StoryIndex.open(target)
+    assert copy.stories() == index.stories() and len(copy) == len(index)
+    with pytest.raises(SettingsError, match=r"an in-memory index needs a path to save to"):
+        index.save()
+    file_index = StoryIndex(tmp_path / "f.db")
+    file_index.add(CORPUS[:2])
+    assert file_index.save() == str(tmp_path / "f.db")
+
+
+def test_settings_are_stored_and_fixed_ones_checked(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    StoryIndex(path, threshold=0.3, num_perm=64).close()
+    with StoryIndex.open(path) as index:
+        assert index.settings.threshold == 0.3 and index.settings.num_perm == 64
+    with pytest.raises(
+        SettingsError, match=r"built with num_perm=64 \(got 128\): these settings shape the stored"
+    ):
+        StoryIndex.open(path, num_perm=128)
+    with StoryIndex.open(path, threshold=0.4) as index:  # a scoring setting may change
+        assert index.settings.threshold == 0.4
+    with StoryIndex.open(path) as index:
+        assert index.settings.threshold == 0.4
+    with StoryIndex.open(path, readonly=True, threshold=0.5) as index:
+        assert index.settings.threshold == 0.5
+    with StoryIndex.open(path) as index:
+        assert index.settings.threshold == 0.4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"threshold": 1.5}, r"threshold must be in \(0, 1\]; got 1.5"),
+        ({"colour": "red"}, r"unknown setting\(s\) 'colour'"),
+        ({"representative": len}, r"a StoryIndex cannot store a callable representative"),
+        ({"max_story_members": 1}, r"max_story_members must be an integer >= 2; got 1"),
+        ({"readonly": True}, r"readonly=True needs a path"),
+    ],
+)
+def test_bad_settings_are_named(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        StoryIndex(**kwargs)
+
+
+def _tamper(path: Path, sql: str, *params: Any) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute(sql, params)
+    conn.commit()
+    conn.close()
+
+
+def test_newer_format_and_other_hash_scheme_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "f.db"
+    StoryIndex(path).close()
+    _tamper(path, "UPDATE meta SET value = '2' WHERE key = 'format_version'")
+    with pytest.raises(SettingsError, match=r"index format 2 is newer than this storyclust"):
+        StoryIndex.open(path)
+    path2 = tmp_path / "g.db"
+    StoryIndex(path2).close()
+    conn = sqlite3.connect(path2)
+    scheme = json.loads(
+        conn.execute("SELECT value FROM meta WHERE key='hash_scheme'").fetchone()[0]
+    )
+    conn.close()
+    _tamper(
+        path2,
+        "UPDATE meta SET value = ? WHERE key = 'hash_scheme'",
+        json.dumps({**scheme, "stop_words": "0123"}),
+    )
+    with pytest.raises(SettingsError, match=r"another hash scheme \(stop_words: index has '0123'"):
+        StoryIndex.open(path2)
+    path3 = tmp_path / "h.db"
+    StoryIndex(path3).close()
+    _tamper(path3, "UPDATE meta SET value = ? WHERE key = 'layout'", json.dumps({"tf": "<f8"}))
+    with pytest.raises(SettingsError, match=r"the index stores its arrays as"):
+        StoryIndex.open(path3)
+
+
+def test_files_that_are_not_indexes_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"no index at .*missing.db"):
+        StoryIndex.open(tmp_path / "missing.db")
+    text = tmp_path / "notes.db"
+    text.write_text("hello, not a database " * 100)
+    with pytest.raises(InputError, match=r"not a storyclust index"):
+        StoryIndex(text)
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(InputError, match=r"without the storyclust application id"):
+        StoryIndex(other)
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    with pytest.raises(InputError, match=r"not a storyclust index: the file is empty"):
+        StoryIndex(empty, readonly=True)
+
+
+def test_an_altered_file_is_refused_and_never_runs_its_code(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    with StoryIndex(path) as index:
+        index.add(CORPUS[:2])
+    _tamper(path, "CREATE TRIGGER evil AFTER INSERT ON articles BEGIN DELETE FROM articles; END")
+    with pytest.raises(InputError, match=r"refusing to open an index holding trigger 'evil'"):
+        StoryIndex.open(path)
+    path2 = tmp_path / "u.db"
+    with StoryIndex(path2) as index:
+        index.add(CORPUS[:2])
+    _tamper(path2, "UPDATE articles SET signature = x'00'")
+    with pytest.raises(InputError, match=r"damaged index: signature has 1 bytes"):
+        StoryIndex.open(path2)
+    path3 = tmp_path / "v.db"
+    with StoryIndex(path3) as index:
+        index.add(CORPUS[:2])
+    _tamper(path3, "UPDATE articles SET tf_terms = x'ffffffff', tf_counts = x'0100'")
+    with pytest.raises(InputError, match=r"damaged index: bad tf term ids"):
+        StoryIndex.open(path3)
+
+
+def test_no_pickle_in_the_index_code() -> None:
+    src = Path(storyclust.__file__).parent
+    for name in ("index.py", "_index_state.py", "_index_kernels.py", "_index_cli.py"):
+        text = (src / name).read_text()
+        for banned in ("import pickle", "pickle.", "marshal", "shelve", "eval(", "exec("):
+            assert banned not in text, (name, banned)
+
+
+def test_lsh_candidates_are_an_indexed_lookup() -> None:
+    index = StoryIndex()
+    index.add(CORPUS)
+    conn = index._conn
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS probe (pos INTEGER, band INTEGER, key INTEGER)")
+    plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + _LSH_QUERY))
+    assert "SEARCH l USING PRIMARY KEY (band=? AND key=?)" in plan, plan
+    assert "SCAN l" not in plan
+
+
+def test_readonly_reader_sees_a_writers_commits(tmp_path: Path) -> None:
+    path = tmp_path / "rw.db"
+    writer = StoryIndex(path)
+    writer.add(CORPUS[:2])
+    reader = StoryIndex.open(path, readonly=True)
+    assert len(reader) == 2
+    writer.add(CORPUS[2:5])
+    assert len(reader) == 5 and reader.stories() == writer.stories()
+    assert reader.query(CORPUS[6]) == writer.query(CORPUS[6])
+    with pytest.raises(SettingsError, match=r"opened with readonly=True; open it without to write"):
+        reader.add(CORPUS[6:7])
+    with pytest.raises(FileNotFoundError, match=r"no index at"):
+        StoryIndex(tmp_path / "none.db", readonly=True)
+
+
+def test_two_writers_take_turns(tmp_path: Path) -> None:
+    path = tmp_path / "two.db"
+    a = StoryIndex(path)
+    b = StoryIndex(path)
+    a.add(CORPUS[:3])
+    b.add(CORPUS[3:6])  # b reloads what a wrote before adding
+    a.add(CORPUS[6:])
+    single = StoryIndex()
+    for part in (CORPUS[:3], CORPUS[3:6], CORPUS[6:]):
+        single.add(part)
+    assert len(a) == len(b) == len(CORPUS)
+    assert a.stories() == b.stories() == single.stories()
+
+
+_WRITER = textwrap.dedent(
+    """
+    import sys
+    from storyclust import StoryIndex
+    path, n_batches, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    index = StoryIndex(path)
+    words = "quake flood vote market storm court strike fire rally trial".split()
+    for b in range(n_batches):
+        batch = [
+            {"id": f"b{b}-{k}", "title": f"{words[k % 10]} report {b} {k}",
+             "text": " ".join(words[(k + j) % 10] + str((b * size + k) % 97) for j in range(60))}
+            for k in range(size)
+        ]
+        index.add(batch)
+        print(f"committed {b}", flush=True)
+    """
+)
+
+
+def test_a_writer_killed_mid_add_leaves_exactly_its_committed_batches(tmp_path: Path) -> None:
+    path = tmp_path / "killed.db"
+    script = tmp_path / "writer.py"
+    script.write_text(_WRITER)
+    size = 300
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(path), "50", str(size)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    assert first.strip() == "committed 0"
+    time.sleep(0.05)  # well inside the next add
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    index = StoryIndex.open(path)
+    n = len(index)
+    assert n % size == 0 and 1 <= n // size < 50
+    held = {r[0] for r in index._conn.execute("SELECT id FROM articles")}
+    assert held == {f"b{b}-{k}" for b in range(n // size) for k in range(size)}
+    assert index._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert sum(s.size for s in index.stories()) == n
+    index.add([{"id": "after", "text": "the index still takes articles"}])
+    assert len(index) == n + 1
+
+
+# --- input errors ------------------------------------------------------------------------------
+
+
+def test_add_and_query_input_errors() -> None:
+    index = StoryIndex()
+    index.add(CORPUS[:2])
+    with pytest.raises(InputTypeError, match=r"a bare str"):
+        index.add("Quake hits Tokyo")
+    with pytest.raises(
+        InputError, match=r"article id '.*' \(record 0 of this add\) is already in the index"
+    ):
+        index.add([CORPUS[0], CORPUS[2]])
+    assert len(index) == 2
+    out = index.add([CORPUS[0], CORPUS[2]], errors="skip")
+    assert [a.article_id for a in out] == [CORPUS[2]["id"]] and len(index) == 3
+    assert index.add([]) == []
+    with pytest.raises(InputTypeError, match=r"query takes one article; got a list"):
+        index.query(CORPUS[:2])
+    with pytest.raises(SettingsError, match=r"k must be an integer >= 1; got 0"):
+        index.query(CORPUS[0], k=0)
+    with pytest.raises(KeyError, match=r"not in the index: 'nope'"):
+        index.story_of("nope")
+    with pytest.raises(KeyError, match=r"not in the index: 'nope'"):
+        index.labels(["nope"])
+
+
+def test_boilerplate_is_learned_stored_and_stripped(tmp_path: Path) -> None:
+    path = tmp_path / "b.db"
+    footer = "Sign up for the Daily Brief newsletter to get our best stories every morning."
+    with StoryIndex(path) as index:
+        index.add(
+            [
+                {"id": f"x{k}", "source": "Daily", "text": f"Story {k} about {w}.\n{footer}"}
+                for k, w in enumerate(["rates", "floods", "courts"])
+            ]
+        )
+    with StoryIndex.open(path) as index:
+        assert footer.casefold() in index._boiler
+        out = index.add([{"id": "y", "source": "Other", "text": f"Elections in Chile.\n{footer}"}])
+        assert out[0].new_story
+
+
+# --- kernels and the batch equivalence ------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_cut_is_the_batch_stories_stage(data: st.DataObject) -> None:
+    m = data.draw(st.integers(2, 25))
+    flat = data.draw(st.lists(st.floats(0, 1), min_size=m * m, max_size=m * m))
+    x = np.array(flat).reshape(m, m)
+    dense = np.triu(x, 1) + np.triu(x, 1).T
+    method = data.draw(st.sampled_from(["average", "single", "complete"]))
+    s = storyclust.index.Settings(linkage=method, threshold=data.draw(st.floats(0.15, 0.9)))
+    iu = np.triu_indices(m, 1)
+    keep = dense[iu] >= s.link_threshold
+    z = np.zeros(int(keep.sum()))
+    links = Links(np.stack(iu, 1)[keep].astype(np.int64), dense[iu][keep], z, z, z, z, z, z > 0)
+    ref = group_links(
+        m, links, threshold=s.threshold, method=method, similarity=lambda i: dense[np.ix_(i, i)]
+    )
+    assert _cut(dense, s).tolist() == number_by_first_appearance(ref).tolist()
+
+
+def test_kernels_agree_with_plain_numpy() -> None:
+    rng = np.random.default_rng(0)
+    n, terms = 40, 30
+    rows = [
+        np.sort(rng.choice(terms, size=int(rng.integers(0, 12)), replace=False)) for _ in range(n)
+    ]
+    lo = np.cumsum([0] + [len(r) for r in rows])[:-1].astype(np.int64)
+    hi = (lo + [len(r) for r in rows]).astype(np.int64)
+    idx = np.concatenate(rows).astype(np.int32)
+    val = rng.uniform(1, 3, size=len(idx)).astype(np.float32)
+    lg = rng.uniform(0, 2, size=terms)
+    c = 3.0
+    dense = np.zeros((n, terms))
+    for r in range(n):
+        dense[r, idx[lo[r] : hi[r]]] = val[lo[r] : hi[r]] * (c - lg[idx[lo[r] : hi[r]]])
+    norms = np.linalg.norm(dense, axis=1)
+    assert np.allclose(row_norms(np.arange(n), lo, hi, idx, val, lg, c), norms)
+    unit = dense / np.maximum(norms, 1e-12)[:, None]
+    a, b = np.arange(5), np.arange(n)
+    assert np.allclose(
+        cosine_matrix(a, b, lo, hi, idx, val, lg, c), np.clip(unit[a] @ unit.T, 0, 1)
+    )
+    # neighbours: exact scores over the inverted lists and the scanned tail alike
+    q = unit[:3] * (c - lg)[None, :]
+    q_idx = [np.flatnonzero(r) for r in q]
+    q_ptr = np.cumsum([0] + [len(r) for r in q_idx]).astype(np.int64)
+    queries = (
+        q_ptr,
+        np.concatenate(q_idx).astype(np.int32),
+        np.concatenate([q[i, q_idx[i]] for i in range(3)]),
+    )
+    main = postings(lo, hi, idx, val, 25, terms)
+    raw = dense / np.maximum(norms, 1e-12)[:, None] @ unit[:3].T
+    found = neighbours(
+        queries, np.full(3, math.nan), np.full(3, n), main, 25, (lo, hi, idx, val), n,
+        norms, np.ones(n, dtype=bool), np.full(n, math.nan), np.arange(n),
+        horizon=math.inf, floor=-math.inf, cut=0.2, k=5,
+    )  # fmt: skip
+    for i in range(3):
+        want = [j for j in np.lexsort((np.arange(n), -raw[:, i])) if raw[j, i] >= 0.2][:5]
+        assert found[i][found[i] >= 0].tolist() == want
+
+
+def test_stream_signals_equal_the_batch_link_signals() -> None:
+    recs = [r for r in CORPUS]
+    index = StoryIndex()
+    index.add(recs)  # one call: the batch's IDF
+    batch = storyclust.cluster(recs, progress=False)
+    pool = index._pool
+    slot = {pool.ids[k]: k for k in range(pool.n)}
+    for link in batch.links:
+        a, b = np.array([slot[link["a"]]]), np.array([slot[link["b"]]])
+        sig = index._signals(a, b)
+        assert sig.cosine[0, 0] == pytest.approx(link["cosine"], abs=1e-3)
+        assert sig.jaccard[0, 0] == pytest.approx(link["jaccard"], abs=1e-3)
+        for key, arr in (("headline", sig.headline), ("names", sig.names)):
+            if link[key] is None:
+                assert math.isnan(arr[0, 0])
+            else:
+                assert arr[0, 0] == pytest.approx(link[key], abs=1e-3)
+        assert sig.score[0, 0] == pytest.approx(link["score"], abs=1e-3)
+
+
+# --- quality against batch, on the labelled sets -------------------------------------------------
+
+FILES = ("ecbplus", "allsides_neus_public", "uci_news_aggregator_sample")
+
+
+def _time_order(articles: storyclust.Articles) -> list[storyclust.Article]:
+    """Dated articles by publication time; undated ones (no time to sort by) first, in file order."""
+    return sorted(articles, key=lambda a: (a.published is not None, a.published or datetime.min))
+
+
+@needs_data
+@pytest.mark.parametrize("name", FILES)
+def test_streaming_in_time_order_is_within_003_of_batch(name: str) -> None:
+    articles = storyclust.read_jsonl(DATA / f"{name}.jsonl")
+    gold = [a.extra["story"] for a in articles]
+    batch = evaluate(gold, storyclust.cluster(articles, progress=False).labels)["pairwise_f1"]
+    index = StoryIndex()
+    order = _time_order(articles)
+    for k in range(0, len(order), 50):  # each article assigned in turn; IDF per 50
+        index.add(order[k : k + 50])
+    stream = evaluate(gold, index.labels(articles.ids))["pairwise_f1"]
+    assert stream >= batch - 0.03, (name, stream, batch)
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def corpus_file(tmp_path: Path) -> Path:
+    path = tmp_path / "news.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in CORPUS))
+    return path
+
+
+def test_cli_index_add_stories_expire(corpus_file: Path, tmp_path: Path, capsys: Any) -> None:
+    db = tmp_path / "cli.db"
+    out = tmp_path / "out" / "assign.jsonl"
+    assert (
+        main(["index", "add", str(db), str(corpus_file), "-o", str(out), "--batch-size", "4"]) == 0
+    )
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == [r["id"] for r in CORPUS]
+    assert "joined a story" in capsys.readouterr().err
+    assert main(["index", "stories", str(db)]) == 0
+    stories = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert sum(s["size"] for s in stories) == len(CORPUS)
+    table = tmp_path / "t.jsonl"
+    assert main(["index", "stories", str(db), "-o", str(table), "--min-size", "2"]) == 0
+    assert all(json.loads(x)["size"] >= 2 for x in table.read_text().splitlines())
+    assert main(["index", "expire", str(db), "--before", "2021-10-12"]) == 0
+    assert "removed" in capsys.readouterr().err
+    assert main(["index", "add", str(db), str(corpus_file), "-q", "--errors", "skip"]) == 0
+
+
+def test_cli_index_errors(corpus_file: Path, tmp_path: Path, capsys: Any) -> None:
+    db = tmp_path / "e.db"
+    assert main(["index", "add", str(db), str(corpus_file), "-q"]) == 0
+    assert main(["index", "add", str(db), str(corpus_file), "--set", "num_perm=64"]) == 2
+    assert "built with num_perm=128 (got 64)" in capsys.readouterr().err
+    assert main(["index", "add", str(db), str(corpus_file), "-q"]) == 2
+    assert "is already in the index" in capsys.readouterr().err
+    assert main(["index", "expire", str(db), "--before", "soon"]) == 2
+    assert "before must be a datetime" in capsys.readouterr().err
+    assert main(["index", "stories", str(tmp_path / "none.db")]) == 2
+    assert "no index at" in capsys.readouterr().err
+    assert main(["index", "add", str(db), str(corpus_file), "--batch-size", "0"]) == 2
+    assert "--batch-size must be >= 1; got 0" in capsys.readouterr().err
