@@ -119,3 +119,9 @@ def test_records_need_ids(local_ray: None) -> None:
 def test_wrong_input_type(local_ray: None) -> None:
     with pytest.raises(TypeError, match=r"ray\.data\.Dataset of articles, or JSONL / Parquet"):
         sray.cluster(42)
+
+
+def test_missing_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(ImportError, match=r"storyclust\[ray\]"):
+        sray.cluster([])

@@ -1,0 +1,98 @@
+"""Stages over batches: the same result whatever the batching, and the same as the whole-corpus path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import storyclust
+from storyclust import find_boilerplate, stages
+from storyclust.links import find_candidates
+from storyclust.pipeline import _canonical_order
+from storyclust.settings import Settings
+from storyclust.similarity import band_candidates, band_keys, lsh_params
+
+from .corpora import CORPUS
+
+
+def _corpus() -> list[storyclust.Article]:
+    arts = storyclust.to_articles(CORPUS)
+    return [arts[int(p)] for p in _canonical_order(arts)]
+
+
+def _batches(cols: dict[str, np.ndarray], size: int) -> list[dict[str, np.ndarray]]:
+    n = len(cols["key"])
+    return [{k: v[s : s + size] for k, v in cols.items()} for s in range(0, n, size)]
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def test_boilerplate_summed_over_batches_is_find_boilerplate() -> None:
+    arts = _corpus()
+    cols = stages.articles_columns(arts)
+    for size in (1, 3, len(arts)):
+        counts = _concat([stages.line_counts(b) for b in _batches(cols, size)])
+        assert stages.boilerplate_from_counts(counts, len(arts)) == find_boilerplate(arts)
+
+
+@pytest.mark.parametrize("size", [1, 2, 5])
+def test_features_do_not_depend_on_the_batching(size: int) -> None:
+    arts, s = _corpus(), Settings()
+    cols = stages.articles_columns(arts)
+    whole = stages.corpus_features(arts, s)
+    boiler = whole.boilerplate
+    parts = _batches(cols, size)
+    tokens = [stages.tokenize_batch(b, s, boiler) for b in parts]
+    freq = _concat([stages.document_frequencies(t) for t in tokens])
+    text_vocab, names_vocab = stages.vocabularies(freq, len(arts))
+    rows = _concat(
+        [stages.article_features(b, t, text_vocab, names_vocab, s) for b, t in zip(parts, tokens)]
+    )
+    got = stages.assemble_features(rows, text_vocab, names_vocab, boiler, s.num_perm)
+    assert np.array_equal(got.terms, whole.terms)
+    for name in ("tfidf", "names"):
+        a, b = getattr(got, name), getattr(whole, name)
+        assert a.shape == b.shape
+        assert np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices)
+        assert np.array_equal(a.data, b.data)  # bit for bit
+    assert np.array_equal(got.signatures, whole.signatures)
+    assert got.titles == whole.titles
+    assert np.array_equal(got.days, whole.days, equal_nan=True)
+
+
+def test_grouped_band_keys_give_the_lsh_candidates() -> None:
+    arts, s = _corpus(), Settings()
+    f = stages.corpus_features(arts, s)
+    rows = stages.band_key_rows(np.arange(len(arts)), list(f.signatures), f.has_shingles, s)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for p, b, k in zip(rows["pos"], rows["band"], rows["key"]):
+        groups.setdefault((int(b), int(k)), []).append(int(p))
+    found = [stages.bucket_pairs(g) for g in groups.values()]
+    got = np.unique(np.concatenate(found), axis=0) if found else np.zeros((0, 2), dtype=np.int64)
+    bands, r = lsh_params(s.near_duplicate_threshold, s.num_perm)
+    expected = band_candidates(band_keys(f.signatures, bands, r), valid=f.has_shingles)
+    assert np.array_equal(got.reshape(-1, 2), expected)
+    assert set(map(tuple, expected.tolist())) <= set(map(tuple, find_candidates(f, s).tolist()))
+
+
+def test_bucket_pairs_all_pairs_then_a_chain() -> None:
+    assert stages.bucket_pairs([7, 3, 5]).tolist() == [[3, 5], [3, 7], [5, 7]]
+    big = stages.bucket_pairs(np.arange(stages.MAX_BUCKET_SIZE + 1)[::-1])
+    assert len(big) == stages.MAX_BUCKET_SIZE
+    assert big[:2].tolist() == [[0, 1], [1, 2]]
+    assert stages.bucket_pairs([4]).shape == (0, 2)
+
+
+def test_canonical_key_is_the_cluster_order() -> None:
+    arts = storyclust.to_articles(CORPUS)
+    keys = [(stages.canonical_key(a), a.id) for a in arts]
+    assert [arts[int(p)].id for p in _canonical_order(arts)] == [i for _, i in sorted(keys)]
+
+
+def test_parse_records_needs_ids() -> None:
+    with pytest.raises(ValueError, match="must carry an 'id' column"):
+        stages.parse_records({"title": ["A"], "text": ["b"]})
+    cols = stages.parse_records({"id": ["x"], "headline": ["A quake"], "body": ["It shook."]})
+    assert cols["title"].tolist() == ["A quake"] and cols["text"].tolist() == ["It shook."]
