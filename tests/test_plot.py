@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import storyclust
-from storyclust.similarity import lsh_params
+from storyclust.settings import Settings
 
 from .report_data import DEMO, demo_result
 
@@ -155,7 +155,8 @@ def test_link_scores_mark_the_threshold(threshold: float) -> None:
 
 
 def test_lsh_curve_follows_the_formula(result: storyclust.StoryResult) -> None:
-    bands, rows = lsh_params(0.8, 128)
+    bands, rows = Settings().lsh_bands_rows
+    assert (bands, rows) == (result.metadata()["lsh"]["bands"], result.metadata()["lsh"]["rows"])
     ax = plot.lsh_curve(result)
     curve, mark = ax.get_lines()
     s = np.asarray(curve.get_xdata())
@@ -163,6 +164,7 @@ def test_lsh_curve_follows_the_formula(result: storyclust.StoryResult) -> None:
     assert curve.get_label() == f"b = {bands} bands × r = {rows} rows"
     assert mark.get_xdata()[0] == 0.8
     p = 1 - (1 - 0.8**rows) ** bands
+    assert p >= 0.99  # the pipeline's bands and rows find near-duplicates at the threshold
     assert mark.get_label() == f"near-duplicate threshold 0.8 (P = {p:.2f})"
 
 

@@ -10,7 +10,7 @@ from storyclust import find_boilerplate, stages
 from storyclust.links import find_candidates
 from storyclust.pipeline import _canonical_order
 from storyclust.settings import Settings
-from storyclust.similarity import band_candidates, band_keys, lsh_params
+from storyclust.similarity import band_candidates, band_keys
 
 from .corpora import CORPUS
 
@@ -71,7 +71,7 @@ def test_grouped_band_keys_give_the_lsh_candidates() -> None:
         groups.setdefault((int(b), int(k)), []).append(int(p))
     found = [stages.bucket_pairs(g) for g in groups.values()]
     got = np.unique(np.concatenate(found), axis=0) if found else np.zeros((0, 2), dtype=np.int64)
-    bands, r = lsh_params(s.near_duplicate_threshold, s.num_perm)
+    bands, r = s.lsh_bands_rows
     expected = band_candidates(band_keys(f.signatures, bands, r), valid=f.has_shingles)
     assert np.array_equal(got.reshape(-1, 2), expected)
     assert set(map(tuple, expected.tolist())) <= set(map(tuple, find_candidates(f, s).tolist()))

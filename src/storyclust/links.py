@@ -25,7 +25,6 @@ from .similarity import (
     cosine_neighbors,
     cosine_pairs,
     jaccard_estimates,
-    lsh_params,
 )
 
 __all__ = [
@@ -118,7 +117,7 @@ def find_candidates(features: Features, settings: Settings) -> I64:
     ndarray of int64, shape (n_pairs, 2), unique and sorted.
     """
     n = features.signatures.shape[0]
-    bands, rows = lsh_params(settings.near_duplicate_threshold, settings.num_perm)
+    bands, rows = settings.lsh_bands_rows
     keys = band_keys(features.signatures, bands, rows)
     lsh = band_candidates(keys, valid=features.has_shingles)
     if features.tfidf.shape[1]:

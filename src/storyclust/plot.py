@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from .similarity import lsh_params
-
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
@@ -378,9 +376,8 @@ def lsh_curve(
         if threshold is None:
             threshold = float(s.get("near_duplicate_threshold", 0.8))
         if bands is None or rows is None:
-            b0, r0 = lsh_params(
-                float(s.get("near_duplicate_threshold", 0.8)), int(s.get("num_perm", 128))
-            )
+            lsh = result.metadata()["lsh"]
+            b0, r0 = int(lsh["bands"]), int(lsh["rows"])
             bands = b0 if bands is None else bands
             rows = r0 if rows is None else rows
     if bands is None or rows is None:

@@ -182,6 +182,7 @@ class StoryResult:
             "n_articles": len(self.articles),
             "n_stories": self.n_stories,
             "n_links": len(self.link_arrays),
+            "lsh": dict(zip(("bands", "rows"), _lsh_of(self.settings))),
             "input": {
                 "n_read": self.report.n_read,
                 "n_loaded": self.report.n_loaded,
@@ -370,6 +371,17 @@ class StoryResult:
         if what == "links":
             return pd.DataFrame(self.links)
         raise ValueError(f"what must be 'articles', 'stories' or 'links'; got {what!r}")
+
+
+def _lsh_of(settings: dict[str, Any]) -> tuple[int, int]:
+    """The (bands, rows) the run used, from its recorded settings."""
+    from .similarity import lsh_params
+
+    return lsh_params(
+        float(settings["near_duplicate_threshold"]),
+        int(settings["num_perm"]),
+        min_recall=float(settings["lsh_min_recall"]),
+    )
 
 
 def build_stories(

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from .errors import SettingsError
+from .similarity import lsh_params
 
 __all__ = ["Settings"]
 
@@ -31,6 +32,7 @@ class Settings:
     time_window_days: float = 2.0
     time_decay_days: float = 3.0
     near_duplicate_threshold: float = 0.8
+    lsh_min_recall: float = 0.99
     shingle_size: int = 5
     num_perm: int = 128
     seed: int = 1
@@ -56,6 +58,10 @@ class Settings:
                 f"got {self.headline_weight} + {self.names_weight}"
             )
         _unit("near_duplicate_threshold", self.near_duplicate_threshold, low_open=True)
+        if not (isinstance(self.lsh_min_recall, float) and 0 < self.lsh_min_recall < 1):
+            raise SettingsError(
+                f"lsh_min_recall must be a float in (0, 1); got {self.lsh_min_recall!r}"
+            )
         _int("title_weight", self.title_weight, 0)
         _int("lead_weight", self.lead_weight, 0)
         _int("lead_words", self.lead_words, 0)
@@ -85,6 +91,14 @@ class Settings:
                 f"representative must be one of {_REPRESENTATIVES}, a list of outlets in order of "
                 f"preference, or a callable that takes a story's articles and returns one; got {rep!r}"
             )
+
+    @property
+    def lsh_bands_rows(self) -> tuple[int, int]:
+        """The LSH (bands, rows) every stage uses: a near-duplicate pair at the threshold
+        becomes a candidate with probability at least ``lsh_min_recall``."""
+        return lsh_params(
+            self.near_duplicate_threshold, self.num_perm, min_recall=self.lsh_min_recall
+        )
 
     @classmethod
     def from_kwargs(cls, **kwargs: Any) -> Settings:

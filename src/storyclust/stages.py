@@ -43,7 +43,7 @@ from sklearn.preprocessing import normalize as _l2_normalize
 from .articles import Article, to_articles
 from .features import Features, strip_lines
 from .settings import Settings
-from .similarity import band_keys, lsh_params, minhash_signatures, shingle_hashes
+from .similarity import band_keys, minhash_signatures, shingle_hashes
 from .text import STOP_WORDS, hash_strings, names_and_numbers, normalize, tokenize
 
 __all__ = [
@@ -444,7 +444,7 @@ def band_key_rows(
     """
     pos = np.asarray(positions, dtype=np.int64)
     ok = np.asarray(has_shingles, dtype=bool)
-    bands, rows = lsh_params(settings.near_duplicate_threshold, settings.num_perm)
+    bands, rows = settings.lsh_bands_rows
     pos = pos[ok]
     if not len(pos):
         return {
