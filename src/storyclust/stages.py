@@ -467,6 +467,11 @@ def bucket_pairs(positions: npt.ArrayLike) -> I64:
     All pairs of a bucket of up to ``MAX_BUCKET_SIZE`` articles; the chain of
     neighbours in position order for a larger one (boilerplate hubs), so work stays
     linear, as :func:`storyclust.similarity.band_candidates`.
+
+    Examples
+    --------
+    >>> bucket_pairs([7, 3, 5]).tolist()
+    [[3, 5], [3, 7], [5, 7]]
     """
     p = np.unique(np.asarray(positions, dtype=np.int64))
     if len(p) < 2:
