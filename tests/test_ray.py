@@ -32,9 +32,9 @@ needs_data = pytest.mark.skipif(
     not DATA.is_dir() and not os.environ.get("CI"), reason=f"labelled data not found at {DATA}"
 )
 
-# The issue asks 20k synthetic articles; 5k keeps this file near two minutes on
-# two CPUs for now (the Ray path costs several times the single-machine run at
-# this size; see benchmarks/results/scale.md).
+# The issue asks 20k synthetic articles; 5k keeps this file under two minutes on
+# two CPUs (single-machine and Ray runs together take about a minute at 5k, and
+# would take about five at 20k; see benchmarks/results/scale.md).
 N_SYNTHETIC = 5_000
 
 
