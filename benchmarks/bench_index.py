@@ -58,7 +58,7 @@ def run_size(n: int, *, batch: int, repeats: int, seed: int, folder: Path) -> di
     path = folder / f"index-{n}.db"
     path.unlink(missing_ok=True)
     index = storyclust.StoryIndex(path)
-    articles = stream(n + (repeats + 1) * batch, seed=seed)
+    articles = stream(n + (repeats + 1) * batch + 1, seed=seed)
     t0 = time.perf_counter()
     filled = 0
     while filled < n:
@@ -81,7 +81,7 @@ def run_size(n: int, *, batch: int, repeats: int, seed: int, folder: Path) -> di
             cpu.append(dc / batch * 1e3)
             gold += [a["story"] for a in chunk]
             ids += [a["id"] for a in chunk]
-    probe = next(stream(1, seed=seed + 1))
+    probe = next(articles)  # the next article of the stream: a realistic query
     t = time.perf_counter()
     for _ in range(20):
         index.query(probe)

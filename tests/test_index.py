@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zlib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -465,9 +466,16 @@ def test_an_altered_file_is_refused_and_never_runs_its_code(tmp_path: Path) -> N
     path3 = tmp_path / "v.db"
     with StoryIndex(path3) as index:
         index.add(CORPUS[:2])
-    _tamper(path3, "UPDATE articles SET tf_terms = x'ffffffff', tf_counts = x'0100'")
-    with pytest.raises(InputError, match=r"damaged index: bad tf term ids"):
+    _tamper(path3, "UPDATE articles SET tf = ?", zlib.compress(b"\xff\xff\xff\xff\x01\x00"))
+    with pytest.raises(InputError, match=r"damaged index: bad tf vector \(term ids out of"):
         StoryIndex.open(path3)
+    path4 = tmp_path / "w.db"
+    with StoryIndex(path4) as index:
+        index.add(CORPUS[:2])
+    bomb = zlib.compress(b"\0" * (8 * 2**20))  # would inflate past any real vector
+    _tamper(path4, "UPDATE articles SET names = ?", bomb)
+    with pytest.raises(InputError, match=r"damaged index: bad names vector \(wrong length\)"):
+        StoryIndex.open(path4)
 
 
 def test_no_pickle_in_the_index_code() -> None:
@@ -663,8 +671,8 @@ def test_kernels_agree_with_plain_numpy() -> None:
     raw = dense / np.maximum(norms, 1e-12)[:, None] @ unit[:3].T
     found = neighbours(
         queries, np.full(3, math.nan), np.full(3, n), main, 25, (lo, hi, idx, val), n,
-        norms, np.ones(n, dtype=bool), np.full(n, math.nan), np.arange(n),
-        horizon=math.inf, floor=-math.inf, cut=0.2, k=5,
+        lg, c, np.ones(n, dtype=bool), np.full(n, math.nan), np.arange(n),
+        horizon=math.inf, floor=-math.inf, cut=np.full(3, 0.2), k=5,
     )  # fmt: skip
     for i in range(3):
         want = [j for j in np.lexsort((np.arange(n), -raw[:, i])) if raw[j, i] >= 0.2][:5]

@@ -161,17 +161,19 @@ def _search(
     idx: I32,
     val: F32,
     n: int,
-    norms: F64,
+    lg: F64,
+    c: float,
     alive: npt.NDArray[np.bool_],
     day: F64,
     row: I64,
     horizon: float,
     floor: float,
-    cut: float,
+    cut: F64,
     out: I64,
 ) -> None:
     """Best neighbours of each query row among slots < its limit (see ``neighbours``)."""
     k = out.shape[1]
+    norms = np.full(n, -1.0)  # computed for the rows a query reaches, once per call
     acc = np.zeros(n, dtype=np.float64)
     mark = np.zeros(n, dtype=np.bool_)
     touched = np.empty(n, dtype=np.int64)
@@ -212,10 +214,16 @@ def _search(
         qd = q_day[i]
         for j in range(nt):
             s = touched[j]
+            if norms[s] < 0.0:
+                sq = 0.0
+                for p in range(lo[s], hi[s]):
+                    w = val[p] * (c - lg[idx[p]])
+                    sq += w * w
+                norms[s] = math.sqrt(sq)
             v = acc[s] / norms[s] if norms[s] > 0.0 else 0.0
             acc[s] = 0.0
             mark[s] = False
-            if s >= q_limit[i] or not alive[s] or v < cut:
+            if s >= q_limit[i] or not alive[s] or v < cut[i]:
                 continue
             if not math.isnan(day[s]):
                 if math.isnan(qd):
@@ -257,23 +265,25 @@ def neighbours(
     upto: int,
     rows: tuple[I64, I64, I32, F32],
     n: int,
-    norms: F64,
+    lg: F64,
+    c: float,
     alive: npt.NDArray[np.bool_],
     day: F64,
     row: I64,
     *,
     horizon: float,
     floor: float,
-    cut: float,
+    cut: F64,
     k: int,
 ) -> I64:
     """The `k` best TF-IDF neighbours of each query among the stored rows.
 
     A query row q (sorted term ids, weights) scores row s by
-    ``sum_t q_t * tf_st / norms[s]``; rows before `upto` are reached through the
+    ``sum_t q_t * tf_st / |s|``, where ``|s|`` is the norm of row s's TF-IDF
+    weights (IDF ``c - lg[t]``); rows before `upto` are reached through the
     inverted lists `main`, later ones by merging their terms. Kept: rows alive,
     below the query's `q_limit`, within `horizon` days of a dated query (an
-    undated row always is) and scoring at least `cut`; best first, ties to the
+    undated row always is) and scoring at least the query's `cut`; best first, ties to the
     lower `row`. An undated query (NaN `q_day`) keeps the undated rows and those
     dated `floor` or later.
 
@@ -301,13 +311,14 @@ def neighbours(
         idx,
         val,
         int(n),
-        norms,
+        lg,
+        float(c),
         alive,
         day,
         row,
         float(horizon),
         float(floor),
-        float(cut),
+        np.ascontiguousarray(cut, dtype=np.float64),
         out,
     )
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -202,6 +203,46 @@ def featurize(
         snippets=[t.strip()[:SNIPPET] for t in texts],
         learned=learned,
     )
+
+
+def encode_terms(idx: I32, counts: U16) -> bytes:
+    """A term vector as stored: zlib of the gaps between its sorted term ids, then its counts.
+
+    Examples
+    --------
+    >>> idx, cnt = decode_terms(encode_terms(np.array([3, 9], np.int32), np.array([1, 2], np.uint16)))
+    >>> idx.tolist(), cnt.tolist()
+    ([3, 9], [1, 2])
+    """
+    gaps = np.diff(idx, prepend=0).astype("<u4")
+    return zlib.compress(gaps.tobytes() + counts.astype("<u2").tobytes(), 1)
+
+
+def decode_terms(blob: object) -> tuple[I32, U16]:
+    """The term ids and counts of a stored vector, checked.
+
+    Reads at most what a vector over ``2**20`` terms can hold, whatever the blob
+    claims, and never runs code.
+
+    Raises
+    ------
+    ValueError
+        If the blob is not a valid vector.
+    """
+    if not isinstance(blob, bytes):
+        raise ValueError("not a byte string")
+    d = zlib.decompressobj()
+    try:
+        raw = d.decompress(blob, 6 * N_TERMS + 1)
+    except zlib.error as exc:
+        raise ValueError(str(exc)) from None
+    if d.unconsumed_tail or not d.eof or len(raw) % 6:
+        raise ValueError("wrong length")
+    n = len(raw) // 6
+    idx = np.cumsum(np.frombuffer(raw[: 4 * n], dtype="<u4").astype(np.int64))
+    if n and (idx[-1] >= N_TERMS or np.any(np.diff(idx) <= 0)):
+        raise ValueError("term ids out of order or range")
+    return idx.astype(np.int32), np.frombuffer(raw[4 * n :], dtype="<u2").astype(np.uint16)
 
 
 def stack(parts: list[tuple[I32, U16]]) -> tuple[I64, I32, U16]:
@@ -404,11 +445,11 @@ class Pool:
                 self.members.setdefault(st, []).append(k)
         self._main, self._main_upto = None, 0
 
-    def postings(self, n_queries: int) -> tuple[tuple[I64, I64, F32], int]:
-        """Inverted lists of the slots before ``upto``; later slots are scanned directly.
+    def postings(self, n_queries: int, upto: int) -> tuple[tuple[I64, I64, F32], int]:
+        """Inverted lists of the first slots; the later ones are scanned directly.
 
-        Rebuilt when the scanned tail would cost more than the lists (amortised
-        linear in the articles appended).
+        Rebuilt, over slots ``0..upto-1`` (those that stay), when the scanned tail
+        would cost more than the lists: amortised linear in the articles appended.
         """
         tail = self.n - self._main_upto
         if (
@@ -416,8 +457,8 @@ class Pool:
             or tail > max(512, self._main_upto // 8)
             or n_queries * tail > 1 << 18
         ):
-            self._main = postings(self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val, self.n, N_TERMS)
-            self._main_upto = self.n
+            self._main = postings(self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val, upto, N_TERMS)
+            self._main_upto = upto
         return self._main, self._main_upto
 
 

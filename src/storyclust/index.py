@@ -72,7 +72,7 @@ them when scoring (scikit-learn's smoothed IDF, sublinear TF, L2 norm, as in
 batch). Within one :meth:`~StoryIndex.add` call every article is scored with the
 frequencies of the index including the whole call, so adding a whole file in
 one call uses the batch pipeline's IDF. TF-IDF neighbours are found with the
-article's 64 heaviest terms (all terms for most news texts).
+article's 64 heaviest terms (all of them for headlines and short texts).
 
 **Boilerplate** (``strip_boilerplate``) is learned with
 :func:`storyclust.find_boilerplate` on each :meth:`~StoryIndex.add` call; the
@@ -129,7 +129,7 @@ import scipy.sparse as sp
 from scipy.cluster.hierarchy import linkage
 from scipy.sparse.csgraph import connected_components
 
-from ._index_kernels import neighbours, row_norms
+from ._index_kernels import neighbours
 from ._index_state import (
     N_TERMS,
     STOP_DIGEST,
@@ -137,6 +137,8 @@ from ._index_state import (
     Batch,
     Pool,
     Signals,
+    decode_terms,
+    encode_terms,
     featurize,
     signals,
     stack,
@@ -185,10 +187,8 @@ _FIXED: Final = (
 )
 
 _LAYOUT: Final = {
-    "tf_terms": "<i4",
-    "tf_counts": "<u2",
-    "name_terms": "<i4",
-    "name_counts": "<u2",
+    "tf": "zlib of (<u4 term-id gaps, then <u2 counts)",
+    "names": "zlib of (<u4 term-id gaps, then <u2 counts)",
     "signature": "<u4",
     "df_pages": "<i4",
     "df_page_size": _PAGE,
@@ -211,10 +211,8 @@ _SCHEMA: Final = (
         n_tokens INTEGER NOT NULL,
         has_shingles INTEGER NOT NULL,
         score_sum REAL NOT NULL,
-        tf_terms BLOB NOT NULL,
-        tf_counts BLOB NOT NULL,
-        name_terms BLOB NOT NULL,
-        name_counts BLOB NOT NULL,
+        tf BLOB NOT NULL,
+        names BLOB NOT NULL,
         signature BLOB NOT NULL
     )""",
     "CREATE INDEX articles_story ON articles (story)",
@@ -237,8 +235,7 @@ _SCHEMA: Final = (
 )
 
 _ROW_COLUMNS: Final = (
-    "row, id, story, day, title_words, has_shingles, score_sum, "
-    "tf_terms, tf_counts, name_terms, name_counts, signature"
+    "row, id, story, day, title_words, has_shingles, score_sum, tf, names, signature"
 )
 _STORY_COLUMNS: Final = (
     "story, row, id, title, snippet, source, day, title_words, n_tokens, score_sum"
@@ -598,6 +595,9 @@ class StoryIndex:
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute("PRAGMA cache_size = -65536")
             if self._path is not None and not self._readonly:
+                # Rows of about 2 kB fill 8 kB pages well; a no-op on an existing file,
+                # and it must come before WAL mode.
+                conn.execute("PRAGMA page_size = 8192")
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as exc:
@@ -788,9 +788,9 @@ class StoryIndex:
         sig = np.empty((len(got), p), dtype=np.uint32)
         tf_parts, nm_parts = [], []
         for k, r in enumerate(got):
-            tf_parts.append(self._vector(r[7], r[8], "tf"))
-            nm_parts.append(self._vector(r[9], r[10], "name"))
-            sig[k] = _blob(r[11], "<u4", p, self._path, "signature")
+            tf_parts.append(self._vector(r[7], "tf"))
+            nm_parts.append(self._vector(r[8], "names"))
+            sig[k] = _blob(r[9], "<u4", p, self._path, "signature")
         tf_ptr, tf_idx, tf_cnt = stack(tf_parts)
         nm_ptr, nm_idx, nm_cnt = stack(nm_parts)
         batch = Batch(
@@ -816,13 +816,12 @@ class StoryIndex:
             np.array([r[6] for r in got], dtype=np.float64),
         )
 
-    def _vector(self, terms: Any, counts: Any, what: str) -> tuple[Any, Any]:
-        """A stored term vector, checked."""
-        idx = _blob(terms, "<i4", None, self._path, f"{what}_terms")
-        cnt = _blob(counts, "<u2", len(idx), self._path, f"{what}_counts")
-        if len(idx) and (idx.min() < 0 or idx.max() >= N_TERMS or np.any(np.diff(idx) <= 0)):
-            raise InputError(f"damaged index: bad {what} term ids", path=self._path)
-        return idx.astype(np.int32), cnt.astype(np.uint16)
+    def _vector(self, blob: Any, what: str) -> tuple[Any, Any]:
+        """A stored term vector, decoded and checked."""
+        try:
+            return decode_terms(blob)
+        except ValueError as exc:
+            raise InputError(f"damaged index: bad {what} vector ({exc})", path=self._path) from None
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -1547,7 +1546,7 @@ class StoryIndex:
                 pool.move(pool.members.pop(sid), dst)
                 ch.ops.append(_Op("merge", dst, sid, aid, score))
 
-    def _tfidf_candidates(self, batch: Batch, slots: I64) -> list[I64]:
+    def _tfidf_candidates(self, batch: Batch, slots: I64, *, stay: bool = True) -> list[I64]:
         """Each new article's best TF-IDF neighbours among the earlier articles within the horizon."""
         s = self._settings
         pool = self._pool
@@ -1564,12 +1563,15 @@ class StoryIndex:
         # Query weight of term t: its normalised TF-IDF times IDF (the stored rows carry TF only).
         qw = w / np.maximum(norm, 1e-12)[doc] * idf
         keep = _top_per_row(batch.tf_ptr, qw, _QUERY_TERMS)
+        # Batch keeps neighbours with cosine >= link_threshold. An article searched with
+        # only its heaviest terms scores less, in about the share of its squared weight
+        # those terms carry: its cut is lowered by that share (exact for short texts).
+        unit = w / np.maximum(norm, 1e-12)[doc]
+        kept: F64 = np.bincount(doc[keep], unit[keep] ** 2, minlength=n).astype(np.float64)
         q_ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(doc[keep], minlength=n), out=q_ptr[1:])
-        live = np.flatnonzero(pool.alive[: pool.n])
-        norms = np.zeros(pool.n)
-        norms[live] = row_norms(live, pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val, lg, c)
-        main, upto = pool.postings(n)
+        # A queried article leaves again: keep it out of the cached inverted lists.
+        main, upto = pool.postings(n, pool.n if stay else int(slots[0]))
         found = neighbours(
             (q_ptr, batch.tf_idx[keep], qw[keep]),
             pool.day[slots],
@@ -1578,13 +1580,14 @@ class StoryIndex:
             upto,
             (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val),
             pool.n,
-            norms,
+            lg,
+            c,
             pool.alive,
             pool.day,
             pool.row,
             horizon=self._horizon,
             floor=self._undated_floor(),
-            cut=s.link_threshold / 2,
+            cut=s.link_threshold * kept,
             k=s.max_neighbors,
         )
         return [r[r >= 0] for r in found]
@@ -1690,14 +1693,12 @@ class StoryIndex:
                     int(batch.n_tokens[k]),
                     int(batch.has_sh[k]),
                     float(pool.score[slot]),
-                    batch.tf_idx[t0:t1].astype("<i4").tobytes(),
-                    batch.tf_cnt[t0:t1].astype("<u2").tobytes(),
-                    batch.nm_idx[n0:n1].astype("<i4").tobytes(),
-                    batch.nm_cnt[n0:n1].astype("<u2").tobytes(),
+                    encode_terms(batch.tf_idx[t0:t1], batch.tf_cnt[t0:t1]),
+                    encode_terms(batch.nm_idx[n0:n1], batch.nm_cnt[n0:n1]),
                     batch.sig[k].astype("<u4").tobytes(),
                 )
             )
-        c.executemany(f"INSERT INTO articles VALUES ({','.join('?' * 19)})", records)
+        c.executemany(f"INSERT INTO articles VALUES ({','.join('?' * 17)})", records)
         keys = band_keys(batch.sig, self._bands, self._rows_per_band).view(np.int64)
         rows = pool.row[slots]
         pos = np.flatnonzero(batch.has_sh)
@@ -1763,7 +1764,7 @@ class StoryIndex:
         try:
             self._count(batch, +1)
             try:
-                nbrs = self._tfidf_candidates(batch, slots)
+                nbrs = self._tfidf_candidates(batch, slots, stay=False)
                 cands = np.union1d(nbrs[0], lsh[0])
                 cands = cands[(cands < slot) & pool.alive[cands]]
                 scored = self._score_stories(slot, cands, lsh[0])
