@@ -478,6 +478,35 @@ def test_an_altered_file_is_refused_and_never_runs_its_code(tmp_path: Path) -> N
         StoryIndex.open(path4)
 
 
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("UPDATE meta SET value = '{' WHERE key = 'n_docs'", r"damaged index metadata"),
+        ("DELETE FROM meta WHERE key = 'next_row'", r"damaged index metadata \(KeyError"),
+        ("UPDATE meta SET value = '[1]' WHERE key = 'settings'", r"settings are not a mapping"),
+        (
+            "UPDATE meta SET value = '{\"threshold\": 7}' WHERE key = 'settings'",
+            r"stored settings are not valid in this storyclust \(threshold must be in",
+        ),
+        ("UPDATE df_pages SET counts = x'00'", r"damaged index: df_pages has 1 bytes"),
+        (
+            "UPDATE df_pages SET page = 99999999 WHERE space = 0 AND page = "
+            "(SELECT min(page) FROM df_pages WHERE space = 0)",
+            r"damaged index: df page \(0, 99999999\)",
+        ),
+        ("UPDATE articles SET signature = 'text'", r"damaged index: signature is not a byte"),
+        ("UPDATE articles SET tf = x'00'", r"damaged index: bad tf vector"),
+    ],
+)
+def test_damaged_files_are_named(tmp_path: Path, sql: str, message: str) -> None:
+    path = tmp_path / "d.db"
+    with StoryIndex(path) as index:
+        index.add(CORPUS[:2])
+    _tamper(path, sql)
+    with pytest.raises((InputError, SettingsError), match=message):
+        StoryIndex.open(path)
+
+
 def test_no_pickle_in_the_index_code() -> None:
     src = Path(storyclust.__file__).parent
     for name in ("index.py", "_index_state.py", "_index_kernels.py", "_index_cli.py"):

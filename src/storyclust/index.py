@@ -270,6 +270,12 @@ class Assignment:
         Stories merged into another because this article bridged them.
     split : tuple of int
         Stories that received a part split off a story when it was re-cut.
+
+    Examples
+    --------
+    >>> a = StoryIndex().add([{"id": "x", "title": "Quake hits Tokyo"}])[0]
+    >>> a.article_id, a.story_id, a.new_story, a.link
+    ('x', 0, True, None)
     """
 
     article_id: str
@@ -294,6 +300,14 @@ class StoryMatch:
         Members of the story the article was scored against.
     link : dict
         The strongest link from the article into the story, with every signal.
+
+    Examples
+    --------
+    >>> index = StoryIndex()
+    >>> _ = index.add([{"id": "a", "title": "Quake of magnitude 7.1 hits Tokyo"}])
+    >>> match = index.query({"id": "b", "title": "Magnitude 7.1 quake hits Tokyo"})[0]
+    >>> match.story_id, match.n_compared, match.link["b"]
+    (0, 1, 'a')
     """
 
     story_id: int
@@ -323,6 +337,15 @@ class StoryEvent:
         Linkage score between the two parts.
     time : datetime
         When it happened (UTC, wall clock).
+
+    Examples
+    --------
+    >>> glacier = "alpine glacier melt accelerates across swiss valleys this summer"
+    >>> reef = "coral reef bleaching spreads along the australian coast this summer"
+    >>> index = StoryIndex()
+    >>> _ = index.add([glacier, reef, glacier + " " + reef])
+    >>> [(e.kind, e.story_id, e.other_id, e.article_id) for e in index.events()]
+    [('merge', 0, 1, '2')]
     """
 
     seq: int
@@ -360,6 +383,14 @@ class IndexStory:
         Its articles, in the order they were added.
     merged_ids : list of int
         Stories merged into this one.
+
+    Examples
+    --------
+    >>> index = StoryIndex()
+    >>> _ = index.add([{"id": "a", "title": "Quake hits Tokyo", "source": "AP"}])
+    >>> story = index.get(0)
+    >>> story.size, story.outlets, story.to_dict()["representative_id"]
+    (1, ['AP'], 'a')
     """
 
     story_id: int
