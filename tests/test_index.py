@@ -696,10 +696,11 @@ def test_kernels_agree_with_plain_numpy() -> None:
         np.concatenate(q_idx).astype(np.int32),
         np.concatenate([q[i, q_idx[i]] for i in range(3)]),
     )
-    main = postings(lo, hi, idx, val, 25, terms)
+    main = postings(lo, hi, idx, val, 0, 25, terms)
+    tail = postings(lo, hi, idx, val, 25, 32, terms)
     raw = dense / np.maximum(norms, 1e-12)[:, None] @ unit[:3].T
     found = neighbours(
-        queries, np.full(3, math.nan), np.full(3, n), main, 25, (lo, hi, idx, val), n,
+        queries, np.full(3, math.nan), np.full(3, n), main, tail, 32, (lo, hi, idx, val), n,
         lg, c, np.ones(n, dtype=bool), np.full(n, math.nan), np.arange(n),
         horizon=math.inf, floor=-math.inf, cut=np.full(3, 0.2), k=5,
     )  # fmt: skip

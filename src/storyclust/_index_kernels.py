@@ -124,11 +124,11 @@ def cosine_matrix(a: I64, b: I64, lo: I64, hi: I64, idx: I32, val: F32, lg: F64,
 
 @_jit
 def _postings(
-    lo: I64, hi: I64, idx: I32, val: F32, upto: int, n_terms: int
+    lo: I64, hi: I64, idx: I32, val: F32, start: int, upto: int, n_terms: int
 ) -> tuple[I64, I64, F32]:
-    """Term -> (slot, TF) lists of slots 0..upto-1, by a counting sort."""
+    """Term -> (slot, TF) lists of slots start..upto-1, by a counting sort."""
     ptr = np.zeros(n_terms + 1, dtype=np.int64)
-    for s in range(upto):
+    for s in range(start, upto):
         for p in range(lo[s], hi[s]):
             ptr[idx[p] + 1] += 1
     for t in range(n_terms):
@@ -136,7 +136,7 @@ def _postings(
     fill = ptr[:-1].copy()
     slots = np.empty(ptr[n_terms], dtype=np.int64)
     vals = np.empty(ptr[n_terms], dtype=np.float32)
-    for s in range(upto):
+    for s in range(start, upto):
         for p in range(lo[s], hi[s]):
             t = idx[p]
             slots[fill[t]] = s
@@ -155,6 +155,9 @@ def _search(
     post_ptr: I64,
     post_slot: I64,
     post_val: F32,
+    tail_ptr: I64,
+    tail_slot: I64,
+    tail_val: F32,
     upto: int,
     lo: I64,
     hi: I64,
@@ -192,6 +195,13 @@ def _search(
                     touched[nt] = s
                     nt += 1
                 acc[s] += w * post_val[e]
+            for e in range(tail_ptr[t], tail_ptr[t + 1]):
+                s = tail_slot[e]
+                if not mark[s]:
+                    mark[s] = True
+                    touched[nt] = s
+                    nt += 1
+                acc[s] += w * tail_val[e]
         for s in range(upto, min(n, q_limit[i])):
             p, q = a, lo[s]
             qe = hi[s]
@@ -243,18 +253,20 @@ def _search(
             out[i, j] = ss[best[j]] if j < nc else -1
 
 
-def postings(lo: I64, hi: I64, idx: I32, val: F32, upto: int, n_terms: int) -> tuple[I64, I64, F32]:
-    """Inverted lists of rows ``0..upto-1``: ``slots[ptr[t]:ptr[t + 1]]`` hold term t.
+def postings(
+    lo: I64, hi: I64, idx: I32, val: F32, start: int, upto: int, n_terms: int
+) -> tuple[I64, I64, F32]:
+    """Inverted lists of rows ``start..upto-1``: ``slots[ptr[t]:ptr[t + 1]]`` hold term t.
 
     Examples
     --------
     >>> lo, hi = np.array([0, 2]), np.array([2, 3])
     >>> idx, val = np.array([0, 1, 1], dtype=np.int32), np.ones(3, dtype=np.float32)
-    >>> ptr, slots, _ = postings(lo, hi, idx, val, 2, 3)
+    >>> ptr, slots, _ = postings(lo, hi, idx, val, 0, 2, 3)
     >>> ptr.tolist(), slots.tolist()
     ([0, 1, 3, 3], [0, 0, 1])
     """
-    return _postings(lo, hi, idx, val, int(upto), int(n_terms))
+    return _postings(lo, hi, idx, val, int(start), int(upto), int(n_terms))
 
 
 def neighbours(
@@ -262,6 +274,7 @@ def neighbours(
     q_day: F64,
     q_limit: I64,
     main: tuple[I64, I64, F32],
+    tail: tuple[I64, I64, F32],
     upto: int,
     rows: tuple[I64, I64, I32, F32],
     n: int,
@@ -280,8 +293,9 @@ def neighbours(
 
     A query row q (sorted term ids, weights) scores row s by
     ``sum_t q_t * tf_st / |s|``, where ``|s|`` is the norm of row s's TF-IDF
-    weights (IDF ``c - lg[t]``); rows before `upto` are reached through the
-    inverted lists `main`, later ones by merging their terms. Kept: rows alive,
+    weights (IDF ``c - lg[t]``). Rows are reached through the inverted lists
+    `main` and `tail`; rows from `upto` on are scanned by merging their terms
+    (pass ``upto = n`` when `tail` covers them). Kept: rows alive,
     below the query's `q_limit`, within `horizon` days of a dated query (an
     undated row always is) and scoring at least the query's `cut`; best first, ties to the
     lower `row`. An undated query (NaN `q_day`) keeps the undated rows and those
@@ -294,6 +308,7 @@ def neighbours(
     """
     q_ptr, q_idx, q_w = queries
     post_ptr, post_slot, post_val = main
+    tail_ptr, tail_slot, tail_val = tail
     lo, hi, idx, val = rows
     out = np.full((len(q_ptr) - 1, k), -1, dtype=np.int64)
     _search(
@@ -305,6 +320,9 @@ def neighbours(
         post_ptr,
         post_slot,
         post_val,
+        tail_ptr,
+        tail_slot,
+        tail_val,
         int(upto),
         lo,
         hi,

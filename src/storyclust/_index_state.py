@@ -445,21 +445,42 @@ class Pool:
                 self.members.setdefault(st, []).append(k)
         self._main, self._main_upto = None, 0
 
-    def postings(self, n_queries: int, upto: int) -> tuple[tuple[I64, I64, F32], int]:
-        """Inverted lists of the first slots; the later ones are scanned directly.
+    def postings(
+        self, n_queries: int, upto: int
+    ) -> tuple[tuple[I64, I64, F32], tuple[I64, I64, F32], int]:
+        """Inverted lists for the neighbour search: cached ones, recent ones, and where scanning starts.
 
-        Rebuilt, over slots ``0..upto-1`` (those that stay), when the scanned tail
-        would cost more than the lists: amortised linear in the articles appended.
+        The cached lists cover the first slots and are rebuilt, over slots
+        ``0..upto-1`` (those that stay), once the slots after them grow by a
+        quarter: amortised linear in the articles appended. The slots after them
+        get lists of their own for this call when scanning them for every query
+        would cost more; otherwise they are scanned.
+
+        Returns
+        -------
+        main, tail : (ptr, slots, values) each
+        scan_from : int
+            First slot to scan by merging terms.
         """
-        tail = self.n - self._main_upto
-        if (
-            self._main is None
-            or tail > max(512, self._main_upto // 8)
-            or n_queries * tail > 1 << 18
-        ):
-            self._main = postings(self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val, upto, N_TERMS)
+        if self._main is None or self.n - self._main_upto > max(512, self._main_upto // 4):
+            self._main = postings(
+                self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val, 0, upto, N_TERMS
+            )
             self._main_upto = upto
-        return self._main, self._main_upto
+        tail = self.n - self._main_upto
+        if n_queries * tail <= 1 << 14:
+            return self._main, _NO_POSTINGS, self._main_upto
+        recent = postings(
+            self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val, self._main_upto, self.n, N_TERMS
+        )
+        return self._main, recent, self.n
+
+
+_NO_POSTINGS: Final = (
+    np.zeros(N_TERMS + 1, dtype=np.int64),
+    np.zeros(0, dtype=np.int64),
+    np.zeros(0, dtype=np.float32),
+)
 
 
 @dataclass

@@ -1602,13 +1602,14 @@ class StoryIndex:
         q_ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(doc[keep], minlength=n), out=q_ptr[1:])
         # A queried article leaves again: keep it out of the cached inverted lists.
-        main, upto = pool.postings(n, pool.n if stay else int(slots[0]))
+        main, recent, scan_from = pool.postings(n, pool.n if stay else int(slots[0]))
         found = neighbours(
             (q_ptr, batch.tf_idx[keep], qw[keep]),
             pool.day[slots],
             slots,
             main,
-            upto,
+            recent,
+            scan_from,
             (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val),
             pool.n,
             lg,
