@@ -33,13 +33,17 @@ article, in input order:
    (smaller) id.
 5. **Re-cut**: one pass cannot undo an early mistake (two events of one kind, an
    earthquake here and one there, look alike while each story has one or two
-   articles), so whenever a story reaches a size in a fixed schedule (every size
-   up to 8, then each ~25% growth: linear total cost), its members within the
-   horizon are re-clustered with the batch pipeline's own
-   :func:`storyclust.stories.group_links`. A part that no longer belongs is split
-   off into a new story, or merged into another story the article linked to when
-   their linkage score reaches ``threshold``. The part holding the story's oldest
-   article keeps the id.
+   articles). So the story the article joined is re-clustered by the batch
+   stories stage (links, components, the ``linkage`` dendrogram cut at
+   ``threshold``: :func:`storyclust.stories.group_links`, computed here on the
+   exact pair scores) at every join while it has at most 24 members within the
+   horizon, together with the other stories the article linked to (at most 32
+   articles in all); a larger story is re-clustered alone, when its size reaches
+   a fixed schedule (every ~25% of growth, so the total cost stays linear). The
+   result is applied with stable ids: a story keeps its id for the part holding
+   its oldest article, parts move to the story they now belong with or to a new
+   one ("split" events), and stories whose kept parts fall together are merged
+   into the oldest ("merge" events).
 
 Merges and splits are events (:meth:`StoryIndex.events`, and
 :attr:`Assignment.merged` / :attr:`Assignment.split`). Story ids are never
@@ -483,9 +487,9 @@ class StoryIndex:
         (``title_weight``, ``lead_weight``, ``lead_words``, ``shingle_size``,
         ``num_perm``, ``seed``, ``near_duplicate_threshold``), and the others
         (thresholds, weights, time, linkage, representative, ...) replace the
-        stored ones from then on. ``max_component_size`` bounds the batch
-        linkage of a re-cut, as in batch. A callable ``representative`` cannot be
-        stored and is refused.
+        stored ones from then on. ``max_component_size`` is not used: a re-cut
+        covers at most ``max_story_members`` articles. A callable
+        ``representative`` cannot be stored and is refused.
 
     Raises
     ------
@@ -1203,13 +1207,22 @@ class StoryIndex:
         [0]
         """
         self._sync()
-        story = dict(self._conn.execute("SELECT id, story FROM articles").fetchall())
-        out = []
-        for x in ids:
-            if x not in story:
-                raise KeyError(f"not in the index: {x!r}")
-            out.append(int(story[x]))
-        return out
+        wanted = [str(x) for x in ids]
+        story: dict[str, int] = {}
+        if len(wanted) > self._n_docs // 4:  # most of the index: one pass over it
+            story = dict(self._conn.execute("SELECT id, story FROM articles").fetchall())
+        else:
+            for chunk in _chunks(wanted, 500):
+                marks = ",".join("?" * len(chunk))
+                story.update(
+                    self._conn.execute(
+                        f"SELECT id, story FROM articles WHERE id IN ({marks})", chunk
+                    ).fetchall()
+                )
+        missing = [x for x in wanted if x not in story]
+        if missing:
+            raise KeyError(f"not in the index: {missing[0]!r}")
+        return [int(story[x]) for x in wanted]
 
     def events(self, *, since: int = 0) -> list[StoryEvent]:
         """Merges and splits after sequence number `since`, oldest first.
