@@ -32,12 +32,21 @@ from storyclust import (
     SettingsError,
     StoryIndex,
 )
-from storyclust._index_kernels import cosine_matrix, neighbours, postings, row_norms
+from storyclust._index_kernels import (
+    cosine_matrix,
+    names_hashes,
+    neighbours,
+    pair_signals,
+    postings,
+    row_norms,
+)
+from storyclust._index_state import _STOP_HASHES, _encode
 from storyclust.cli import main
 from storyclust.index import _LSH_QUERY, _cut
 from storyclust.links import Links
 from storyclust.metrics import evaluate
 from storyclust.stories import group_links, number_by_first_appearance
+from storyclust.text import hash_strings, names_and_numbers
 
 from .corpora import (
     CHILE_QUAKE,
@@ -707,6 +716,58 @@ def test_kernels_agree_with_plain_numpy() -> None:
     for i in range(3):
         want = [j for j in np.lexsort((np.arange(n), -raw[:, i])) if raw[j, i] >= 0.2][:5]
         assert found[i][found[i] >= 0].tolist() == want
+
+
+def test_pair_signals_equal_the_separate_kernels() -> None:
+    rng = np.random.default_rng(1)
+    n, terms, perm = 30, 25, 16
+
+    def rows(max_len: int) -> tuple[Any, ...]:
+        rs = [
+            np.sort(rng.choice(terms, int(rng.integers(0, max_len)), replace=False))
+            for _ in range(n)
+        ]
+        lo = np.cumsum([0] + [len(r) for r in rs])[:-1].astype(np.int64)
+        hi = (lo + [len(r) for r in rs]).astype(np.int64)
+        idx = np.concatenate(rs).astype(np.int32)
+        return lo, hi, idx, rng.uniform(1, 3, len(idx)).astype(np.float32), rng.uniform(0, 2, terms)
+
+    tf, nm = rows(12), rows(4)
+    sig = rng.integers(0, 3, size=(n, perm)).astype(np.uint32)
+    has_sh = rng.random(n) < 0.8
+    a, b = np.arange(7), np.arange(n)
+    for x, y in ((a, b), (b, b)):
+        cos, names, jac = pair_signals(x, y, tf, nm, 3.0, sig, has_sh)
+        assert np.array_equal(cos, cosine_matrix(x, y, *tf[:4], tf[4], 3.0))
+        want = cosine_matrix(x, y, *nm[:4], nm[4], 3.0)
+        has = nm[1] > nm[0]
+        want[~(has[x][:, None] & has[y][None, :])] = np.nan
+        assert np.array_equal(names, want, equal_nan=True)
+        same = (sig[x][:, None, :] == sig[y][None, :, :]).mean(axis=2)
+        assert np.array_equal(jac, np.where(has_sh[x][:, None] & has_sh[y][None, :], same, 0.0))
+
+
+_NAME_PIECES = st.sampled_from(
+    ["The", "the", "A's", "it's", "Obama's", "He", "Mr", "IT'S", "X", "Chile", "O'Neil", "1,200",
+     "3.5", "1:2", "7th", "_Foo", "2024", "end.", ". ", "! ", "\"Hi", "\n", "\n\n", " ", "\t",
+     "\x1c", "-", ",", "a.b", "Jean-Luc", "é", "Zoë"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_NAME_PIECES, max_size=25), min_size=2, max_size=8), st.integers(1, 3))
+def test_compiled_names_equal_names_and_numbers(pieces: list[list[str]], threads: int) -> None:
+    docs = ["".join(p) for p in pieces]
+    if len(docs) % 2:
+        docs.append("")
+    data, off = _encode(docs)
+    hashes, h_off, ok = names_hashes(data, off, _STOP_HASHES, threads)
+    for k in range(len(docs) // 2):
+        title, text = docs[2 * k], docs[2 * k + 1]
+        assert ok[k] == (title + text).isascii()
+        if ok[k]:
+            want = hash_strings(names_and_numbers(text, title=title))
+            assert sorted(hashes[h_off[k] : h_off[k + 1]].tolist()) == sorted(want.tolist())
 
 
 def test_stream_signals_equal_the_batch_link_signals() -> None:

@@ -9,15 +9,17 @@ document frequencies: ``idf[t] = c - lg[t]`` with ``c = ln(1 + n) + 1`` and
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
 import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["cosine_matrix", "neighbours", "postings", "row_norms"]
+__all__ = ["cosine_matrix", "names_hashes", "neighbours", "parallel", "postings", "row_norms"]
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -340,3 +342,397 @@ def neighbours(
         out,
     )
     return out
+
+
+# --- names and figures ----------------------------------------------------------------------
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@_jit
+def _word_byte(c: int) -> bool:
+    """ASCII ``\\w``: letters, digits, underscore."""
+    return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122) or c == 95
+
+
+@_jit
+def _space_byte(c: int) -> bool:
+    """ASCII ``\\s`` of a Python str pattern (``str.isspace``): includes 0x1c-0x1f."""
+    return c == 32 or (9 <= c <= 13) or (28 <= c <= 31)
+
+
+@_jit
+def _fnv_lower(data: npt.NDArray[np.uint8], lo: int, hi: int) -> Any:
+    """FNV-1a 64 of the ASCII bytes lo..hi-1, lower-cased."""
+    h = _FNV_OFFSET
+    for p in range(lo, hi):
+        c = data[p]
+        if 65 <= c <= 90:
+            c += 32
+        h = (h ^ np.uint64(c)) * _FNV_PRIME
+    return h
+
+
+@_jit
+def _sorted_has(values: npt.NDArray[np.uint64], x: Any) -> bool:
+    """True if `x` is in the ascending array `values`."""
+    k = np.searchsorted(values, x)
+    return k < len(values) and values[k] == x
+
+
+@_jit
+def _figures(
+    data: npt.NDArray[np.uint8], lo: int, hi: int, out: npt.NDArray[np.uint64], n: int
+) -> int:
+    """Append the hashes of ``\\d+(?:[.,:]\\d+)*`` runs (commas dropped, 2+ characters) to out."""
+    p = lo
+    while p < hi:
+        if not 48 <= data[p] <= 57:
+            p += 1
+            continue
+        h = _FNV_OFFSET
+        length = 0
+        while True:
+            while p < hi and 48 <= data[p] <= 57:
+                h = (h ^ np.uint64(data[p])) * _FNV_PRIME
+                length += 1
+                p += 1
+            c = data[p] if p < hi else 0
+            if (c == 46 or c == 44 or c == 58) and p + 1 < hi and 48 <= data[p + 1] <= 57:
+                if c != 44:
+                    h = (h ^ np.uint64(c)) * _FNV_PRIME
+                    length += 1
+                p += 1
+            else:
+                break
+        if length >= 2:
+            if n < len(out):
+                out[n] = h
+            n += 1
+    return n
+
+
+@_jit
+def _names_one(
+    data: npt.NDArray[np.uint8],
+    t_lo: int,
+    t_hi: int,
+    lo: int,
+    hi: int,
+    stop: npt.NDArray[np.uint64],
+    out: npt.NDArray[np.uint64],
+    scratch: npt.NDArray[np.uint64],
+) -> int:
+    """Hashes of ``names_and_numbers(text, title=title)`` for ASCII text; returns how many.
+
+    Writes at most ``len(out)`` of them (a first call with an empty `out` counts).
+    `scratch` holds at least as many entries as the text has bytes.
+    """
+    n_mid = 0
+    n_ini = 0
+    top = len(scratch)
+    p = lo
+    while p < hi:
+        c = data[p]
+        w = -1
+        initial = False
+        if p == lo and _word_byte(c):
+            w = p
+            initial = True
+        elif c == 46 or c == 33 or c == 63 or c == 58 or c == 59 or c == 34:  # . ! ? : ; "
+            q = p + 1
+            if q < hi and _space_byte(data[q]):
+                while q < hi and _space_byte(data[q]):
+                    q += 1
+                if q < hi and _word_byte(data[q]):
+                    w = q
+                    initial = True
+        elif c == 10:
+            q = p + 1
+            while q < hi and _space_byte(data[q]):
+                q += 1
+            if q < hi and _word_byte(data[q]):
+                w = q
+                initial = True
+        elif _word_byte(c):
+            w = p
+        if w < 0:
+            p += 1
+            continue
+        e = w + 1
+        while e < hi and (_word_byte(data[e]) or data[e] == 39 or data[e] == 45):
+            e += 1
+        p = e
+        if not 65 <= data[w] <= 90:
+            continue
+        possessive = e - w >= 2 and data[e - 2] == 39 and (data[e - 1] == 115 or data[e - 1] == 83)
+        h = _fnv_lower(data, w, e)
+        if _sorted_has(stop, h):
+            continue
+        if possessive:
+            h2 = _fnv_lower(data, w, e - 2)
+            if _sorted_has(stop, h2):
+                continue
+            h = h2
+        if initial:
+            top -= 1
+            scratch[top] = h
+            n_ini += 1
+        else:
+            scratch[n_mid] = h
+            n_mid += 1
+    n = 0
+    for k in range(n_mid):
+        if n < len(out):
+            out[n] = scratch[k]
+        n += 1
+    names = np.sort(scratch[:n_mid])
+    for k in range(len(scratch) - 1, top - 1, -1):  # sentence-initial ones, in text order
+        if _sorted_has(names, scratch[k]):
+            if n < len(out):
+                out[n] = scratch[k]
+            n += 1
+    # Title words: \w+ runs, not all digits.
+    n_words = 0
+    n_cap = 0
+    p = t_lo
+    while p < t_hi:
+        if not _word_byte(data[p]):
+            p += 1
+            continue
+        e = p
+        digits = True
+        while e < t_hi and _word_byte(data[e]):
+            digits = digits and 48 <= data[e] <= 57
+            e += 1
+        if not digits:
+            n_words += 1
+            n_cap += 65 <= data[p] <= 90
+        p = e
+    title_case = n_words >= 3 and n_cap >= 0.6 * n_words
+    p = t_lo
+    while p < t_hi:
+        if not _word_byte(data[p]):
+            p += 1
+            continue
+        e = p
+        while e < t_hi and _word_byte(data[e]):
+            e += 1
+        if 65 <= data[p] <= 90:
+            h = _fnv_lower(data, p, e)
+            if not _sorted_has(stop, h) and (not title_case or _sorted_has(names, h)):
+                if n < len(out):
+                    out[n] = h
+                n += 1
+        p = e
+    n = _figures(data, t_lo, t_hi, out, n)
+    return _figures(data, lo, hi, out, n)
+
+
+@_jit
+def _names_range(
+    data: npt.NDArray[np.uint8],
+    off: I64,
+    ascii_ok: npt.NDArray[np.bool_],
+    stop: npt.NDArray[np.uint64],
+    out_off: I64,
+    out: npt.NDArray[np.uint64],
+    counts: I64,
+    a_lo: int,
+    a_hi: int,
+) -> None:
+    """Names and figures of articles a_lo..a_hi-1 (title 2a, text 2a + 1): counts, or fill out."""
+    longest = 0
+    for a in range(a_lo, a_hi):
+        longest = max(longest, off[2 * a + 2] - off[2 * a + 1])
+    scratch = np.empty(longest + 1, dtype=np.uint64)
+    for a in range(a_lo, a_hi):
+        if not ascii_ok[a]:
+            continue
+        dest = out[out_off[a] : out_off[a + 1]]
+        counts[a] = _names_one(
+            data, off[2 * a], off[2 * a + 1], off[2 * a + 1], off[2 * a + 2], stop, dest, scratch
+        )
+
+
+def names_hashes(
+    data: npt.NDArray[np.uint8], offsets: I64, stop: npt.NDArray[np.uint64], n_threads: int = 1
+) -> tuple[npt.NDArray[np.uint64], I64, npt.NDArray[np.bool_]]:
+    """Hashes of ``names_and_numbers(text, title=title)`` of ASCII articles, as a multiset.
+
+    Article a's title is ``data[offsets[2a]:offsets[2a + 1]]`` and its text runs on
+    to ``offsets[2a + 2]`` (UTF-8). Articles with a byte outside ASCII get ``ok``
+    False and no hashes: run :func:`storyclust.text.names_and_numbers` on them.
+    `stop` holds the hashes of the stop words, ascending. The order of an
+    article's hashes is not that of ``names_and_numbers`` (only their counts are
+    used); the result is the same for any `n_threads`.
+
+    Examples
+    --------
+    >>> from storyclust.text import STOP_WORDS, hash_strings, names_and_numbers
+    >>> title, text = "Quake hits Mamuju", "Rescuers in Mamuju found 8 bodies. Officials said 1,200 fled."
+    >>> data = np.frombuffer((title + text).encode(), dtype=np.uint8)
+    >>> stop = np.sort(hash_strings(sorted(STOP_WORDS)))
+    >>> h, off, ok = names_hashes(data, np.array([0, len(title), len(data)]), stop)
+    >>> sorted(h.tolist()) == sorted(hash_strings(names_and_numbers(text, title=title)).tolist())
+    True
+    """
+    n = (len(offsets) - 1) // 2
+    off = np.ascontiguousarray(offsets, dtype=np.int64)
+    high = np.flatnonzero(data >= 128)
+    ascii_ok = np.ones(n, dtype=np.bool_)
+    if len(high):
+        ascii_ok[np.unique(np.searchsorted(off, high, side="right") - 1) // 2] = False
+    counts = np.zeros(n, dtype=np.int64)
+    none = np.zeros(n + 1, dtype=np.int64)
+    parallel(
+        _names_range,
+        (data, off, ascii_ok, stop, none, np.zeros(0, np.uint64), counts),
+        n,
+        n_threads,
+    )
+    out_off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=out_off[1:])
+    out = np.empty(int(out_off[-1]), dtype=np.uint64)
+    parallel(_names_range, (data, off, ascii_ok, stop, out_off, out, counts), n, n_threads)
+    return out, out_off, ascii_ok
+
+
+def parallel(kernel: Callable[..., None], args: tuple[Any, ...], n: int, n_threads: int) -> None:
+    """Call ``kernel(*args, lo, hi)`` over `n_threads` contiguous ranges of 0..n-1 at once.
+
+    The kernels release the GIL and each range writes only its own rows, so the
+    result does not depend on `n_threads`.
+    """
+    parts = max(1, min(n_threads, n))
+    if parts == 1:
+        kernel(*args, 0, n)
+        return
+    cuts = np.linspace(0, n, parts + 1).astype(np.int64).tolist()
+    with ThreadPoolExecutor(max_workers=parts) as pool:
+        for f in [pool.submit(kernel, *args, lo, hi) for lo, hi in itertools.pairwise(cuts)]:
+            f.result()
+
+
+# --- pair signals ---------------------------------------------------------------------------
+
+
+@_jit
+def _row_norm(r: int, lo: I64, hi: I64, idx: I32, val: F32, lg: F64, c: float) -> float:
+    """L2 norm of row r's TF-IDF weights."""
+    acc = 0.0
+    for p in range(lo[r], hi[r]):
+        w = val[p] * (c - lg[idx[p]])
+        acc += w * w
+    return math.sqrt(acc)
+
+
+@_jit
+def _row_cosine(
+    ra: int, rb: int, lo: I64, hi: I64, idx: I32, val: F32, lg: F64, c: float, na: float, nb: float
+) -> float:
+    """Cosine of rows ra and rb (norms na, nb), by merging their sorted term ids."""
+    p, pe = lo[ra], hi[ra]
+    q, qe = lo[rb], hi[rb]
+    acc = 0.0
+    while p < pe and q < qe:
+        tp = idx[p]
+        tq = idx[q]
+        if tp == tq:
+            w = c - lg[tp]
+            acc += val[p] * val[q] * w * w
+            p += 1
+            q += 1
+        elif tp < tq:
+            p += 1
+        else:
+            q += 1
+    v = acc / (na * nb)
+    return min(max(v, 0.0), 1.0)
+
+
+@_jit
+def _block(
+    a: I64,
+    b: I64,
+    symmetric: bool,
+    tf: tuple[I64, I64, I32, F32, F64],
+    nm: tuple[I64, I64, I32, F32, F64],
+    c: float,
+    sig: npt.NDArray[np.uint32],
+    has_sh: npt.NDArray[np.bool_],
+    cos: F64,
+    names: F64,
+    jac: F64,
+) -> None:
+    """Cosine, names cosine (NaN unless both have names) and signature Jaccard of a x b."""
+    tf_lo, tf_hi, tf_idx, tf_val, tf_lg = tf
+    nm_lo, nm_hi, nm_idx, nm_val, nm_lg = nm
+    ta = np.empty(len(a))
+    tn = np.empty(len(a))
+    for i in range(len(a)):
+        ta[i] = _row_norm(a[i], tf_lo, tf_hi, tf_idx, tf_val, tf_lg, c)
+        tn[i] = _row_norm(a[i], nm_lo, nm_hi, nm_idx, nm_val, nm_lg, c)
+    tb = np.empty(len(b))
+    bn = np.empty(len(b))
+    for j in range(len(b)):
+        tb[j] = _row_norm(b[j], tf_lo, tf_hi, tf_idx, tf_val, tf_lg, c)
+        bn[j] = _row_norm(b[j], nm_lo, nm_hi, nm_idx, nm_val, nm_lg, c)
+    p = sig.shape[1]
+    for i in range(len(a)):
+        ra = a[i]
+        a_names = nm_hi[ra] > nm_lo[ra]
+        for j in range(i if symmetric else 0, len(b)):
+            rb = b[j]
+            v = 0.0
+            if ta[i] != 0.0 and tb[j] != 0.0:
+                v = _row_cosine(ra, rb, tf_lo, tf_hi, tf_idx, tf_val, tf_lg, c, ta[i], tb[j])
+            w = np.nan
+            if a_names and nm_hi[rb] > nm_lo[rb]:
+                w = 0.0
+                if tn[i] != 0.0 and bn[j] != 0.0:
+                    w = _row_cosine(ra, rb, nm_lo, nm_hi, nm_idx, nm_val, nm_lg, c, tn[i], bn[j])
+            x = 0.0
+            if has_sh[ra] and has_sh[rb]:
+                same = 0
+                for k in range(p):
+                    same += sig[ra, k] == sig[rb, k]
+                x = same / p
+            cos[i, j] = v
+            names[i, j] = w
+            jac[i, j] = x
+            if symmetric:
+                cos[j, i] = v
+                names[j, i] = w
+                jac[j, i] = x
+
+
+def pair_signals(
+    a: I64,
+    b: I64,
+    tf: tuple[I64, I64, I32, F32, F64],
+    nm: tuple[I64, I64, I32, F32, F64],
+    c: float,
+    sig: npt.NDArray[np.uint32],
+    has_sh: npt.NDArray[np.bool_],
+) -> tuple[F64, F64, F64]:
+    """TF-IDF cosine, names cosine and MinHash Jaccard of every pair ``(a[i], b[j])``.
+
+    `tf` and `nm` are the term rows ``(lo, hi, idx, val)`` with their ``lg =
+    ln(1 + df)``; IDF is ``c - lg``. The names cosine is NaN unless both rows have
+    names; the Jaccard is 0 unless both have shingles. Pass the same array as `a`
+    and `b` for a symmetric block (each pair computed once). Equal to
+    :func:`cosine_matrix` and the signature comparison of plain numpy (tested).
+
+    Returns
+    -------
+    cosine, names, jaccard : ndarray of float64, shape (len(a), len(b)) each
+    """
+    symmetric = a is b
+    a = np.ascontiguousarray(a, dtype=np.int64)
+    b = a if symmetric else np.ascontiguousarray(b, dtype=np.int64)
+    shape = (len(a), len(b))
+    cos, names, jac = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    _block(a, b, symmetric, tf, nm, float(c), sig, has_sh, cos, names, jac)
+    return cos, names, jac

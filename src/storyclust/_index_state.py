@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
-from ._index_kernels import cosine_matrix, postings
+from ._index_kernels import names_hashes, pair_signals, postings
 from .articles import Article
 from .features import find_boilerplate
 from .links import combine_scores, time_factor
@@ -30,6 +31,7 @@ from .settings import Settings
 from .similarity import hash_raw_text, minhash_signatures, shingle_hashes
 from .text import STOP_WORDS, hash_strings, names_and_numbers, normalize, tokenize
 
+U8 = npt.NDArray[np.uint8]
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 U16 = npt.NDArray[np.uint16]
@@ -93,14 +95,26 @@ def _counts(doc: I64, terms: I64, weight: I64, n: int) -> tuple[I64, I32, U16]:
     return ptr, (uniq % N_TERMS).astype(np.int32), np.minimum(cnt, 65535).astype(np.uint16)
 
 
-def _tokens(docs: list[str]) -> tuple[U64, I64]:
-    """Token hashes of each document (as ``hash_strings(tokenize(doc))``) and their offsets."""
+def _threads() -> int:
+    """CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _encode(docs: list[str]) -> tuple[U8, I64]:
+    """UTF-8 bytes of the documents, concatenated, and their offsets."""
     enc = [d.encode("utf-8", "surrogatepass") for d in docs]
     lengths = np.fromiter((len(b) for b in enc), dtype=np.int64, count=len(enc))
     offsets = np.zeros(len(enc) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    data = np.frombuffer(b"".join(enc), dtype=np.uint8)
-    hashes, tok_off, ok = hash_raw_text(data, offsets)
+    return np.frombuffer(b"".join(enc), dtype=np.uint8), offsets
+
+
+def _tokens(docs: list[str], data: U8, offsets: I64, threads: int) -> tuple[U64, I64]:
+    """Token hashes of each document (as ``hash_strings(tokenize(doc))``) and their offsets."""
+    hashes, tok_off, ok = hash_raw_text(data, offsets, n_threads=threads)
     if ok.all():
         return hashes, tok_off
     # Text the compiled tokeniser does not cover: tokenise it in Python.
@@ -108,10 +122,34 @@ def _tokens(docs: list[str]) -> tuple[U64, I64]:
         hashes[tok_off[d] : tok_off[d + 1]] if ok[d] else hash_strings(tokenize(docs[d]))
         for d in range(len(docs))
     ]
+    return _concat(parts)
+
+
+def _concat(parts: list[U64]) -> tuple[U64, I64]:
+    """Arrays concatenated, with their offsets."""
     sizes = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
     out_off = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum(sizes, out=out_off[1:])
-    return np.concatenate(parts), out_off
+    if not parts:
+        return np.zeros(0, dtype=np.uint64), out_off
+    return np.concatenate(parts).astype(np.uint64), out_off
+
+
+def _names(
+    articles: Sequence[Article], texts: list[str], data: U8, offsets: I64, threads: int
+) -> tuple[U64, I64]:
+    """Hashes of ``names_and_numbers(text, title=title)`` of each article, and their offsets."""
+    hashes, off, ok = names_hashes(data, offsets, _STOP_HASHES, threads)
+    if ok.all():
+        return hashes, off
+    # Text outside ASCII: the Python scanner.
+    parts: list[U64] = [
+        hashes[off[k] : off[k + 1]]
+        if ok[k]
+        else hash_strings(names_and_numbers(texts[k], title=articles[k].title))
+        for k in range(len(texts))
+    ]
+    return _concat(parts)
 
 
 def _normal(line: str) -> str:
@@ -158,7 +196,9 @@ def featurize(
     docs: list[str] = []
     for a, t in zip(articles, texts):
         docs += [a.title, t]
-    hashes, off = _tokens(docs)
+    threads = _threads()
+    data, doc_off = _encode(docs)
+    hashes, off = _tokens(docs, data, doc_off, threads)
     art_off = np.ascontiguousarray(off[0::2])  # article i spans tokens off[2i]:off[2i+2]
     # TF over content words, as storyclust.stages.tokenize_batch: the title's counted
     # title_weight times, the lead's (the text's first lead_words) lead_weight more times.
@@ -171,12 +211,11 @@ def featurize(
     weight = np.where(tok_doc % 2 == 0, settings.title_weight, lead).astype(np.int64)
     keep = content & (weight > 0)
     tf_ptr, tf_idx, tf_cnt = _counts(tok_doc[keep] // 2, term_ids(hashes[keep]), weight[keep], n)
-    name_lists = [names_and_numbers(t, title=a.title) for a, t in zip(articles, texts)]
-    name_doc = np.repeat(np.arange(n, dtype=np.int64), [len(ws) for ws in name_lists])
+    name_hashes, name_off = _names(articles, texts, data, doc_off, threads)
     nm_ptr, nm_idx, nm_cnt = _counts(
-        name_doc.astype(np.int64),
-        term_ids(hash_strings([w for ws in name_lists for w in ws])),
-        np.ones(len(name_doc), dtype=np.int64),
+        np.repeat(np.arange(n, dtype=np.int64), np.diff(name_off)),
+        term_ids(name_hashes),
+        np.ones(len(name_hashes), dtype=np.int64),
         n,
     )
     sh, sh_off = shingle_hashes(hashes, art_off, settings.shingle_size)
@@ -517,10 +556,15 @@ def signals(
     """Every signal between slots `a` and slots `b`, with IDF from `lg` = log(1 + df)."""
     s = settings
     c = math.log1p(max(n_docs, 0)) + 1.0
-    cos = cosine_matrix(a, b, pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val, lg[0], c)
-    names = cosine_matrix(a, b, pool.nm_lo, pool.nm_hi, pool.nm.idx, pool.nm.val, lg[1], c)
-    has_a, has_b = pool.nm_hi[a] > pool.nm_lo[a], pool.nm_hi[b] > pool.nm_lo[b]
-    names[~(has_a[:, None] & has_b[None, :])] = np.nan
+    cos, names, jac = pair_signals(
+        a,
+        b,
+        (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val, lg[0]),
+        (pool.nm_lo, pool.nm_hi, pool.nm.idx, pool.nm.val, lg[1]),
+        c,
+        pool.sig,
+        pool.has_sh,
+    )
     ta = [pool.titles[k] for k in a.tolist()]
     # The same list for both sides lets rapidfuzz score a symmetric block once.
     tb = ta if a is b else [pool.titles[k] for k in b.tolist()]
@@ -537,11 +581,6 @@ def signals(
         window=s.time_window_days,
         decay=s.time_decay_days,
     )
-    jac = np.zeros((len(a), len(b)))
-    sig_b = pool.sig[b][None, :, :]
-    for r in range(0, len(a), 64):  # blocks bound the (rows, len(b), num_perm) comparison
-        jac[r : r + 64] = (pool.sig[a[r : r + 64]][:, None, :] == sig_b).mean(axis=2)
-    jac[~(pool.has_sh[a][:, None] & pool.has_sh[b][None, :])] = 0.0
     near = np.where(jac >= s.near_duplicate_threshold, jac, 0.0)
     score = combine_scores(cos, head, names, tf, near, s)
     return Signals(score=score, cosine=cos, headline=head, names=names, jaccard=jac, time_factor=tf)
