@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
@@ -19,7 +20,15 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["cosine_matrix", "names_hashes", "neighbours", "parallel", "postings", "row_norms"]
+__all__ = [
+    "available_cpus",
+    "cosine_matrix",
+    "names_hashes",
+    "neighbours",
+    "parallel",
+    "postings",
+    "row_norms",
+]
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -175,8 +184,10 @@ def _search(
     floor: float,
     cut: F64,
     out: I64,
+    i_lo: int,
+    i_hi: int,
 ) -> None:
-    """Best neighbours of each query row among slots < its limit (see ``neighbours``)."""
+    """Best neighbours of query rows i_lo..i_hi-1 among slots < their limits (see ``neighbours``)."""
     k = out.shape[1]
     norms = np.full(n, -1.0)  # computed for the rows a query reaches, once per call
     acc = np.zeros(n, dtype=np.float64)
@@ -184,7 +195,7 @@ def _search(
     touched = np.empty(n, dtype=np.int64)
     cand_v = np.empty(n, dtype=np.float64)
     cand_s = np.empty(n, dtype=np.int64)
-    for i in range(len(q_ptr) - 1):
+    for i in range(i_lo, i_hi):
         nt = 0
         a, b = q_ptr[i], q_ptr[i + 1]
         for p in range(a, b):
@@ -290,6 +301,7 @@ def neighbours(
     floor: float,
     cut: F64,
     k: int,
+    n_threads: int = 1,
 ) -> I64:
     """The `k` best TF-IDF neighbours of each query among the stored rows.
 
@@ -301,7 +313,8 @@ def neighbours(
     below the query's `q_limit`, within `horizon` days of a dated query (an
     undated row always is) and scoring at least the query's `cut`; best first, ties to the
     lower `row`. An undated query (NaN `q_day`) keeps the undated rows and those
-    dated `floor` or later.
+    dated `floor` or later. Queries are split over `n_threads` threads; the
+    result is the same for any number.
 
     Returns
     -------
@@ -313,7 +326,7 @@ def neighbours(
     tail_ptr, tail_slot, tail_val = tail
     lo, hi, idx, val = rows
     out = np.full((len(q_ptr) - 1, k), -1, dtype=np.int64)
-    _search(
+    args = (
         q_ptr,
         q_idx,
         q_w,
@@ -341,6 +354,7 @@ def neighbours(
         np.ascontiguousarray(cut, dtype=np.float64),
         out,
     )
+    parallel(_search, args, len(q_ptr) - 1, n_threads)
     return out
 
 
@@ -378,7 +392,7 @@ def _fnv_lower(data: npt.NDArray[np.uint8], lo: int, hi: int) -> Any:
 def _sorted_has(values: npt.NDArray[np.uint64], x: Any) -> bool:
     """True if `x` is in the ascending array `values`."""
     k = np.searchsorted(values, x)
-    return k < len(values) and values[k] == x
+    return bool(k < len(values) and values[k] == x)
 
 
 @_jit
@@ -597,6 +611,14 @@ def names_hashes(
     out = np.empty(int(out_off[-1]), dtype=np.uint64)
     parallel(_names_range, (data, off, ascii_ok, stop, out_off, out, counts), n, n_threads)
     return out, out_off, ascii_ok
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def parallel(kernel: Callable[..., None], args: tuple[Any, ...], n: int, n_threads: int) -> None:

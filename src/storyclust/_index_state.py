@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
-from ._index_kernels import names_hashes, pair_signals, postings
+from ._index_kernels import available_cpus, names_hashes, pair_signals, postings
 from .articles import Article
 from .features import find_boilerplate
 from .links import combine_scores, time_factor
@@ -93,14 +92,6 @@ def _counts(doc: I64, terms: I64, weight: I64, n: int) -> tuple[I64, I32, U16]:
     cnt = np.bincount(inverse.ravel(), weights=weight, minlength=len(uniq))
     ptr = np.searchsorted(uniq // N_TERMS, np.arange(n + 1)).astype(np.int64)
     return ptr, (uniq % N_TERMS).astype(np.int32), np.minimum(cnt, 65535).astype(np.uint16)
-
-
-def _threads() -> int:
-    """CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _encode(docs: list[str]) -> tuple[U8, I64]:
@@ -196,7 +187,7 @@ def featurize(
     docs: list[str] = []
     for a, t in zip(articles, texts):
         docs += [a.title, t]
-    threads = _threads()
+    threads = available_cpus()
     data, doc_off = _encode(docs)
     hashes, off = _tokens(docs, data, doc_off, threads)
     art_off = np.ascontiguousarray(off[0::2])  # article i spans tokens off[2i]:off[2i+2]

@@ -113,6 +113,7 @@ what happens to be in memory.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import math
 import os
@@ -133,7 +134,7 @@ import scipy.sparse as sp
 from scipy.cluster.hierarchy import linkage
 from scipy.sparse.csgraph import connected_components
 
-from ._index_kernels import neighbours
+from ._index_kernels import available_cpus, neighbours
 from ._index_state import (
     N_TERMS,
     STOP_DIGEST,
@@ -151,7 +152,7 @@ from ._index_state import (
 from .articles import Article, Articles, to_articles
 from .errors import InputError, InputTypeError, SettingsError
 from .settings import Settings
-from .similarity import band_candidates, band_keys, lsh_params
+from .similarity import band_candidates, band_keys
 from .stories import number_by_first_appearance
 from .text import STOP_WORDS, hash_strings, tokenize
 
@@ -188,6 +189,7 @@ _FIXED: Final = (
     "num_perm",
     "seed",
     "near_duplicate_threshold",
+    "lsh_min_recall",
 )
 
 _LAYOUT: Final = {
@@ -485,7 +487,7 @@ class StoryIndex:
         index stores them. An existing one uses its stored settings; those given
         here must agree with them where they shape what is stored
         (``title_weight``, ``lead_weight``, ``lead_words``, ``shingle_size``,
-        ``num_perm``, ``seed``, ``near_duplicate_threshold``), and the others
+        ``num_perm``, ``seed``, ``near_duplicate_threshold``, ``lsh_min_recall``), and the others
         (thresholds, weights, time, linkage, representative, ...) replace the
         stored ones from then on. ``max_component_size`` is not used: a re-cut
         covers at most ``max_story_members`` articles. A callable
@@ -651,7 +653,7 @@ class StoryIndex:
         """Write the schema and the metadata of a new index."""
         from . import __version__
 
-        bands, rows = lsh_params(settings.near_duplicate_threshold, settings.num_perm)
+        bands, rows = settings.lsh_bands_rows
         meta = {
             "format_version": FORMAT_VERSION,
             "library_version": __version__,
@@ -1429,7 +1431,11 @@ class StoryIndex:
         return self._clock - self._horizon
 
     def _eligible(self, slot: int, m: I64, lsh: I64 | None) -> I64:
-        """The members `m` an article is compared with: within its horizon, or LSH candidates.
+        """The members `m` an article is compared with: within its horizon, or LSH candidates."""
+        return m[self._eligible_mask(slot, m, lsh)]
+
+    def _eligible_mask(self, slot: int, m: I64, lsh: I64 | None) -> B1:
+        """Which of the members `m` an article is compared with (see ``_eligible``).
 
         For a dated article: undated members, and dated ones within the horizon of
         its date. For an undated one: undated members, and dated ones within the
@@ -1437,16 +1443,16 @@ class StoryIndex:
         happens to be in memory, so a reopened index decides alike.
         """
         if not math.isfinite(self._horizon) or not len(m):
-            return m
+            return np.ones(len(m), dtype=np.bool_)
         x_day = self._pool.day[slot]
         md = self._pool.day[m]
         if math.isnan(x_day):
-            ok = np.isnan(md) | (md >= self._undated_floor())
+            ok: B1 = np.isnan(md) | (md >= self._undated_floor())
         else:
             ok = np.isnan(md) | (np.abs(md - x_day) <= self._horizon)
         if lsh is not None and len(lsh):
             ok |= np.isin(m, lsh)
-        return m[ok]
+        return ok
 
     def _recent(self, m: I64, keep: I64) -> I64:
         """At most ``max_story_members`` of `m`: the most recent, plus `keep`."""
@@ -1460,22 +1466,25 @@ class StoryIndex:
         pool = self._pool
         st = pool.story[cands]
         stories = np.unique(st[st >= 0])
-        parts: list[I64] = []
-        owners: list[I64] = []
-        for o, sid in enumerate(stories.tolist()):
-            m = np.asarray(pool.members[sid], dtype=np.int64)
-            m = self._recent(self._eligible(slot, m[m != slot], lsh), cands)
-            parts.append(m)
-            owners.append(np.full(len(m), o, dtype=np.int64))
-        members = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        owner = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
+        lists = [pool.members[sid] for sid in stories.tolist()]
+        sizes = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
+        members = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64)
+        owner = np.repeat(np.arange(len(lists), dtype=np.int64), sizes)
+        ok = self._eligible_mask(slot, members, lsh) & (members != slot)
+        members, owner = members[ok], owner[ok]
+        counts = np.bincount(owner, minlength=len(stories))
+        if (counts > self._max_members).any():
+            parts, owners = [], []
+            for o in range(len(stories)):
+                m = members[owner == o]
+                if len(m) > self._max_members:
+                    m = self._recent(m, cands)
+                parts.append(m)
+                owners.append(np.full(len(m), o, dtype=np.int64))
+            members, owner = np.concatenate(parts), np.concatenate(owners)
+            counts = np.bincount(owner, minlength=len(stories))
         sig = self._signals(np.array([slot], dtype=np.int64), members)
-        agg = np.array(
-            [
-                _linkage(sig.score[0, owner == o], self._settings.linkage)
-                for o in range(len(stories))
-            ]
-        )
+        agg = _linkage_by(sig.score[0], owner, counts, self._settings.linkage)
         return _Scored(stories=stories, agg=agg, members=members, owner=owner, signals=sig)
 
     def _add_centrality(self, a: I64, b: I64, block: F64, ch: _Changes) -> None:
@@ -1634,6 +1643,7 @@ class StoryIndex:
             floor=self._undated_floor(),
             cut=s.link_threshold * kept,
             k=s.max_neighbors,
+            n_threads=available_cpus(),
         )
         return [r[r >= 0] for r in found]
 
@@ -2024,6 +2034,19 @@ def _linkage(scores: F64, method: str) -> float:
     if method == "complete":
         return float(scores.min())
     return float(scores.mean())
+
+
+def _linkage_by(scores: F64, owner: I64, counts: I64, method: str) -> F64:
+    """``_linkage`` of the scores of each group (``owner``; 0.0 for an empty group)."""
+    n = len(counts)
+    if method == "average":
+        sums = np.bincount(owner, weights=scores, minlength=n)
+        out: F64 = np.divide(sums, counts, out=np.zeros(n), where=counts > 0)
+        return out
+    out = np.full(n, np.inf if method == "complete" else -np.inf)
+    (np.minimum if method == "complete" else np.maximum).at(out, owner, scores)
+    out[counts == 0] = 0.0
+    return out
 
 
 def _horizon(s: Settings) -> float:
