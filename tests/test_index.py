@@ -42,9 +42,10 @@ from storyclust._index_kernels import (
 )
 from storyclust._index_state import _STOP_HASHES, _encode
 from storyclust.cli import main
-from storyclust.index import _LSH_QUERY, _cut
+from storyclust.index import _cut
 from storyclust.links import Links
 from storyclust.metrics import evaluate
+from storyclust.similarity import band_keys
 from storyclust.stories import group_links, number_by_first_appearance
 from storyclust.text import hash_strings, names_and_numbers
 
@@ -415,8 +416,11 @@ def _tamper(path: Path, sql: str, *params: Any) -> None:
 def test_newer_format_and_other_hash_scheme_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "f.db"
     StoryIndex(path).close()
-    _tamper(path, "UPDATE meta SET value = '2' WHERE key = 'format_version'")
-    with pytest.raises(SettingsError, match=r"index format 2 is newer than this storyclust"):
+    _tamper(path, "UPDATE meta SET value = '3' WHERE key = 'format_version'")
+    with pytest.raises(SettingsError, match=r"index format 3 is newer than this storyclust"):
+        StoryIndex.open(path)
+    _tamper(path, "UPDATE meta SET value = '1' WHERE key = 'format_version'")
+    with pytest.raises(SettingsError, match=r"index format 1 is older .* rebuild the index"):
         StoryIndex.open(path)
     path2 = tmp_path / "g.db"
     StoryIndex(path2).close()
@@ -524,14 +528,26 @@ def test_no_pickle_in_the_index_code() -> None:
             assert banned not in text, (name, banned)
 
 
-def test_lsh_candidates_are_an_indexed_lookup() -> None:
-    index = StoryIndex()
-    index.add(CORPUS)
-    conn = index._conn
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS probe (pos INTEGER, band INTEGER, key INTEGER)")
-    plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + _LSH_QUERY))
-    assert "SEARCH l USING PRIMARY KEY (band=? AND key=?)" in plan, plan
-    assert "SCAN l" not in plan
+def test_lsh_runs_find_exactly_the_articles_sharing_a_band_key(tmp_path: Path) -> None:
+    recs = [r for r in CORPUS]
+    index = StoryIndex(tmp_path / "x.db")
+    for k in range(0, len(recs), 3):  # many small adds: runs are written and merged
+        index.add(recs[k : k + 3])
+    index.remove([recs[4]["id"]])
+    assert len(index._runs.runs) < len(recs) // 3
+    pool = index._pool
+    rows = [int(pool.row[pool.slot_of[r]]) for r in sorted(pool.slot_of)]
+    sig = pool.sig[[pool.slot_of[r] for r in rows]]
+    keys = band_keys(sig, index._bands, index._rows_per_band)
+    has = pool.has_sh[[pool.slot_of[r] for r in rows]]
+    found = index._lsh_lookup(keys, has)
+    for i in range(len(rows)):
+        want = [
+            rows[j] for j in range(len(rows)) if has[i] and has[j] and (keys[i] == keys[j]).any()
+        ]
+        assert found[i] == want
+    reopened = StoryIndex.open(tmp_path / "x.db")
+    assert reopened._lsh_lookup(keys, has) == found
 
 
 def test_readonly_reader_sees_a_writers_commits(tmp_path: Path) -> None:

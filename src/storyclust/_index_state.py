@@ -575,3 +575,86 @@ def signals(
     near = np.where(jac >= s.near_duplicate_threshold, jac, 0.0)
     score = combine_scores(cos, head, names, tf, near, s)
     return Signals(score=score, cosine=cos, headline=head, names=names, jaccard=jac, time_factor=tf)
+
+
+# --- LSH buckets as sorted runs -------------------------------------------------------------
+
+_BAND_SALT: Final = np.uint64(0x9E3779B97F4A7C15)
+MAX_RUN: Final = 1 << 22  # entries of the largest run (4M: 64 MB in memory and on disk)
+
+
+def bucket_keys(keys: U64) -> U64:
+    """Band keys, shape (n, bands), made distinct across bands: key ^ (band + 1) * golden ratio.
+
+    Examples
+    --------
+    >>> k = np.zeros((1, 2), dtype=np.uint64)
+    >>> bool(bucket_keys(k)[0, 0] != bucket_keys(k)[0, 1])
+    True
+    """
+    salt = (np.arange(1, keys.shape[1] + 1, dtype=np.uint64) * _BAND_SALT)[None, :]
+    out: U64 = keys ^ salt
+    return out
+
+
+class LshRuns:
+    """The LSH buckets of the articles held, as sorted runs of (bucket key, row).
+
+    An LSM tree: each :meth:`~storyclust.StoryIndex.add` writes one run of its
+    articles' keys (sequential, small), and the newest runs are merged while a
+    run is at most twice the size of the one after it, up to ``MAX_RUN`` entries:
+    O(log n) runs, each entry rewritten O(log n) times. A B-tree of the keys
+    instead takes a random page write per key, which at a million articles costs
+    more than everything else an article needs. Runs are keyed by the first row
+    they cover; a run covers rows ``first..last``.
+    """
+
+    def __init__(self) -> None:
+        self.runs: dict[int, tuple[int, U64, I64]] = {}
+
+    @staticmethod
+    def entries(keys: U64, rows: I64) -> tuple[U64, I64]:
+        """A run of articles' band keys (shape (n, bands)) and rows, sorted by (key, row)."""
+        k = bucket_keys(keys).ravel()
+        r = np.repeat(rows.astype(np.int64), keys.shape[1])
+        order = np.lexsort((r, k))
+        return k[order], r[order]
+
+    def lookup(self, probes: U64) -> tuple[I64, I64]:
+        """(probe position, row) of every entry whose key equals a probe."""
+        pos_parts: list[I64] = []
+        row_parts: list[I64] = []
+        for _, keys, rows in self.runs.values():
+            if not len(keys):
+                continue
+            lo = np.searchsorted(keys, probes, side="left")
+            hit = np.flatnonzero(keys[np.minimum(lo, len(keys) - 1)] == probes)
+            if not len(hit):
+                continue
+            hi = np.searchsorted(keys, probes[hit], side="right")
+            n = hi - lo[hit]
+            start = np.repeat(lo[hit] - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+            pos_parts.append(np.repeat(hit, n).astype(np.int64))
+            row_parts.append(rows[start])
+        if not pos_parts:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(pos_parts), np.concatenate(row_parts)
+
+    def to_merge(self) -> list[int]:
+        """First rows of the newest runs to merge into one (empty if none)."""
+        firsts = sorted(self.runs)
+        sizes = [len(self.runs[f][1]) for f in firsts]
+        k = len(firsts)
+        total = sizes[-1] if sizes else 0
+        while k >= 2 and sizes[k - 2] <= 2 * total and sizes[k - 2] + total <= MAX_RUN:
+            total += sizes[k - 2]
+            k -= 1
+        return firsts[k - 1 :] if k < len(firsts) else []
+
+    def merged(self, firsts: list[int]) -> tuple[int, int, U64, I64]:
+        """The runs starting at `firsts` as one: (first, last, keys, rows)."""
+        parts = [self.runs[f] for f in firsts]
+        keys = np.concatenate([p[1] for p in parts])
+        rows = np.concatenate([p[2] for p in parts])
+        order = np.lexsort((rows, keys))
+        return min(firsts), max(p[0] for p in parts), keys[order], rows[order]

@@ -14,9 +14,9 @@ names-and-figures cosine, the time factor, and the near-duplicate floor from the
 MinHash signature, combined by :func:`storyclust.links.combine_scores`. For each
 article, in input order:
 
-1. **Candidates**: the articles sharing an LSH band key with it (an indexed query
-   on the ``lsh`` table, whatever their age: a reprint finds its story however
-   old) and its ``max_neighbors`` best TF-IDF neighbours among the articles
+1. **Candidates**: the articles sharing an LSH band key with it (looked up in
+   the LSH runs, below, whatever their age: a reprint finds its story however
+   old; the ``200`` most recent of them) and its ``max_neighbors`` best TF-IDF neighbours among the articles
    within the *time horizon* (below).
 2. **Story score**: for each story holding a candidate, the article is scored
    against the story's members within the horizon (and any older member that is
@@ -105,6 +105,16 @@ characters of the text, the term ids and counts of its text and of its names,
 and its MinHash signature and LSH keys. Not stored: the full text and the
 ``extra`` fields.
 
+**LSH runs.** The band keys are not a B-tree table: each new key would be a
+write to a random page, which at a million articles costs more than all the
+rest of an article's work. They are stored as sorted runs (an LSM tree): each
+:meth:`~StoryIndex.add` writes one run of its articles' keys, and the newest
+runs are merged while one is at most twice the size of the next, up to 4M
+entries a run, so there are O(log n) runs and each key is rewritten O(log n)
+times. The runs are held in memory (16 bytes a key, ``bands`` keys an article)
+and searched by bisection; :meth:`~StoryIndex.remove` and
+:meth:`~StoryIndex.expire` rewrite the runs that held the articles removed.
+
 A reopened index gives the same assignments as the one that wrote it: what an
 article is compared with is defined by the stored data (time, LSH keys), not by
 what happens to be in memory.
@@ -140,8 +150,10 @@ from ._index_state import (
     STOP_DIGEST,
     TERM_BITS,
     Batch,
+    LshRuns,
     Pool,
     Signals,
+    bucket_keys,
     decode_terms,
     encode_terms,
     featurize,
@@ -170,7 +182,7 @@ F64 = npt.NDArray[np.float64]
 U64 = npt.NDArray[np.uint64]
 B1 = npt.NDArray[np.bool_]
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 """Version of the file layout this storyclust reads and writes."""
 
 _APPLICATION_ID: Final = 0x53434958  # "SCIX" in the SQLite header
@@ -197,6 +209,7 @@ _LAYOUT: Final = {
     "names": "zlib of (<u4 term-id gaps, then <u2 counts)",
     "signature": "<u4",
     "df_pages": "<i4",
+    "lsh_runs": "<u8 band key ^ (band + 1) * 0x9E3779B97F4A7C15, ascending; <i8 rows",
     "df_page_size": _PAGE,
 }
 
@@ -224,10 +237,10 @@ _SCHEMA: Final = (
     "CREATE INDEX articles_story ON articles (story)",
     "CREATE INDEX articles_day ON articles (day)",
     "CREATE INDEX articles_added ON articles (added)",
-    """CREATE TABLE lsh (
-        band INTEGER NOT NULL, key INTEGER NOT NULL, row INTEGER NOT NULL,
-        PRIMARY KEY (band, key, row)
-    ) WITHOUT ROWID""",
+    """CREATE TABLE lsh_runs (
+        first_row INTEGER PRIMARY KEY, last_row INTEGER NOT NULL, n INTEGER NOT NULL,
+        keys BLOB NOT NULL, rows BLOB NOT NULL
+    )""",
     "CREATE TABLE stories (id INTEGER PRIMARY KEY, opened_by TEXT NOT NULL, merged_into INTEGER)",
     """CREATE TABLE events (
         seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, story INTEGER NOT NULL,
@@ -245,9 +258,6 @@ _ROW_COLUMNS: Final = (
 )
 _STORY_COLUMNS: Final = (
     "story, row, id, title, snippet, source, day, title_words, n_tokens, score_sum"
-)
-_LSH_QUERY: Final = (
-    "SELECT p.pos, l.row FROM temp.probe AS p JOIN lsh AS l ON l.band = p.band AND l.key = p.key"
 )
 
 
@@ -711,8 +721,11 @@ class StoryIndex:
                 f"index format {fmt} is newer than this storyclust ({__version__}) reads "
                 f"(format {FORMAT_VERSION}); upgrade storyclust to open it"
             )
-        if fmt < FORMAT_VERSION:  # pragma: no cover - no older format exists yet
-            raise SettingsError(f"index format {fmt} is older than {FORMAT_VERSION}; rebuild it")
+        if fmt < FORMAT_VERSION:
+            raise SettingsError(
+                f"index format {fmt} is older than this storyclust reads ({FORMAT_VERSION}: LSH "
+                "buckets as sorted runs); rebuild the index from its articles"
+            )
         if meta.get("layout") != _LAYOUT:
             raise SettingsError(
                 f"the index stores its arrays as {meta.get('layout')}; this storyclust reads "
@@ -801,12 +814,32 @@ class StoryIndex:
         self._boiler = frozenset(
             str(x) for (x,) in self._conn.execute("SELECT line FROM boilerplate")
         )
+        self._load_runs()
         self._pool = Pool(s.num_perm)
         self._floor = self._clock - self._horizon if not math.isnan(self._clock) else -math.inf
         if math.isfinite(self._floor):
             self._load("day IS NULL OR day >= ?", (self._floor,))
         else:
             self._load("1", ())
+
+    def _load_runs(self) -> None:
+        """Read the LSH runs, keeping those already in memory and unchanged."""
+        old = getattr(self, "_runs", LshRuns()).runs
+        runs = LshRuns()
+        for first, last, n in self._conn.execute("SELECT first_row, last_row, n FROM lsh_runs"):
+            have = old.get(first)
+            if have is not None and have[0] == last and len(have[1]) == n:
+                runs.runs[first] = have
+                continue
+            keys, rows = self._conn.execute(
+                "SELECT keys, rows FROM lsh_runs WHERE first_row = ?", (first,)
+            ).fetchone()
+            runs.runs[int(first)] = (
+                int(last),
+                _blob(keys, "<u8", int(n), self._path, "lsh_runs").astype(np.uint64),
+                _blob(rows, "<i8", int(n), self._path, "lsh_runs").astype(np.int64),
+            )
+        self._runs = runs
 
     def _sync(self) -> None:
         """Reload if another connection wrote since we last looked."""
@@ -1648,27 +1681,21 @@ class StoryIndex:
         return [r[r >= 0] for r in found]
 
     def _lsh_lookup(self, keys: U64, has_sh: B1) -> list[list[int]]:
-        """Rows held that share a band key with each new article (indexed lookups)."""
+        """Rows held that share a band key with each new article (the most recent ``_MAX_LSH``)."""
         out: list[list[int]] = [[] for _ in range(len(keys))]
         if self._n_docs == 0 or not has_sh.any():
             return out
-        c = self._conn
-        c.execute("CREATE TEMP TABLE IF NOT EXISTS probe (pos INTEGER, band INTEGER, key INTEGER)")
-        c.execute("DELETE FROM temp.probe")
-        pos = np.flatnonzero(has_sh)
-        c.executemany(
-            "INSERT INTO temp.probe VALUES (?, ?, ?)",
-            zip(
-                np.repeat(pos, self._bands).tolist(),
-                np.tile(np.arange(self._bands), len(pos)).tolist(),
-                keys[pos].view(np.int64).ravel().tolist(),
-            ),
-        )
-        found: dict[int, set[int]] = {}
-        for p, row in c.execute(_LSH_QUERY):
-            found.setdefault(int(p), set()).add(int(row))
-        for p, rows in found.items():
-            out[p] = sorted(rows)[-_MAX_LSH:]
+        probes = bucket_keys(keys)
+        probes[~has_sh] = 0
+        pos, rows = self._runs.lookup(probes.ravel())
+        ok = has_sh[pos // keys.shape[1]]
+        art, rows = pos[ok] // keys.shape[1], rows[ok]
+        order = np.lexsort((rows, art))
+        art, rows = art[order], rows[order]
+        bounds = np.searchsorted(art, np.arange(len(keys) + 1))
+        for p in np.flatnonzero(np.diff(bounds)).tolist():
+            found = np.unique(rows[bounds[p] : bounds[p + 1]])
+            out[p] = found[-_MAX_LSH:].tolist()
         return out
 
     def _lsh_slots(self, held: list[list[int]], keys: U64, has_sh: B1, slots: I64) -> list[I64]:
@@ -1754,17 +1781,16 @@ class StoryIndex:
                 )
             )
         c.executemany(f"INSERT INTO articles VALUES ({','.join('?' * 17)})", records)
-        keys = band_keys(batch.sig, self._bands, self._rows_per_band).view(np.int64)
-        rows = pool.row[slots]
         pos = np.flatnonzero(batch.has_sh)
-        c.executemany(
-            "INSERT OR IGNORE INTO lsh (band, key, row) VALUES (?, ?, ?)",
-            zip(
-                np.tile(np.arange(self._bands), len(pos)).tolist(),
-                keys[pos].ravel().tolist(),
-                np.repeat(rows[pos], self._bands).tolist(),
-            ),
-        )
+        if len(pos):
+            keys = band_keys(batch.sig[pos], self._bands, self._rows_per_band)
+            first = self._next_row
+            self._put_run(
+                first, first + len(arts) - 1, *LshRuns.entries(keys, pool.row[slots[pos]])
+            )
+            merge = self._runs.to_merge()
+            if merge:
+                self._put_run(*self._runs.merged(merge), replace=merge)
         self._write_pages(pages)
         c.executemany(
             "INSERT OR IGNORE INTO boilerplate (hash, line) VALUES (?, ?)",
@@ -1779,6 +1805,26 @@ class StoryIndex:
                 "clock": None if math.isnan(clock) else clock,
             }
         )
+
+    def _put_run(
+        self, first: int, last: int, keys: U64, rows: I64, *, replace: Sequence[int] = ()
+    ) -> None:
+        """Store an LSH run (inside a transaction), in place of the runs starting at `replace`."""
+        for f in replace:
+            self._conn.execute("DELETE FROM lsh_runs WHERE first_row = ?", (f,))
+            del self._runs.runs[f]
+        if len(keys):
+            self._conn.execute(
+                "INSERT INTO lsh_runs (first_row, last_row, n, keys, rows) VALUES (?, ?, ?, ?, ?)",
+                (
+                    first,
+                    last,
+                    len(keys),
+                    keys.astype("<u8").tobytes(),
+                    rows.astype("<i8").tobytes(),
+                ),
+            )
+            self._runs.runs[first] = (last, keys, rows)
 
     def _write_ops(self, ops: list[_Op], now: float) -> None:
         """Apply merges and splits to the stored articles, in order, and log them."""
@@ -1869,15 +1915,7 @@ class StoryIndex:
                 self._df[space][t] -= cnt
                 self._lg[space][t] = np.log1p(np.maximum(self._df[space][t], 0).astype(np.float64))
                 pages.update((space, p) for p in np.unique(t // _PAGE).tolist())
-        keys = band_keys(pool.sig[gone], self._bands, self._rows_per_band).view(np.int64)
-        c.executemany(
-            "DELETE FROM lsh WHERE band = ? AND key = ? AND row = ?",
-            [
-                (band, int(keys[k, band]), int(pool.row[gone[k]]))
-                for k in range(len(gone))
-                for band in range(self._bands)
-            ],
-        )
+        self._drop_from_runs(np.array(rows, dtype=np.int64))
         c.executemany("DELETE FROM articles WHERE row = ?", [(r,) for r in rows])
         pool.drop(gone.tolist())
         c.executemany(
@@ -1889,6 +1927,16 @@ class StoryIndex:
         self._put_meta({"n_docs": self._n_docs})
         if pool.n_dead > max(1024, pool.n // 3):
             pool.compact()
+
+    def _drop_from_runs(self, rows: I64) -> None:
+        """Rewrite the LSH runs holding any of `rows` without them (inside a transaction)."""
+        for first, (last, keys, held) in sorted(self._runs.runs.items()):
+            inside = rows[(rows >= first) & (rows <= last)]
+            if not len(inside):
+                continue
+            keep = ~np.isin(held, inside)
+            if not keep.all():
+                self._put_run(first, last, keys[keep], held[keep], replace=[first])
 
     # --- stories --------------------------------------------------------------------------
 
