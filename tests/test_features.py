@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 import storyclust
 from storyclust import Article, find_boilerplate, names_and_numbers
-from storyclust.features import build_features, strip_lines
+from storyclust.features import strip_lines, term_strings
 from storyclust.settings import Settings
+from storyclust.stages import corpus_features
+from storyclust.text import STOP_WORDS, hash_strings, tokenize
 
 from .corpora import BOILER, CORPUS, WIRE
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "data"
 
 
 def _arts(records: list[dict[str, object]]) -> storyclust.Articles:
@@ -78,9 +87,9 @@ def test_names_and_numbers() -> None:
     assert names_and_numbers("figures: 1,200 and 3.5 and 7") == ["1200", "3.5"]
 
 
-def test_build_features_shapes() -> None:
+def test_corpus_features_shapes() -> None:
     arts = _arts(CORPUS)
-    f = build_features(list(arts), Settings())
+    f = corpus_features(list(arts), Settings())
     n = len(arts)
     assert f.tfidf.shape[0] == n and f.names.shape[0] == n
     assert f.signatures.shape == (n, 128) and f.signatures.dtype == np.uint32
@@ -89,6 +98,67 @@ def test_build_features_shapes() -> None:
     assert f.has_shingles.all()
     assert np.isfinite(f.days).all()
     assert "comments" in f.boilerplate
+
+
+def _python_documents(
+    arts: list[Article], s: Settings, boiler: frozenset[str]
+) -> tuple[list[list[str]], list[list[str]]]:
+    """TF-IDF documents and names of each article, made the slow way with Python strings."""
+    docs, names = [], []
+    for a in arts:
+        text = strip_lines(a.text, boiler)
+        t, x = tokenize(a.title), tokenize(text)
+        body = [w for w in x if w not in STOP_WORDS]
+        docs.append(
+            [w for w in t if w not in STOP_WORDS] * s.title_weight
+            + body[: s.lead_words] * s.lead_weight
+            + body
+        )
+        names.append(names_and_numbers(text, title=a.title))
+    return docs, names
+
+
+def _sklearn_tfidf(docs: list[list[str]]) -> tuple[np.ndarray, list[str]]:
+    vec = TfidfVectorizer(analyzer=lambda d: d, sublinear_tf=True)
+    return vec.fit_transform(docs).toarray(), list(vec.get_feature_names_out())
+
+
+@pytest.mark.parametrize("which", ["ecb", "mixed"])
+def test_hashed_features_equal_scikit_learn_over_python_tokens(which: str) -> None:
+    """The compiled, hashed path gives scikit-learn's TF-IDF of the Python tokens, column for column."""
+    if which == "ecb":
+        recs = [json.loads(line) for line in (EXAMPLES / "ecbplus_sample.jsonl").open()][:120]
+    else:  # texts outside the compiled scanners (CJK, Greek, emoji) go the Python way
+        recs = [dict(r) for r in CORPUS] + [
+            {
+                "id": "x1",
+                "title": "Σεισμός στην Αθήνα",
+                "text": "Ο σεισμός 5,2 Ρίχτερ χτύπησε την Αθήνα. Η Αθήνα μετρά ζημιές 🙁",
+            },
+            {
+                "id": "x2",
+                "title": "東京で地震 2024",
+                "text": "東京で地震があった。Tokyo Electric said 1,200 homes lost power.",
+            },
+            {
+                "id": "x3",
+                "title": "Straße in München gesperrt",
+                "text": "Die Polizei in München sperrte die Straße. Laut Polizei 12 Verletzte.",
+            },
+        ]
+    arts = list(_arts(recs))
+    s = Settings()
+    f = corpus_features(arts, s)
+    docs, names = _python_documents(arts, s, f.boilerplate)
+    expected, vocab = _sklearn_tfidf(docs)
+    cols = np.argsort(hash_strings(vocab))  # our columns ascend by term hash
+    assert np.array_equal(np.sort(hash_strings(vocab)), f.term_hashes)
+    assert np.allclose(f.tfidf.toarray(), expected[:, cols], atol=1e-12)
+    expected_names, name_vocab = _sklearn_tfidf(names)
+    name_cols = np.argsort(hash_strings(name_vocab))
+    assert np.allclose(f.names.toarray(), expected_names[:, name_cols], atol=1e-12)
+    # and the words come back from the hashes
+    assert term_strings(f, np.arange(len(vocab)), arts) == [vocab[c] for c in cols]
 
 
 def test_article_record_is_accepted() -> None:

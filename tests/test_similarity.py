@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from storyclust import _reference as ref
 from storyclust import similarity as sim
-from storyclust.text import hash_strings, tokenize
+from storyclust.text import STOP_WORDS, hash_strings, tokenize
 
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
@@ -630,3 +630,151 @@ def test_cosine_neighbors_rejects_bad_threshold(threshold: float) -> None:
     x = sp.csr_matrix(np.eye(3))
     with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\]; got"):
         sim.cosine_neighbors(x, threshold=threshold)
+
+
+# --- cosine_candidates: the bounded neighbour search ------------------------------------
+
+
+@small_settings
+@given(
+    x=unit_rows(),
+    data=st.data(),
+    threshold=st.one_of(st.sampled_from([1e-9, 0.1, 0.5, 1.0]), st.floats(0.01, 1.0)),
+    max_terms=st.sampled_from([1, 2, 3, 50]),
+    max_postings=st.sampled_from([2, 3, 5000]),
+    min_partial=st.sampled_from([None, 0.0, 0.2]),
+    max_neighbors=st.sampled_from([0, 1, 2, 50]),
+    horizon=st.sampled_from([0.0, 1.5, np.inf]),
+    block_rows=st.sampled_from([1, 3, 2048]),
+    n_threads=st.sampled_from([1, 2]),
+)
+def test_cosine_candidates_equals_reference(
+    x: sp.csr_matrix,
+    data: st.DataObject,
+    threshold: float,
+    max_terms: int,
+    max_postings: int,
+    min_partial: float | None,
+    max_neighbors: int,
+    horizon: float,
+    block_rows: int,
+    n_threads: int,
+) -> None:
+    day = st.one_of(st.just(np.nan), st.sampled_from([0.0, 1.0, 2.0, 5.0]))
+    days = np.array(data.draw(st.lists(day, min_size=x.shape[0], max_size=x.shape[0])), dtype=float)
+    kw = dict(
+        threshold=threshold,
+        max_terms=max_terms,
+        max_postings=max_postings,
+        min_partial=min_partial,
+        max_neighbors=max_neighbors,
+        days=days,
+        horizon=horizon,
+    )
+    pairs, sims, hubs = sim.cosine_candidates(x, block_rows=block_rows, n_threads=n_threads, **kw)
+    r_pairs, r_sims, r_hubs = ref.cosine_candidates(x, **kw)
+    assert_pairs_sorted_unique(pairs)
+    assert pairs.tolist() == r_pairs.tolist()
+    np.testing.assert_allclose(sims, r_sims, rtol=0, atol=1e-12)
+    assert hubs == r_hubs
+    assert (sims >= threshold).all()
+    # Never a pair the exact search would not give (its neighbours capped at n: all of them).
+    exact, _ = sim.cosine_neighbors(x, threshold=threshold, max_neighbors=max(1, x.shape[0]))
+    assert set(map(tuple, pairs.tolist())) <= set(map(tuple, exact.tolist()))
+
+
+def test_cosine_candidates_with_whole_prefixes_is_the_exact_search() -> None:
+    rng = np.random.default_rng(3)
+    dense = rng.random((40, 12)) * (rng.random((40, 12)) < 0.4)
+    x = sp.csr_matrix(dense / np.maximum(np.linalg.norm(dense, axis=1, keepdims=True), 1e-300))
+    pairs, sims, hubs = sim.cosine_candidates(
+        x, threshold=0.2, max_terms=12, min_partial=0.2, max_neighbors=40
+    )
+    e_pairs, e_sims = sim.cosine_neighbors(x, threshold=0.2, max_neighbors=40)
+    assert hubs == 0 and pairs.tolist() == e_pairs.tolist()
+    np.testing.assert_allclose(sims, e_sims, rtol=0, atol=1e-12)
+
+
+def test_cosine_candidates_hub_terms_propose_nothing_and_time_bounds_pairs() -> None:
+    # Every row shares feature 0 (a hub once capped); rows 0 and 1 also share feature 1.
+    x = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 0], [1, 0, 1], [1, 0, 1]], dtype=float))
+    x = sp.csr_matrix(x.multiply(1 / np.sqrt(x.multiply(x).sum(axis=1))))
+    p, _, hubs = sim.cosine_candidates(x, threshold=0.4, max_postings=3)
+    assert hubs == 1 and p.tolist() == [[0, 1], [2, 3]]
+    days = np.array([0.0, 10.0, 0.0, np.nan])
+    p, _, _ = sim.cosine_candidates(x, threshold=0.4, max_postings=3, days=days, horizon=2.0)
+    assert p.tolist() == [[2, 3]]  # 0 and 1 are 10 days apart; 3 has no date
+
+
+def test_prefix_matrix_equals_reference() -> None:
+    rng = np.random.default_rng(5)
+    x = sp.csr_matrix(np.round(rng.random((20, 9)) * (rng.random((20, 9)) < 0.6), 1))
+    for k in (1, 2, 4, 9):
+        assert (sim.prefix_matrix(x, k) != ref.prefix_matrix(x, k)).nnz == 0
+    with pytest.raises(ValueError, match="max_terms must be an int >= 1; got 0"):
+        sim.prefix_matrix(x, 0)
+
+
+# --- term_counts, names_raw_text --------------------------------------------------------
+
+
+@small_settings
+@given(
+    docs=st.lists(st.tuples(doc_tokens, doc_tokens), max_size=6),
+    title_weight=st.integers(0, 3),
+    lead_words=st.integers(0, 4),
+    lead_weight=st.integers(0, 2),
+    n_threads=st.sampled_from([1, 2]),
+)
+def test_term_counts_equals_reference(
+    docs: list[tuple[list[int], list[int]]],
+    title_weight: int,
+    lead_words: int,
+    lead_weight: int,
+    n_threads: int,
+) -> None:
+    tokens, offsets = flatten([part for d in docs for part in d])
+    stop = np.array([0, 2], dtype=np.uint64)
+    kw = dict(title_weight=title_weight, lead_words=lead_words, lead_weight=lead_weight)
+    got = sim.term_counts(tokens, offsets, stop, n_threads=n_threads, **kw)
+    want = ref.term_counts(tokens, offsets, stop, **kw)
+    for g, w in zip(got, want):
+        assert g.tolist() == w.tolist()
+
+
+def test_term_counts_rejects_bad_layout() -> None:
+    with pytest.raises(ValueError, match="2 \\* n_articles \\+ 1"):
+        sim.term_counts(
+            np.zeros(2, dtype=np.uint64), np.array([0, 2]), np.zeros(0, dtype=np.uint64)
+        )
+    with pytest.raises(ValueError, match="lead_words must be an int >= 0; got -1"):
+        sim.term_counts(
+            np.zeros(0, dtype=np.uint64), np.array([0]), np.zeros(0, dtype=np.uint64), lead_words=-1
+        )
+
+
+# Capitalised words, sentence ends, possessives, quotes, figures, Latin-1 letters, and
+# characters the compiled scanner leaves to Python.
+names_alphabet = st.sampled_from(
+    [*list("Aa Bb Ss It The . ! ? : ; , - ' \n\t"), "’", "“", "”", "‘", "—", "…", "\xa0", *list("0123456789"), *list("ÉéÜüßÀ×"), "Straße", "Über", "It’s", "U.S.", "1,200", "3.5", *list("Ωµ²東")]
+)
+names_text = st.lists(names_alphabet, max_size=30).map("".join)
+
+
+@small_settings
+@given(texts=st.lists(names_text, max_size=5), n_threads=st.sampled_from([1, 2]))
+def test_names_raw_text_equals_names_and_numbers(texts: list[str], n_threads: int) -> None:
+    enc = [t.encode() for t in texts]
+    data = np.frombuffer(b"".join(enc), dtype=np.uint8)
+    offsets = np.array([0] + [len(e) for e in enc], dtype=np.int64).cumsum()
+    stop = hash_strings(sorted(STOP_WORDS))
+    h, off, n_names, ok = sim.names_raw_text(data, offsets, stop, n_threads=n_threads)
+    r_h, r_off, r_names, _ = ref.names_raw_text(data, offsets, stop)
+    for d, text in enumerate(texts):
+        # Outside the covered characters the caller runs names_and_numbers itself.
+        assert ok[d] == all(c.isascii() or c in "\u00a0’“”‘—–…" or ("À" <= c <= "ÿ") for c in text)
+        if ok[d]:
+            assert h[off[d] : off[d + 1]].tolist() == r_h[r_off[d] : r_off[d + 1]].tolist()
+            assert n_names[d] == r_names[d]
+        else:
+            assert off[d + 1] == off[d] and n_names[d] == 0

@@ -383,3 +383,119 @@ def cosine_neighbors(
                 kept.add((min(i, j), max(i, j)))
     pairs = np.array(sorted(kept), dtype=np.int64).reshape(len(kept), 2)
     return pairs, cosine_pairs(x, pairs)
+
+
+def term_counts(
+    token_hashes: U64,
+    field_offsets: I64,
+    stop_hashes: U64,
+    *,
+    title_weight: int = 2,
+    lead_words: int = 30,
+    lead_weight: int = 1,
+) -> tuple[U64, I64, I64]:
+    """Twin of :func:`storyclust.similarity.term_counts`: a Counter per article."""
+    from collections import Counter
+
+    toks = [int(x) for x in np.asarray(token_hashes, dtype=np.uint64)]
+    off = [int(x) for x in np.asarray(field_offsets)]
+    stop = {int(x) for x in np.asarray(stop_hashes, dtype=np.uint64)}
+    terms: list[int] = []
+    counts: list[int] = []
+    offsets = [0]
+    for a in range((len(off) - 1) // 2):
+        title = [x for x in toks[off[2 * a] : off[2 * a + 1]] if x not in stop]
+        body = [x for x in toks[off[2 * a + 1] : off[2 * a + 2]] if x not in stop]
+        c: Counter[int] = Counter()
+        for x in title * title_weight + body[:lead_words] * lead_weight + body:
+            c[x] += 1
+        for x in sorted(c):
+            terms.append(x)
+            counts.append(c[x])
+        offsets.append(len(terms))
+    return (
+        np.array(terms, dtype=np.uint64),
+        np.array(counts, dtype=np.int64),
+        np.array(offsets, dtype=np.int64),
+    )
+
+
+def prefix_matrix(x: sp.csr_matrix, max_terms: int) -> sp.csr_matrix:
+    """Twin of :func:`storyclust.similarity.prefix_matrix`: sort each row's entries."""
+    rows = _row_dicts(x)
+    out = sp.lil_matrix(x.shape)
+    for i, row in enumerate(rows):
+        for f, v in sorted(row.items(), key=lambda fv: (-fv[1], fv[0]))[:max_terms]:
+            out[i, f] = v
+    return sp.csr_matrix(out)
+
+
+def cosine_candidates(
+    x: sp.csr_matrix,
+    *,
+    threshold: float,
+    max_terms: int = 16,
+    max_postings: int = 5000,
+    min_partial: float | None = None,
+    max_neighbors: int = 50,
+    days: npt.ArrayLike | None = None,
+    horizon: float = math.inf,
+) -> tuple[I64, F64, int]:
+    """Twin of :func:`storyclust.similarity.cosine_candidates`: every pair, by the definition."""
+    prefix = _row_dicts(prefix_matrix(x, max_terms))
+    n = len(prefix)
+    postings: dict[int, int] = {}
+    for row in prefix:
+        for f in row:
+            postings[f] = postings.get(f, 0) + 1
+    hubs = {f for f, c in postings.items() if c > max_postings}
+    d = [math.nan] * n if days is None else [float(v) for v in np.asarray(days)]
+    low = threshold / 2 if min_partial is None else min_partial
+    kept: set[tuple[int, int]] = set()
+    for i in range(n):
+        scored = []
+        for j in range(n):
+            if j == i or abs(d[i] - d[j]) > horizon:
+                continue
+            shared = sorted((set(prefix[i]) & set(prefix[j])) - hubs)
+            if not shared:
+                continue
+            s = 0.0
+            for f in shared:  # in column order, as the kernel adds them
+                s += prefix[i][f] * prefix[j][f]
+            if s >= low and s > 0.0:
+                scored.append((s, j))
+        scored.sort(key=lambda sj: (-sj[0], sj[1]))
+        for _, j in scored[:max_neighbors]:
+            kept.add((min(i, j), max(i, j)))
+    pairs = np.array(sorted(kept), dtype=np.int64).reshape(len(kept), 2)
+    sims = cosine_pairs(x, pairs)
+    keep = sims >= threshold
+    return pairs[keep], sims[keep], len(hubs)
+
+
+def names_raw_text(
+    data: U8, offsets: I64, stop_hashes: U64
+) -> tuple[U64, I64, I64, npt.NDArray[np.bool_]]:
+    """Twin of :func:`storyclust.similarity.names_raw_text`: the regular expressions of
+    :func:`storyclust.text.names_and_numbers` on every text (all texts ``ok``)."""
+    from .text import hash_strings as _hash
+    from .text import names_and_numbers
+
+    del stop_hashes  # names_and_numbers knows the stop words
+    texts = _texts(data, offsets)
+    out: list[int] = []
+    off = [0]
+    n_names = []
+    for t in texts:
+        found = names_and_numbers(t)
+        figures = [w for w in found if w[:1].isdigit()]
+        n_names.append(len(found) - len(figures))
+        out.extend(int(h) for h in _hash(found))
+        off.append(len(out))
+    return (
+        np.array(out, dtype=np.uint64),
+        np.array(off, dtype=np.int64),
+        np.array(n_names, dtype=np.int64),
+        np.ones(len(texts), dtype=bool),
+    )

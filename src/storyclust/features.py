@@ -1,12 +1,12 @@
-"""Articles -> features: tokens, TF-IDF vectors, shingle hashes, MinHash signatures.
+"""What the later stages know of each article (:class:`Features`), and boilerplate lines.
 
-Each article is tokenised once; the same tokens feed the TF-IDF vectors and the
-shingles.
+The features are built by :mod:`storyclust.stages` (:func:`~storyclust.stages.corpus_features`):
+each article is tokenised and hashed once, and the same token hashes feed the
+shingles, the TF-IDF vectors and the names.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,14 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .articles import Article
-from .settings import Settings
-from .similarity import minhash_signatures, shingle_hashes
-from .text import STOP_WORDS, hash_strings, names_and_numbers, normalize, tokenize
+from .similarity import hash_raw_text, raw_words
+from .text import hash_strings, normalize, tokenize
 
-__all__ = ["Features", "build_features", "find_boilerplate", "strip_lines"]
+__all__ = ["Features", "find_boilerplate", "strip_lines", "term_strings"]
 
 
 @dataclass(frozen=True)
@@ -34,8 +32,9 @@ class Features:
         L2-normalised TF-IDF rows over title (counted ``title_weight`` times), lead (the
         first ``lead_words`` content words of the text, counted ``lead_weight`` more
         times) and text.
-    terms : ndarray of str, shape (n_terms,)
-        The vocabulary, in column order.
+    term_hashes : ndarray of uint64, shape (n_terms,)
+        The vocabulary as token hashes (:func:`storyclust.text.hash_strings`),
+        ascending: the column order. :func:`term_strings` gives the words.
     names : scipy.sparse.csr_matrix, shape (n, n_names)
         L2-normalised TF-IDF rows over the names and figures of each article
         (:func:`storyclust.text.names_and_numbers`); an all-zero row where it has none.
@@ -54,7 +53,7 @@ class Features:
     """
 
     tfidf: sp.csr_matrix
-    terms: npt.NDArray[np.str_]
+    term_hashes: npt.NDArray[np.uint64]
     names: sp.csr_matrix
     signatures: npt.NDArray[np.uint32]
     has_shingles: npt.NDArray[np.bool_]
@@ -62,21 +61,6 @@ class Features:
     days: npt.NDArray[np.float64]
     lengths: npt.NDArray[np.int64]
     boilerplate: frozenset[str] = frozenset()
-
-
-def _identity(tokens: list[str]) -> list[str]:
-    """Analyzer for pre-tokenised documents."""
-    return tokens
-
-
-def _tfidf(docs: list[list[str]], n: int) -> tuple[sp.csr_matrix, npt.NDArray[np.str_]]:
-    """Sublinear-TF, L2-normalised TF-IDF of pre-tokenised documents, and its vocabulary."""
-    if not any(docs):
-        return sp.csr_matrix((n, 0)), np.zeros(0, dtype=str)
-    vec = TfidfVectorizer(analyzer=_identity, sublinear_tf=True, dtype=np.float64)
-    return sp.csr_matrix(vec.fit_transform(docs)), np.asarray(
-        vec.get_feature_names_out(), dtype=str
-    )
 
 
 def find_boilerplate(
@@ -135,49 +119,53 @@ def strip_lines(text: str, lines: frozenset[str]) -> str:
     return "\n".join(x for x in text.splitlines() if normalize(x) not in lines)
 
 
-def build_features(articles: Sequence[Article], settings: Settings) -> Features:
-    """Tokenise each article once and derive all features from those tokens."""
-    n = len(articles)
-    boiler = find_boilerplate(articles) if settings.strip_boilerplate else frozenset()
-    texts = [strip_lines(a.text, boiler) for a in articles]
-    title_tokens = [tokenize(a.title) for a in articles]
-    text_tokens = [tokenize(t) for t in texts]
-    all_tokens = [t + x for t, x in zip(title_tokens, text_tokens)]
+def term_strings(
+    features: Features,
+    columns: npt.ArrayLike,
+    articles: Sequence[Article],
+) -> list[str]:
+    """The words of TF-IDF columns, found again in the articles that use them.
 
-    # TF-IDF: content words, the headline counted title_weight times.
-    stop = STOP_WORDS
-    docs = []
-    for t, x in zip(title_tokens, text_tokens):
-        body = [w for w in x if w not in stop]
-        lead = body[: settings.lead_words] * settings.lead_weight
-        docs.append([w for w in t if w not in stop] * settings.title_weight + lead + body)
-    tfidf, terms = _tfidf(docs, n)
+    The vocabulary is kept as hashes; the few words a caller shows (keywords) are
+    recovered by tokenising one article that holds each (the articles in the
+    features' row order, boilerplate stripped as it was).
 
-    names = _tfidf([names_and_numbers(t, title=a.title) for a, t in zip(articles, texts)], n)[0]
+    Parameters
+    ----------
+    features : Features
+    columns : array of int
+    articles : sequence of Article
+        The articles of the features' rows, in that order.
 
-    # Shingles over every token (function words included: reprints keep them).
-    lengths = np.fromiter((len(t) for t in all_tokens), dtype=np.int64, count=n)
-    offsets = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    token_hashes = hash_strings([w for t in all_tokens for w in t])
-    sh, sh_off = shingle_hashes(token_hashes, offsets, settings.shingle_size)
-    signatures = minhash_signatures(sh, sh_off, num_perm=settings.num_perm, seed=settings.seed)
-
-    days = np.array(
-        [
-            a.published.timestamp() / 86400.0 if a.published is not None else math.nan
-            for a in articles
-        ],
-        dtype=np.float64,
-    )
-    return Features(
-        tfidf=tfidf,
-        terms=terms,
-        names=names,
-        signatures=signatures,
-        has_shingles=np.diff(sh_off) > 0,
-        titles=[" ".join(w for w in t if w not in stop) for t in title_tokens],
-        days=days,
-        lengths=lengths,
-        boilerplate=boiler,
-    )
+    Returns
+    -------
+    list of str, one a column.
+    """
+    cols = np.asarray(columns, dtype=np.int64)
+    if not len(cols):
+        return []
+    sub = sp.csc_matrix(features.tfidf[:, cols])
+    if np.any(np.diff(sub.indptr) == 0):
+        raise ValueError("a column is used by no article")
+    rows = np.unique(sub.indices[sub.indptr[:-1]])
+    fields: list[str] = []
+    for r in rows.tolist():
+        a = articles[r]
+        fields += [a.title, strip_lines(a.text, features.boilerplate)]
+    enc = [f.encode("utf-8", "surrogatepass") for f in fields]
+    offsets = np.zeros(len(enc) + 1, dtype=np.int64)
+    np.cumsum([len(e) for e in enc], out=offsets[1:])
+    data = np.frombuffer(b"".join(enc), dtype=np.uint8)
+    words, _, ok = raw_words(data, offsets)
+    hashes, _, _ = hash_raw_text(data, offsets)
+    for d in np.flatnonzero(~ok).tolist():  # texts the compiled tokeniser leaves to Python
+        extra = tokenize(fields[d])
+        words += extra
+        hashes = np.concatenate([hashes, hash_strings(extra)])
+    wanted = features.term_hashes[cols]
+    found, first = np.unique(hashes, return_index=True)
+    at = np.searchsorted(found, wanted)
+    at = np.minimum(at, len(found) - 1) if len(found) else at
+    if not len(found) or not np.array_equal(found[at], wanted):
+        raise ValueError("a term was not found again in its article")
+    return [words[k] for k in first[at].tolist()]

@@ -8,6 +8,7 @@ combined into one score in [0, 1].
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from .settings import Settings
 from .similarity import (
     band_candidates,
     band_keys,
-    cosine_neighbors,
+    cosine_candidates,
     cosine_pairs,
     jaccard_estimates,
 )
@@ -121,15 +122,47 @@ def find_candidates(features: Features, settings: Settings) -> I64:
     keys = band_keys(features.signatures, bands, rows)
     lsh = band_candidates(keys, valid=features.has_shingles)
     if features.tfidf.shape[1]:
-        nbr, _ = cosine_neighbors(
+        nbr, _, _ = cosine_candidates(
             features.tfidf,
             threshold=settings.link_threshold,
+            max_terms=NEIGHBOR_TERMS,
+            max_postings=MAX_POSTINGS,
             max_neighbors=settings.max_neighbors,
+            days=features.days,
+            horizon=time_horizon(settings),
         )
     else:
         nbr = np.zeros((0, 2), dtype=np.int64)
     code = np.unique(np.concatenate([lsh[:, 0] * n + lsh[:, 1], nbr[:, 0] * n + nbr[:, 1]]))
     return np.stack([code // n, code % n], axis=1) if n else np.zeros((0, 2), dtype=np.int64)
+
+
+#: Heaviest TF-IDF terms of an article that propose its neighbours (see
+#: :func:`storyclust.similarity.cosine_candidates`).
+NEIGHBOR_TERMS = 32
+#: A term among the heaviest of more articles than this proposes none (a hub).
+MAX_POSTINGS = 5000
+
+
+def time_horizon(settings: Settings) -> float:
+    """Days apart beyond which two dated articles cannot link unless near-duplicates.
+
+    A pair's score is its text evidence (at most 1) times its time factor, so once
+    the time factor falls under ``link_threshold`` no text can make a link; only
+    near-duplicates (found by LSH, whatever the time) still can.
+
+    Examples
+    --------
+    >>> round(time_horizon(Settings()), 2)
+    8.91
+    """
+    w, decay = settings.time_window_days, settings.time_decay_days
+    if not math.isfinite(w):
+        return math.inf
+    if decay == 0:
+        return float(w)
+    # A microsecond of slack: rounding must not cut a pair the time factor keeps.
+    return float(w + decay * math.log(1.0 / settings.link_threshold)) + 1e-6 / 86400
 
 
 def time_factor(days_a: F64, days_b: F64, *, window: float, decay: float) -> F64:

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from .articles import Article, Articles, to_articles
 from .errors import SettingsError
-from .features import Features
+from .features import Features, term_strings
 from .links import Links, dense_scores, find_candidates, score_links
 from .result import StoryResult, build_stories
 from .settings import Settings
@@ -88,7 +88,12 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
             coh, weak, weak_score = cohesion(labels[order], similarity)
             weak = np.where(weak >= 0, order[np.maximum(weak, 0)], -1)
             reps = _representatives(articles, labels, links_in, feats, inv, settings)
-            kw = keywords(feats.tfidf[inv], feats.terms, labels, settings.n_keywords)
+            kw = keywords(
+                feats.tfidf[inv],
+                lambda cols: term_strings(feats, cols, canon),
+                labels,
+                settings.n_keywords,
+            )
             stories = build_stories(
                 articles,
                 labels,

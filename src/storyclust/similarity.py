@@ -56,6 +56,7 @@ __all__ = [
     "EMPTY_VALUE",
     "band_candidates",
     "band_keys",
+    "cosine_candidates",
     "cosine_neighbors",
     "cosine_pairs",
     "hash_raw_text",
@@ -64,7 +65,11 @@ __all__ = [
     "lsh_params",
     "minhash_params",
     "minhash_signatures",
+    "names_raw_text",
+    "prefix_matrix",
+    "raw_words",
     "shingle_hashes",
+    "term_counts",
     "text_signatures",
 ]
 
@@ -418,6 +423,321 @@ def _text_signature_range(
             _minhash_row(shingles, 0, m, a, b, mins, out[d])
 
 
+@_jit
+def _in_sorted(values: U64, x: np.uint64) -> bool:
+    """Whether x is in the sorted array `values`."""
+    k = np.searchsorted(values, x)
+    return bool(k < len(values) and values[k] == x)
+
+
+@_jit
+def _term_count_range(
+    tokens: U64,
+    field_offsets: I64,
+    stop: U64,
+    title_weight: int,
+    lead_words: int,
+    lead_weight: int,
+    out_terms: U64,
+    out_counts: I64,
+    n_terms: I64,
+    d_lo: int,
+    d_hi: int,
+) -> None:
+    """Weighted content-term counts of articles d_lo..d_hi-1, each in its own token slots."""
+    for d in range(d_lo, d_hi):
+        base = field_offsets[2 * d]
+        m = 0
+        if title_weight > 0:
+            for q in range(field_offsets[2 * d], field_offsets[2 * d + 1]):
+                x = tokens[q]
+                if not _in_sorted(stop, x):
+                    out_terms[base + m] = x
+                    out_counts[base + m] = title_weight
+                    m += 1
+        seen = 0
+        for q in range(field_offsets[2 * d + 1], field_offsets[2 * d + 2]):
+            x = tokens[q]
+            if not _in_sorted(stop, x):
+                out_terms[base + m] = x
+                out_counts[base + m] = 1 + lead_weight if seen < lead_words else 1
+                seen += 1
+                m += 1
+        if m == 0:
+            n_terms[d] = 0
+            continue
+        seg = out_terms[base : base + m].copy()
+        cnt = out_counts[base : base + m].copy()
+        order = np.argsort(seg)
+        u = 0
+        prev = seg[order[0]]
+        out_terms[base] = prev
+        out_counts[base] = 0
+        for q in range(m):
+            x = seg[order[q]]
+            if x != prev:
+                u += 1
+                out_terms[base + u] = x
+                out_counts[base + u] = 0
+                prev = x
+            out_counts[base + u] += cnt[order[q]]
+        n_terms[d] = u + 1
+
+
+@_jit
+def _decode_names_text(data: U8, lo: int, hi: int, cps: I64) -> int:
+    """Code points of data[lo:hi] into cps; -1 if a character is outside what _names_doc covers.
+
+    Covered: ASCII, no-break space, Latin-1 letters and the multiplication and
+    division signs, en and em dashes, curly quotes and the ellipsis.
+    """
+    n = 0
+    i = lo
+    while i < hi:
+        c = data[i]
+        if c < 0x80:
+            cps[n] = c
+            i += 1
+        elif c == 0xC2 or c == 0xC3:
+            if i + 1 >= hi or not (0x80 <= data[i + 1] <= 0xBF):
+                return -1
+            cp = ((int(c) & 0x1F) << 6) | (int(data[i + 1]) & 0x3F)
+            if cp < 0xC0 and cp != 0xA0:
+                return -1
+            cps[n] = cp
+            i += 2
+        elif c == 0xE2:
+            if i + 2 >= hi or data[i + 1] != 0x80:
+                return -1
+            c3 = data[i + 2]
+            if not (
+                c3 == 0x93
+                or c3 == 0x94
+                or c3 == 0x98
+                or c3 == 0x99
+                or c3 == 0x9C
+                or c3 == 0x9D
+                or c3 == 0xA6
+            ):
+                return -1
+            cps[n] = 0x2000 | (int(c3) & 0x3F)
+            i += 3
+        else:
+            return -1
+        n += 1
+    return n
+
+
+@_jit
+def _cp_word(cp: int) -> bool:
+    """What the regex \\w matches among the covered characters."""
+    return (
+        (48 <= cp <= 57)
+        or (65 <= cp <= 90)
+        or (97 <= cp <= 122)
+        or cp == 95
+        or (0xC0 <= cp <= 0xFF and cp != 0xD7 and cp != 0xF7)
+    )
+
+
+@_jit
+def _cp_space(cp: int) -> bool:
+    """What the regex \\s matches among the covered characters."""
+    return (9 <= cp <= 13) or (0x1C <= cp <= 0x20) or cp == 0xA0
+
+
+@_jit
+def _fnv_byte(h: np.uint64, b: int) -> Any:
+    return (h ^ np.uint64(b)) * _PRIME
+
+
+@_jit
+def _key_hashes(cps: I64, lo: int, hi: int) -> tuple[Any, Any, bool]:
+    """FNV-1a of the case-folded word cps[lo:hi] (curly apostrophe as ASCII), and of it
+    without a final "'s"; and whether it ends in "'s"."""
+    h = _OFFSET
+    prev = _OFFSET  # hash before the last two key characters
+    prev1 = _OFFSET
+    last2 = -1
+    last1 = -1
+    for q in range(lo, hi):
+        cp = cps[q]
+        if 65 <= cp <= 90 or (0xC0 <= cp <= 0xDE and cp != 0xD7):
+            cp += 32
+        elif cp == 0x2019:
+            cp = 39
+        if cp == 0xDF:  # sharp s folds to "ss"
+            prev = prev1
+            prev1 = h
+            h = _fnv_byte(h, 115)
+            prev = prev1
+            prev1 = h
+            h = _fnv_byte(h, 115)
+            last2, last1 = 115, 115
+            continue
+        prev = prev1
+        prev1 = h
+        h = _fnv_byte(h, cp) if cp < 128 else _fnv_byte(_fnv_byte(h, 195), 128 + (cp - 192))
+        last2, last1 = last1, cp
+    return h, prev, last2 == 39 and last1 == 115
+
+
+@_jit
+def _names_doc(cps: I64, n: int, stop: U64, out: U64, mid: U64, initial: U64) -> tuple[int, int]:
+    """Name and figure hashes of one decoded text (as storyclust.text.names_and_numbers
+    without a title) into out: names first, then figures; returns both counts."""
+    n_mid = 0
+    n_init = 0
+    i = 0
+    while i < n:
+        # One step of re.finditer: try a match starting at i.
+        prefixed = False
+        j = -1
+        cp = cps[i]
+        if i == 0 and _cp_word(cp):
+            j = 0
+            prefixed = True
+        if j < 0 and (
+            cp == 46
+            or cp == 33
+            or cp == 63
+            or cp == 58
+            or cp == 59
+            or cp == 34
+            or cp == 0x201C
+            or cp == 0x201D
+        ):
+            k = i + 1
+            while k < n and _cp_space(cps[k]):
+                k += 1
+            if k > i + 1 and k < n and _cp_word(cps[k]):
+                j = k
+                prefixed = True
+        if j < 0 and cp == 10:
+            k = i + 1
+            while k < n and _cp_space(cps[k]):
+                k += 1
+            if k < n and _cp_word(cps[k]):
+                j = k
+                prefixed = True
+        if j < 0 and _cp_word(cp):
+            j = i
+        if j < 0:
+            i += 1
+            continue
+        e = j + 1
+        while e < n and (_cp_word(cps[e]) or cps[e] == 39 or cps[e] == 0x2019 or cps[e] == 45):
+            e += 1
+        i = e
+        first = cps[j]
+        if not ((65 <= first <= 90) or (0xC0 <= first <= 0xDE and first != 0xD7)):
+            continue
+        h, h_short, possessive = _key_hashes(cps, j, e)
+        if _in_sorted(stop, h) or (possessive and _in_sorted(stop, h_short)):
+            continue
+        key = h_short if possessive else h
+        if prefixed:
+            initial[n_init] = key
+            n_init += 1
+        else:
+            mid[n_mid] = key
+            n_mid += 1
+    m = 0
+    for q in range(n_mid):
+        out[m] = mid[q]
+        m += 1
+    if n_init:
+        names = np.sort(mid[:n_mid])
+        for q in range(n_init):
+            if _in_sorted(names, initial[q]):
+                out[m] = initial[q]
+                m += 1
+    n_names = m
+    # Figures: \\d+(?:[.,:]\\d+)*, thousands commas dropped, two characters or more.
+    i = 0
+    while i < n:
+        if not (48 <= cps[i] <= 57):
+            i += 1
+            continue
+        e = i
+        while e < n and 48 <= cps[e] <= 57:
+            e += 1
+        while (
+            e + 1 < n and (cps[e] == 46 or cps[e] == 44 or cps[e] == 58) and 48 <= cps[e + 1] <= 57
+        ):
+            e += 1
+            while e < n and 48 <= cps[e] <= 57:
+                e += 1
+        h = _OFFSET
+        length = 0
+        for q in range(i, e):
+            if cps[q] != 44:
+                h = _fnv_byte(h, cps[q])
+                length += 1
+        if length >= 2:
+            out[m] = h
+            m += 1
+        i = e
+    return n_names, m - n_names
+
+
+@_jit
+def _names_range(
+    data: U8,
+    offsets: I64,
+    stop: U64,
+    counts: I64,
+    fill: bool,
+    out_offsets: I64,
+    out: U64,
+    d_lo: int,
+    d_hi: int,
+) -> None:
+    """Names and figures of documents d_lo..d_hi-1: counts (pass 1) or hashes (pass 2)."""
+    size = _longest(offsets, d_lo, d_hi) + 1
+    cps = np.empty(size, dtype=np.int64)
+    buf = np.empty(size, dtype=np.uint64)
+    mid = np.empty(size, dtype=np.uint64)
+    initial = np.empty(size, dtype=np.uint64)
+    for d in range(d_lo, d_hi):
+        n = _decode_names_text(data, offsets[d], offsets[d + 1], cps)
+        if n < 0:
+            counts[2 * d] = -1
+            continue
+        n_names, n_figures = _names_doc(cps, n, stop, buf, mid, initial)
+        counts[2 * d] = n_names
+        counts[2 * d + 1] = n_figures
+        if fill:
+            lo = out_offsets[d]
+            out[lo : lo + n_names + n_figures] = buf[: n_names + n_figures]
+
+
+@_jit
+def _words_range(
+    data: U8,
+    offsets: I64,
+    tok_offsets: I64,
+    byte_offsets: I64,
+    out_bytes: U8,
+    out_ends: I64,
+    d_lo: int,
+    d_hi: int,
+) -> None:
+    """Folded word bytes of raw documents d_lo..d_hi-1 (counted before) into their places."""
+    _buf, fold, ends = _scratch(offsets, d_lo, d_hi)
+    for d in range(d_lo, d_hi):
+        t0 = tok_offsets[d]
+        n = tok_offsets[d + 1] - t0
+        if n <= 0:
+            continue
+        _split_raw(data, offsets[d], offsets[d + 1], fold, ends)
+        b0 = byte_offsets[d]
+        m = ends[n - 1]
+        out_bytes[b0 : b0 + m] = fold[:m]
+        for j in range(n):
+            out_ends[t0 + j] = b0 + ends[j]
+
+
 # --- threads ----------------------------------------------------------------------------
 
 
@@ -564,6 +884,199 @@ def _token_hashes(
     out = np.empty(int(tok_offsets[-1]), dtype=np.uint64)
     _run(_fill_tokens, (buf, off, raw, tok_offsets, out), off, threads)
     return out, tok_offsets, ok
+
+
+def term_counts(
+    token_hashes: U64,
+    field_offsets: I64,
+    stop_hashes: U64,
+    *,
+    title_weight: int = 2,
+    lead_words: int = 30,
+    lead_weight: int = 1,
+    n_threads: int | None = None,
+) -> tuple[U64, I64, I64]:
+    """Weighted counts of the content terms of many articles, each sorted by term hash.
+
+    The term frequencies TF-IDF is built on: an article's title and text tokens
+    with the stop words left out; a title term counts `title_weight` times, each
+    of the first `lead_words` content words of the text counts ``1 + lead_weight``
+    times, every other content word once.
+
+    Parameters
+    ----------
+    token_hashes : ndarray of uint64, shape (n_tokens,)
+        Token hashes of each article's title, then of its text, article after article.
+    field_offsets : ndarray of int64, shape (2 * n_articles + 1,)
+        Article a's title tokens are ``token_hashes[field_offsets[2a]:field_offsets[2a + 1]]``,
+        its text tokens run on to ``field_offsets[2a + 2]``.
+    stop_hashes : ndarray of uint64
+        Hashes of the stop words.
+    title_weight, lead_words, lead_weight : int
+    n_threads : int, optional
+
+    Returns
+    -------
+    terms : ndarray of uint64, shape (n_entries,)
+        Distinct term hashes of each article, ascending within an article.
+    counts : ndarray of int64, shape (n_entries,)
+        Weighted count of each.
+    offsets : ndarray of int64, shape (n_articles + 1,)
+
+    Examples
+    --------
+    >>> t, c, off = term_counts(np.array([5, 7, 5, 9], dtype=np.uint64), np.array([0, 1, 4]),
+    ...                         np.array([9], dtype=np.uint64), lead_words=1)
+    >>> t.tolist(), c.tolist(), off.tolist()
+    ([5, 7], [3, 2], [0, 2])
+    """
+    for name, v in (
+        ("title_weight", title_weight),
+        ("lead_words", lead_words),
+        ("lead_weight", lead_weight),
+    ):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+            raise ValueError(f"{name} must be an int >= 0; got {v!r}")
+    tokens = np.ascontiguousarray(token_hashes, dtype=np.uint64)
+    off = _as_offsets(field_offsets, len(tokens))
+    if len(off) % 2 != 1:
+        raise ValueError(
+            "field_offsets must hold 2 * n_articles + 1 positions (title, text per article); "
+            f"got {len(off)}"
+        )
+    stop = np.unique(np.asarray(stop_hashes, dtype=np.uint64))
+    n = (len(off) - 1) // 2
+    out_t = np.empty(len(tokens), dtype=np.uint64)
+    out_c = np.empty(len(tokens), dtype=np.int64)
+    n_terms = np.zeros(n, dtype=np.int64)
+    art_off = np.ascontiguousarray(off[::2])
+    threads = _thread_count(n_threads, float(art_off[-1] - art_off[0]) * 16)
+    _run(
+        _term_count_range,
+        (
+            tokens,
+            off,
+            stop,
+            int(title_weight),
+            int(lead_words),
+            int(lead_weight),
+            out_t,
+            out_c,
+            n_terms,
+        ),
+        art_off,
+        threads,
+    )
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(n_terms, out=offsets[1:])
+    # Compact: article a's terms sit at the start of its token slots.
+    slot = np.arange(len(tokens), dtype=np.int64) - np.repeat(art_off[:-1], np.diff(art_off))
+    keep = slot < np.repeat(n_terms, np.diff(art_off))
+    return out_t[keep], out_c[keep], offsets
+
+
+def names_raw_text(
+    data: U8, offsets: I64, stop_hashes: U64, *, n_threads: int | None = None
+) -> tuple[U64, I64, I64, B1]:
+    """Hashes of the names and figures of raw UTF-8 texts, as :func:`storyclust.text.names_and_numbers`.
+
+    Equal to ``hash_strings(names_and_numbers(text))`` (no title) for every text
+    the compiled scanner covers: ASCII with Latin-1 letters, no-break spaces,
+    dashes, curly quotes and the ellipsis. A text with any other character gets
+    ``ok`` False and nothing here: run :func:`storyclust.text.names_and_numbers`
+    on it instead.
+
+    Parameters
+    ----------
+    data : ndarray of uint8, shape (n_bytes,)
+    offsets : ndarray of int64, shape (n_docs + 1,)
+    stop_hashes : ndarray of uint64
+        Hashes of :data:`storyclust.text.STOP_WORDS`.
+    n_threads : int, optional
+
+    Returns
+    -------
+    hashes : ndarray of uint64, shape (n_entries,)
+        Per document its names (mid-sentence capitalised words, then sentence-initial
+        ones also seen mid-sentence), then its figures.
+    offsets : ndarray of int64, shape (n_docs + 1,)
+    n_names : ndarray of int64, shape (n_docs,)
+        How many of each document's entries are names (the rest are figures).
+    ok : ndarray of bool, shape (n_docs,)
+
+    Examples
+    --------
+    >>> from storyclust.text import STOP_WORDS, hash_strings, names_and_numbers
+    >>> text = "Rescuers in Mamuju found 8 bodies. Officials said 1,200 fled."
+    >>> data = np.frombuffer(text.encode(), dtype=np.uint8)
+    >>> h, off, n_names, ok = names_raw_text(data, np.array([0, len(data)]),
+    ...                                      hash_strings(sorted(STOP_WORDS)))
+    >>> h.tolist() == hash_strings(names_and_numbers(text)).tolist(), n_names.tolist()
+    (True, [1])
+    """
+    buf = np.ascontiguousarray(data, dtype=np.uint8)
+    off = _as_offsets(offsets, len(buf))
+    n_docs = len(off) - 1
+    stop = np.unique(np.asarray(stop_hashes, dtype=np.uint64))
+    threads = _thread_count(n_threads, float(off[-1] - off[0]) * 32)
+    counts = np.zeros(2 * n_docs, dtype=np.int64)
+    empty_off = np.zeros(n_docs + 1, dtype=np.int64)
+    empty = np.zeros(0, dtype=np.uint64)
+    _run(_names_range, (buf, off, stop, counts, False, empty_off, empty), off, threads)
+    ok = counts[0::2] >= 0
+    per_doc = np.where(ok, counts[0::2] + counts[1::2], 0)
+    out_off = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(per_doc, out=out_off[1:])
+    out = np.empty(int(out_off[-1]), dtype=np.uint64)
+    counts2 = np.zeros(2 * n_docs, dtype=np.int64)
+    _run(_names_range, (buf, off, stop, counts2, True, out_off, out), off, threads)
+    return out, out_off, np.where(ok, counts[0::2], 0), ok
+
+
+def raw_words(data: U8, offsets: I64, *, n_threads: int | None = None) -> tuple[list[str], I64, B1]:
+    """The tokens of raw UTF-8 texts as strings, as :func:`storyclust.text.tokenize` gives them.
+
+    The words :func:`hash_raw_text` hashes, for the texts it covers (``ok``); the
+    others get no tokens here (tokenise them in Python).
+
+    Returns
+    -------
+    tokens : list of str
+    token_offsets : ndarray of int64, shape (n_docs + 1,)
+    ok : ndarray of bool, shape (n_docs,)
+
+    Examples
+    --------
+    >>> data = np.frombuffer("Straße in MÜNCHEN".encode(), dtype=np.uint8)
+    >>> raw_words(data, np.array([0, len(data)]))[0]
+    ['strasse', 'in', 'münchen']
+    """
+    buf = np.ascontiguousarray(data, dtype=np.uint8)
+    off = _as_offsets(offsets, len(buf))
+    n_docs = len(off) - 1
+    threads = _thread_count(n_threads, float(off[-1] - off[0]) * 64)
+    counts = np.zeros(n_docs, dtype=np.int64)
+    _run(_count_tokens, (buf, off, True, counts), off, threads)
+    ok = counts >= 0
+    tok_offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(np.maximum(counts, 0), out=tok_offsets[1:])
+    # Folded words never take more bytes than the text they come from.
+    byte_offsets = off - off[0]
+    out_bytes = np.zeros(int(byte_offsets[-1]), dtype=np.uint8)
+    out_ends = np.zeros(int(tok_offsets[-1]), dtype=np.int64)
+    _run(
+        _words_range,
+        (buf, off, tok_offsets, byte_offsets, out_bytes, out_ends),
+        off,
+        threads,
+    )
+    starts = np.empty_like(out_ends)
+    if len(out_ends):
+        starts[1:] = out_ends[:-1]
+        starts[tok_offsets[:-1][counts > 0]] = byte_offsets[:-1][counts > 0]
+    raw = out_bytes.tobytes()
+    words = [raw[a:b].decode("utf-8") for a, b in zip(starts.tolist(), out_ends.tolist())]
+    return words, tok_offsets, ok
 
 
 def shingle_hashes(
@@ -1001,6 +1514,241 @@ def _cosine_rows(
             out[n_out] = min(i, j) * n + max(i, j)
             n_out += 1
     return out[:n_out]
+
+
+@_jit
+def _prefix_rows(
+    indptr: I64,
+    indices: I64,
+    data: F64,
+    c_ptr: I64,
+    c_rows: I64,
+    c_vals: F64,
+    hub: B1,
+    days: F64,
+    horizon: float,
+    min_partial: float,
+    max_neighbors: int,
+    r_lo: int,
+    r_hi: int,
+) -> I64:
+    """Pair codes (lo * n + hi) that rows r_lo..r_hi-1 keep by their prefix dot products.
+
+    (indptr, indices, data) are the prefix rows (each row's heaviest features,
+    columns ascending); (c_ptr, c_rows, c_vals) the same by column. Partial sums
+    accumulate in one dense array; the rows touched are listed as they are, so
+    the work is the postings read, never a sweep over all rows.
+    """
+    n = len(indptr) - 1
+    acc = np.zeros(n)
+    touched = np.empty(n, dtype=np.int64)
+    kept_j = np.empty(n, dtype=np.int64)
+    kept_s = np.empty(n)
+    out = np.empty(1024, dtype=np.int64)
+    n_out = 0
+    for i in range(r_lo, r_hi):
+        n_touched = 0
+        for e in range(indptr[i], indptr[i + 1]):
+            f = indices[e]
+            if hub[f]:
+                continue
+            v = data[e]
+            for q in range(c_ptr[f], c_ptr[f + 1]):
+                j = c_rows[q]
+                if acc[j] == 0.0:
+                    touched[n_touched] = j
+                    n_touched += 1
+                acc[j] += v * c_vals[q]
+        n_kept = 0
+        day_i = days[i]
+        for t in range(n_touched):
+            j = touched[t]
+            s = acc[j]
+            acc[j] = 0.0
+            if j == i or s < min_partial:
+                continue
+            if abs(day_i - days[j]) > horizon:  # False where either day is NaN
+                continue
+            kept_j[n_kept] = j
+            kept_s[n_kept] = s
+            n_kept += 1
+        js = kept_j[:n_kept]
+        by_j = np.argsort(js, kind="mergesort")
+        if n_kept > max_neighbors:
+            # Best first, ties to the lower index.
+            by_s = np.argsort(-kept_s[:n_kept][by_j], kind="mergesort")
+            chosen = js[by_j][by_s][:max_neighbors]
+        else:
+            chosen = js[by_j]
+        if n_out + len(chosen) > len(out):
+            bigger = np.empty(2 * (n_out + len(chosen)), dtype=np.int64)
+            bigger[:n_out] = out[:n_out]
+            out = bigger
+        for j in chosen:
+            out[n_out] = min(i, j) * n + max(i, j)
+            n_out += 1
+    return out[:n_out]
+
+
+@_jit
+def _prefix_range(
+    indptr: I64, data: F64, k: int, out_ptr: I64, keep: B1, r_lo: int, r_hi: int
+) -> None:
+    """Mark each row's k largest entries (ties to the lower column) in keep."""
+    for r in range(r_lo, r_hi):
+        lo, hi = indptr[r], indptr[r + 1]
+        if hi - lo <= k:
+            keep[lo:hi] = True
+            continue
+        # Stable sort on the negated values: largest first, ties in column order.
+        order = np.argsort(-data[lo:hi], kind="mergesort")
+        for q in range(k):
+            keep[lo + order[q]] = True
+
+
+def prefix_matrix(x: sp.csr_matrix, max_terms: int) -> sp.csr_matrix:
+    """Each row's `max_terms` largest entries (ties to the lower column), columns ascending.
+
+    Examples
+    --------
+    >>> prefix_matrix(sp.csr_matrix(np.array([[0.1, 0.7, 0.7, 0.1]])), 2).toarray().tolist()
+    [[0.0, 0.7, 0.7, 0.0]]
+    """
+    if isinstance(max_terms, bool) or not isinstance(max_terms, (int, np.integer)) or max_terms < 1:
+        raise ValueError(f"max_terms must be an int >= 1; got {max_terms!r}")
+    x = sp.csr_matrix(x, dtype=np.float64, copy=True)
+    x.sum_duplicates()
+    x.sort_indices()
+    indptr = x.indptr.astype(np.int64)
+    keep = np.zeros(x.nnz, dtype=bool)
+    out_ptr = np.zeros(x.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.minimum(np.diff(indptr), max_terms), out=out_ptr[1:])
+    threads = _thread_count(None, float(x.nnz) * 16)
+    _run(_prefix_range, (indptr, x.data, int(max_terms), out_ptr, keep), indptr, threads)
+    return sp.csr_matrix((x.data[keep], x.indices[keep], out_ptr), shape=x.shape)
+
+
+def cosine_candidates(
+    x: sp.csr_matrix,
+    *,
+    threshold: float,
+    max_terms: int = 16,
+    max_postings: int = 5000,
+    min_partial: float | None = None,
+    max_neighbors: int = 50,
+    days: npt.ArrayLike | None = None,
+    horizon: float = math.inf,
+    block_rows: int = 2048,
+    n_threads: int | None = None,
+) -> tuple[I64, F64, int]:
+    """Pairs of rows with cosine >= `threshold`, found through each row's heaviest features.
+
+    The bounded twin of :func:`cosine_neighbors`, for large corpora: two rows are
+    compared only if they share one of their `max_terms` heaviest features (their
+    *prefix*), and a feature in more than `max_postings` prefixes (a hub: a word
+    common in this corpus) proposes no pairs. Each row keeps its `max_neighbors`
+    best rows by the dot product over the shared prefix features (a lower bound of
+    the cosine) if it is at least `min_partial`, and, with `days`, only rows
+    within `horizon` days (rows without a day are compared with all). The kept
+    pairs' exact cosines are then computed, and those under `threshold` dropped.
+
+    Work is the sum over features of (prefix postings)**2, capped by
+    ``max_postings**2`` a feature: linear in the rows for a fixed vocabulary
+    spread, where the exact search is quadratic in the common words.
+
+    Parameters
+    ----------
+    x : scipy.sparse matrix, shape (n_docs, n_features)
+        L2-normalised, non-negative rows (TF-IDF).
+    threshold : float
+        In (0, 1].
+    max_terms : int, default 16
+    max_postings : int, default 5000
+    min_partial : float, optional
+        Default ``threshold / 2``.
+    max_neighbors : int, default 50
+    days : array of float, shape (n_docs,), optional
+        Time of each row in days; NaN where unknown.
+    horizon : float, default inf
+    block_rows : int, default 2048
+    n_threads : int, optional
+        Same result for any number.
+
+    Returns
+    -------
+    pairs : ndarray of int64, shape (n_pairs, 2)
+        Unique (i, j), i < j, sorted.
+    sims : ndarray of float64, shape (n_pairs,)
+        Exact cosines, all >= `threshold`.
+    n_hubs : int
+        Features that proposed no pairs for having too many postings.
+
+    Examples
+    --------
+    >>> x = sp.csr_matrix(np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]))
+    >>> pairs, sims, hubs = cosine_candidates(x, threshold=0.5)
+    >>> pairs.tolist(), sims.round(2).tolist(), hubs
+    ([[0, 1], [1, 2]], [0.8, 0.6], 0)
+    """
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
+    if max_postings < 2:
+        raise ValueError(f"max_postings must be >= 2; got {max_postings}")
+    x = sp.csr_matrix(x, dtype=np.float64)
+    n = x.shape[0]
+    if n == 0 or x.nnz == 0:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0), 0
+    d = (
+        np.full(n, np.nan)
+        if days is None
+        else np.ascontiguousarray(days, dtype=np.float64).reshape(-1)
+    )
+    if len(d) != n:
+        raise ValueError(f"days must hold one value a row ({n}); got {len(d)}")
+    p = prefix_matrix(x, max_terms)
+    pc = p.tocsc()
+    pc.sort_indices()
+    postings = np.diff(pc.indptr)
+    hub = postings > max_postings
+    if max_neighbors < 1:
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0), int(hub.sum())
+    indptr, indices = p.indptr.astype(np.int64), p.indices.astype(np.int64)
+    c_ptr, c_rows = pc.indptr.astype(np.int64), pc.indices.astype(np.int64)
+    c_vals = pc.data.astype(np.float64)
+    low = threshold / 2 if min_partial is None else float(min_partial)
+    # A partial sum of 0 marks an untouched row; keep every touched one at least.
+    low = max(low, np.finfo(np.float64).tiny)
+
+    def rows(r: tuple[int, int]) -> I64:
+        return _prefix_rows(
+            indptr,
+            indices,
+            p.data,
+            c_ptr,
+            c_rows,
+            c_vals,
+            hub,
+            d,
+            float(horizon),
+            low,
+            max_neighbors,
+            *r,
+        )
+
+    work = float(np.sum(np.where(hub, 0, postings) ** 2))
+    threads = _thread_count(n_threads, work)
+    step = max(1, block_rows)
+    ranges = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+    if threads == 1:
+        codes = [rows(r) for r in ranges]
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            codes = list(pool.map(rows, ranges))
+    code = np.unique(np.concatenate(codes))
+    pairs = np.stack([code // n, code % n], axis=1)
+    sims = cosine_pairs(x, pairs)
+    keep = sims >= threshold
+    return pairs[keep], sims[keep], int(hub.sum())
 
 
 def cosine_neighbors(

@@ -43,8 +43,15 @@ from sklearn.preprocessing import normalize as _l2_normalize
 from .articles import Article, to_articles
 from .features import Features, strip_lines
 from .settings import Settings
-from .similarity import band_keys, minhash_signatures, shingle_hashes
-from .text import STOP_WORDS, hash_strings, names_and_numbers, normalize, tokenize
+from .similarity import (
+    band_keys,
+    hash_raw_text,
+    minhash_signatures,
+    names_raw_text,
+    shingle_hashes,
+    term_counts,
+)
+from .text import STOP_WORDS, hash_strings, names_and_numbers, normalize, title_names, tokenize
 
 __all__ = [
     "Tokens",
@@ -66,6 +73,7 @@ __all__ = [
 ]
 
 I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
 F64 = npt.NDArray[np.float64]
 Batch = Mapping[str, Any]
 
@@ -224,15 +232,17 @@ def boilerplate_rule(
 
 @dataclass(frozen=True)
 class Tokens:
-    """One batch tokenised: what both passes over the terms need.
+    """One batch tokenised: what both passes over the terms need, as hash arrays.
 
     Attributes
     ----------
-    terms : list of list of str
-        TF-IDF document of each article: content words of the title (``title_weight``
-        times), of the lead (``lead_weight`` more times) and of the text.
-    names : list of list of str
-        Names and figures of each article.
+    term_hashes, term_counts : ndarray of uint64, ndarray of int64
+        TF-IDF terms of each article (distinct content-word hashes, ascending) and
+        their weighted counts: the title's counted ``title_weight`` times, the lead's
+        (first ``lead_words`` content words of the text) ``1 + lead_weight`` times.
+    term_offsets : ndarray of int64, shape (n + 1,)
+    name_hashes, name_counts, name_offsets
+        The same for the names and figures of each article.
     titles : list of str
         Content words of each title, space-joined.
     token_hashes : ndarray of uint64
@@ -240,62 +250,162 @@ class Tokens:
     offsets : ndarray of int64, shape (n + 1,)
     """
 
-    terms: list[list[str]]
-    names: list[list[str]]
+    term_hashes: U64
+    term_counts: I64
+    term_offsets: I64
+    name_hashes: U64
+    name_counts: I64
+    name_offsets: I64
     titles: list[str]
-    token_hashes: npt.NDArray[np.uint64]
+    token_hashes: U64
     offsets: I64
 
 
+def _utf8(parts: Sequence[str]) -> tuple[npt.NDArray[np.uint8], I64]:
+    """Strings as one UTF-8 byte array and the offsets of each."""
+    enc = [p.encode("utf-8", "surrogatepass") for p in parts]
+    offsets = np.zeros(len(enc) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, enc), dtype=np.int64, count=len(enc)), out=offsets[1:])
+    return np.frombuffer(b"".join(enc), dtype=np.uint8), offsets
+
+
+def _splice(values: U64, offsets: I64, replace: dict[int, U64]) -> tuple[U64, I64]:
+    """Per-document arrays with the documents in `replace` given new contents."""
+    if not replace:
+        return values, offsets
+    pieces = []
+    lengths = np.diff(offsets)
+    last = 0
+    for d in sorted(replace):
+        pieces.append(values[offsets[last] : offsets[d]])
+        pieces.append(np.asarray(replace[d], dtype=np.uint64))
+        lengths[d] = len(replace[d])
+        last = d + 1
+    pieces.append(values[offsets[last] :])
+    out_off = np.zeros(len(offsets), dtype=np.int64)
+    np.cumsum(lengths, out=out_off[1:])
+    return np.concatenate(pieces), out_off
+
+
+_STOP_HASHES = hash_strings(sorted(STOP_WORDS))
+_NO_HASHES = np.zeros(0, dtype=np.uint64)
+
+
 def tokenize_batch(batch: Batch, settings: Settings, boilerplate: frozenset[str]) -> Tokens:
-    """Tokenise each article of a batch once (boilerplate lines stripped first)."""
-    stop = STOP_WORDS
-    terms, names, titles, all_tokens = [], [], [], []
-    for title, text in zip(batch["title"], batch["text"]):
-        title, body_text = str(title), strip_lines(str(text), boilerplate)
-        t, x = tokenize(title), tokenize(body_text)
-        all_tokens.append(t + x)
-        body = [w for w in x if w not in stop]
-        lead = body[: settings.lead_words] * settings.lead_weight
-        content_title = [w for w in t if w not in stop]
-        terms.append(content_title * settings.title_weight + lead + body)
-        names.append(names_and_numbers(body_text, title=title))
-        titles.append(" ".join(content_title))
-    lengths = np.fromiter((len(t) for t in all_tokens), dtype=np.int64, count=len(all_tokens))
-    offsets = np.zeros(len(all_tokens) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    hashes = hash_strings([w for t in all_tokens for w in t])
-    return Tokens(terms, names, titles, hashes, offsets)
+    """Tokenise and hash each article of a batch once (boilerplate lines stripped first).
+
+    Text is tokenised by the compiled scanners of :mod:`storyclust.similarity`
+    (:func:`~storyclust.similarity.hash_raw_text`,
+    :func:`~storyclust.similarity.names_raw_text`); the few texts they do not
+    cover go through :func:`storyclust.text.tokenize` and
+    :func:`storyclust.text.names_and_numbers`, with the same result.
+    """
+    titles = [str(t) for t in batch["title"]]
+    texts = [strip_lines(str(x), boilerplate) for x in batch["text"]]
+    n = len(titles)
+    fields: list[str] = [""] * (2 * n)
+    fields[0::2] = titles
+    fields[1::2] = texts
+    data, field_off = _utf8(fields)
+    hashes, tok_off, ok = hash_raw_text(data, field_off)
+    redo = {int(d): hash_strings(tokenize(fields[d])) for d in np.flatnonzero(~ok)}
+    hashes, tok_off = _splice(hashes, tok_off, redo)
+
+    stop = _STOP_HASHES
+    terms, counts, term_off = term_counts(
+        hashes,
+        tok_off,
+        stop,
+        title_weight=settings.title_weight,
+        lead_words=settings.lead_words,
+        lead_weight=settings.lead_weight,
+    )
+
+    # Names and figures: the texts in the compiled scanner, the titles here.
+    text_data, text_off = _utf8(texts)
+    nh, n_off, n_names, n_ok = names_raw_text(text_data, text_off, stop)
+    redo_names: dict[int, U64] = {}
+    parts = [title_names(t) if n_ok[d] else ([], [], []) for d, t in enumerate(titles)]
+    sizes = np.array([[len(x) for x in p] for p in parts], dtype=np.int64).reshape(n, 3)
+    # One hashing call for the whole batch: per-call overhead dwarfs a title's words.
+    flat_hashes = hash_strings([w for p in parts for x in p for w in x])
+    starts = np.zeros(n * 3 + 1, dtype=np.int64)
+    np.cumsum(sizes.reshape(-1), out=starts[1:])
+    for d in np.flatnonzero(~n_ok | (sizes.sum(axis=1) > 0)).tolist():
+        if not n_ok[d]:
+            redo_names[d] = hash_strings(names_and_numbers(texts[d], title=titles[d]))
+            continue
+        keys, cand, figures = (
+            flat_hashes[starts[3 * d + f] : starts[3 * d + f + 1]] for f in range(3)
+        )
+        named = nh[n_off[d] : n_off[d] + n_names[d]]
+        own = nh[n_off[d] : n_off[d + 1]]
+        redo_names[d] = np.concatenate([own, keys, cand[np.isin(cand, named)], figures])
+    nh, n_off = _splice(nh, n_off, redo_names)
+    # Counted like TF-IDF terms: an empty title field, no stop words, no lead.
+    name_fields = np.zeros(2 * n + 1, dtype=np.int64)
+    name_fields[1::2] = n_off[:-1]
+    name_fields[2::2] = n_off[1:]
+    names, name_counts, name_off = term_counts(
+        nh, name_fields, _NO_HASHES, title_weight=0, lead_words=0, lead_weight=0
+    )
+
+    stop_words = STOP_WORDS
+    content_titles = [" ".join(w for w in tokenize(t) if w not in stop_words) for t in titles]
+    return Tokens(
+        term_hashes=terms,
+        term_counts=counts,
+        term_offsets=term_off,
+        name_hashes=names,
+        name_counts=name_counts,
+        name_offsets=name_off,
+        titles=content_titles,
+        token_hashes=hashes,
+        offsets=np.ascontiguousarray(tok_off[0::2]),
+    )
 
 
 def document_frequencies(tokens: Tokens) -> dict[str, Any]:
-    """Map step of the IDF pass: (field, term) -> number of articles of the batch with it."""
-    out: dict[str, list[Any]] = {"field": [], "term": [], "df": []}
-    for field, docs in ((TEXT, tokens.terms), (NAMES, tokens.names)):
-        df: Counter[str] = Counter()
-        for d in docs:
-            df.update(set(d))
-        for term, c in sorted(df.items()):
-            out["field"].append(field)
-            out["term"].append(term)
-            out["df"].append(c)
+    """Map step of the IDF pass: (field, term hash) -> number of articles of the batch with it.
+
+    ``term`` is the uint64 term hash as int64 bits (Arrow and pandas group on it
+    as they would on the hash).
+    """
+    out_f, out_t, out_c = [], [], []
+    for field, hashes in ((TEXT, tokens.term_hashes), (NAMES, tokens.name_hashes)):
+        # Each article lists a term once, so a term's count is its document frequency.
+        terms, df = np.unique(hashes, return_counts=True)
+        out_f.append(np.full(len(terms), field, dtype=np.int64))
+        out_t.append(terms.view(np.int64))
+        out_c.append(df.astype(np.int64))
     return {
-        "field": np.array(out["field"], dtype=np.int64),
-        "term": np.array(out["term"], dtype=object),
-        "df": np.array(out["df"], dtype=np.int64),
+        "field": np.concatenate(out_f),
+        "term": np.concatenate(out_t),
+        "df": np.concatenate(out_c),
     }
 
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Sorted terms with their smoothed IDF, ``ln((1 + n) / (1 + df)) + 1`` (scikit-learn's)."""
+    """Term hashes, ascending (the column order), with their smoothed IDF,
+    ``ln((1 + n) / (1 + df)) + 1`` (scikit-learn's)."""
 
-    terms: npt.NDArray[np.str_]
+    hashes: U64
     idf: F64
 
-    def index(self) -> dict[str, int]:
-        """Term -> column."""
-        return {str(t): k for k, t in enumerate(self.terms)}
+    def columns(self, hashes: U64) -> I64:
+        """Column of each term hash.
+
+        Raises
+        ------
+        KeyError
+            If a hash is not in the vocabulary.
+        """
+        cols = np.searchsorted(self.hashes, hashes)
+        inside = cols < len(self.hashes)
+        if not (inside.all() and np.array_equal(self.hashes[cols[inside]], hashes[inside])):
+            raise KeyError("terms missing from the vocabulary: it was built on other batches")
+        return cols.astype(np.int64)
 
 
 def vocabularies(frequencies: Batch, n_articles: int) -> tuple[Vocabulary, Vocabulary]:
@@ -304,40 +414,30 @@ def vocabularies(frequencies: Batch, n_articles: int) -> tuple[Vocabulary, Vocab
     `frequencies` are :func:`document_frequencies` columns from any number of
     batches (summed here), so the result does not depend on the batching.
     """
-    sums: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
-    for field, term, c in zip(frequencies["field"], frequencies["term"], frequencies["df"]):
-        sums[int(field)][str(term)] += int(c)
+    field = np.asarray(frequencies["field"], dtype=np.int64)
+    term = np.asarray(frequencies["term"], dtype=np.int64).view(np.uint64)
+    count = np.asarray(frequencies["df"], dtype=np.int64)
     out = []
-    for s in sums:
-        terms = sorted(s)
-        df = np.array([s[t] for t in terms], dtype=np.float64) + 1.0
-        idf = np.full(len(terms), n_articles + 1, dtype=np.float64)
+    for f in (TEXT, NAMES):
+        mask = field == f
+        hashes, inverse = np.unique(term[mask], return_inverse=True)
+        df = np.bincount(inverse.reshape(-1), weights=count[mask], minlength=len(hashes)) + 1.0
+        idf = np.full(len(hashes), n_articles + 1, dtype=np.float64)
         idf /= df
         np.log(idf, out=idf)
         idf += 1.0
-        out.append(Vocabulary(np.array(terms, dtype=str), idf))
+        out.append(Vocabulary(hashes.astype(np.uint64), idf))
     return out[0], out[1]
 
 
-def _tfidf_rows(docs: list[list[str]], vocab: Vocabulary, index: dict[str, int]) -> sp.csr_matrix:
-    """Sublinear-TF, L2-normalised TF-IDF rows of `docs` over a fixed vocabulary."""
-    indptr = [0]
-    indices: list[int] = []
-    data: list[float] = []
-    for d in docs:
-        counts = Counter(index[w] for w in d)
-        cols = sorted(counts)
-        indices.extend(cols)
-        data.extend(counts[c] for c in cols)
-        indptr.append(len(indices))
-    x = sp.csr_matrix(
-        (np.array(data, dtype=np.float64), np.array(indices, dtype=np.int64), indptr),
-        shape=(len(docs), len(vocab.terms)),
-    )
+def _tfidf_rows(hashes: U64, counts: I64, offsets: I64, vocab: Vocabulary) -> sp.csr_matrix:
+    """Sublinear-TF, L2-normalised TF-IDF rows over a fixed vocabulary (columns ascending)."""
+    cols = vocab.columns(hashes)
+    data = np.log(counts.astype(np.float64))
+    data += 1.0
+    data *= vocab.idf[cols]
+    x = sp.csr_matrix((data, cols, offsets), shape=(len(offsets) - 1, len(vocab.hashes)))
     if x.nnz:
-        np.log(x.data, out=x.data)
-        x.data += 1.0
-        x.data *= vocab.idf[x.indices]
         x = sp.csr_matrix(_l2_normalize(x, norm="l2", copy=False))
     return x
 
@@ -348,9 +448,6 @@ def article_features(
     text_vocab: Vocabulary,
     names_vocab: Vocabulary,
     settings: Settings,
-    *,
-    text_index: dict[str, int] | None = None,
-    names_index: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """Second pass: each article's features, as columns (one row an article).
 
@@ -358,11 +455,9 @@ def article_features(
     ``signature`` (num_perm uint32), ``tfidf_idx``/``tfidf_val`` and
     ``names_idx``/``names_val`` (the sparse rows).
     """
-    n = len(tokens.terms)
-    ti = text_vocab.index() if text_index is None else text_index
-    ni = names_vocab.index() if names_index is None else names_index
-    tf = _tfidf_rows(tokens.terms, text_vocab, ti)
-    nm = _tfidf_rows(tokens.names, names_vocab, ni)
+    n = len(tokens.titles)
+    tf = _tfidf_rows(tokens.term_hashes, tokens.term_counts, tokens.term_offsets, text_vocab)
+    nm = _tfidf_rows(tokens.name_hashes, tokens.name_counts, tokens.name_offsets, names_vocab)
     sh, sh_off = shingle_hashes(tokens.token_hashes, tokens.offsets, settings.shingle_size)
     sig = minhash_signatures(sh, sh_off, num_perm=settings.num_perm, seed=settings.seed)
     return {
@@ -419,9 +514,9 @@ def assemble_features(
         else np.zeros((0, num_perm), dtype=np.uint32)
     )
     return Features(
-        tfidf=_csr(list(columns["tfidf_idx"]), list(columns["tfidf_val"]), len(text_vocab.terms)),
-        terms=text_vocab.terms,
-        names=_csr(list(columns["names_idx"]), list(columns["names_val"]), len(names_vocab.terms)),
+        tfidf=_csr(list(columns["tfidf_idx"]), list(columns["tfidf_val"]), len(text_vocab.hashes)),
+        term_hashes=text_vocab.hashes,
+        names=_csr(list(columns["names_idx"]), list(columns["names_val"]), len(names_vocab.hashes)),
         signatures=sig,
         has_shingles=np.asarray(columns["has_shingles"], dtype=bool),
         titles=[str(t) for t in columns["title_words"]],

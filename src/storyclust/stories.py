@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -191,12 +191,24 @@ def representatives(
 
 
 def keywords(
-    tfidf: sp.csr_matrix, terms: npt.NDArray[np.str_], labels: I64, n_keywords: int
+    tfidf: sp.csr_matrix,
+    terms: npt.NDArray[np.str_] | Callable[[I64], Sequence[str]],
+    labels: I64,
+    n_keywords: int,
 ) -> list[list[str]]:
     """Top terms of each story by class-based TF-IDF (summed rows, re-weighted across stories).
 
     Terms are ranked by their mass in the story times ``log(1 + k / df_story)``,
-    where df_story counts the stories using the term; ties by term.
+    where df_story counts the stories using the term; ties by column.
+
+    Parameters
+    ----------
+    tfidf : scipy.sparse.csr_matrix, shape (n, n_terms)
+    terms : ndarray of str, shape (n_terms,), or callable
+        The term of each column, or a function from column indices to their terms
+        (called once, with the columns the keywords need).
+    labels : ndarray of int64, shape (n,)
+    n_keywords : int
     """
     k = int(labels.max()) + 1 if len(labels) else 0
     if k == 0 or tfidf.shape[1] == 0 or n_keywords == 0:
@@ -205,15 +217,20 @@ def keywords(
         (np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels))
     )
     mass = sp.csr_matrix(member @ tfidf)
+    mass.sort_indices()
     df = np.bincount(mass.indices, minlength=tfidf.shape[1])
     weight = np.log1p(k / np.maximum(df, 1))
-    out: list[list[str]] = []
+    top: list[I64] = []
     for s in range(k):
         lo, hi = mass.indptr[s], mass.indptr[s + 1]
         cols, vals = mass.indices[lo:hi], mass.data[lo:hi] * weight[mass.indices[lo:hi]]
-        top = np.lexsort((terms[cols], -vals))[:n_keywords]
-        out.append([str(t) for t in terms[cols[top]]])
-    return out
+        order = np.lexsort((cols, -vals))[:n_keywords]
+        top.append(cols[order].astype(np.int64))
+    if callable(terms):
+        needed = np.unique(np.concatenate(top)) if top else np.zeros(0, dtype=np.int64)
+        found = dict(zip(needed.tolist(), terms(needed)))
+        return [[str(found[int(c)]) for c in t] for t in top]
+    return [[str(x) for x in terms[t]] for t in top]
 
 
 def cohesion(labels: I64, similarity: Callable[[I64], F64]) -> tuple[F64, I64, F64]:

@@ -211,6 +211,8 @@ def normalize(text: str) -> str:
     >>> normalize("Ｔｏｋｙｏ  STRASSE\\n")
     'tokyo strasse'
     """
+    if text.isascii():  # the same, faster: NFKC keeps ASCII, casefold is lower
+        return " ".join(text.lower().split())
     return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
@@ -387,14 +389,41 @@ def names_and_numbers(text: str, *, title: str = "") -> list[str]:
         (initial if starts_sentence else mid).append(key)
     names = set(mid)
     out = [w for w in mid] + [w for w in initial if w in names]
+    keys, if_named, figures = title_names(title)
+    out.extend(keys)
+    out.extend(w for w in if_named if w in names)
+    out.extend(figures)
+    out.extend(_figures(text))
+    return out
+
+
+def _figures(text: str) -> list[str]:
+    """Figures of a text: digit runs with separators, thousands commas dropped, two characters or more."""
+    numbers = [n.replace(",", "") for n in _NUMBER.findall(text)]
+    return [n for n in numbers if len(n) >= 2]
+
+
+def title_names(title: str) -> tuple[list[str], list[str], list[str]]:
+    """What a title adds to :func:`names_and_numbers`: its capitalised words and figures.
+
+    Returns
+    -------
+    keys : list of str
+        Capitalised words that count as names whatever the text says (the title is
+        not in Title Case).
+    if_named : list of str
+        Capitalised words of a Title Case title: they count only where the text uses
+        them as names.
+    figures : list of str
+    """
+    keys: list[str] = []
+    if_named: list[str] = []
     if title:
         words = [w for w in _WORD.findall(title) if not w.isdigit()]
         capitalised = [w for w in words if w[0].isupper()]
         title_case = len(words) >= 3 and len(capitalised) >= 0.6 * len(words)
         for w in capitalised:
             key = w.casefold()
-            if key not in STOP_WORDS and (key in names or not title_case):
-                out.append(key)
-    numbers = [n.replace(",", "") for n in _NUMBER.findall(title + "\n" + text)]
-    out.extend(n for n in numbers if len(n) >= 2)
-    return out
+            if key not in STOP_WORDS:
+                (if_named if title_case else keys).append(key)
+    return keys, if_named, _figures(title)
