@@ -39,6 +39,7 @@ from storyclust._index_kernels import (
     pair_signals,
     postings,
     row_norms,
+    term_counts,
 )
 from storyclust._index_state import _STOP_HASHES, _encode
 from storyclust.cli import main
@@ -761,6 +762,22 @@ def test_pair_signals_equal_the_separate_kernels() -> None:
         assert np.array_equal(names, want, equal_nan=True)
         same = (sig[x][:, None, :] == sig[y][None, :, :]).mean(axis=2)
         assert np.array_equal(jac, np.where(has_sh[x][:, None] & has_sh[y][None, :], same, 0.0))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 9), max_size=15), min_size=1, max_size=6), st.integers(1, 3)
+)
+def test_term_counts_equal_numpy_unique(docs: list[list[int]], threads: int) -> None:
+    ptr = np.cumsum([0] + [len(d) for d in docs]).astype(np.int64)
+    terms = np.array([t for d in docs for t in d], dtype=np.int64)
+    weight = (terms % 3 + 1).astype(np.int64)
+    p, t, c = term_counts(ptr, terms, weight, threads)
+    for k, d in enumerate(docs):
+        u, inv = np.unique(np.array(d, dtype=np.int64), return_inverse=True)
+        w = np.bincount(inv, weights=(u[inv] % 3 + 1)) if len(d) else np.zeros(0)
+        assert t[p[k] : p[k + 1]].tolist() == u.tolist()
+        assert c[p[k] : p[k + 1]].tolist() == w.astype(np.int64).tolist()
 
 
 _NAME_PIECES = st.sampled_from(

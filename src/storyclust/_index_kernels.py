@@ -22,12 +22,15 @@ import numpy.typing as npt
 
 __all__ = [
     "available_cpus",
+    "components",
     "cosine_matrix",
+    "cut_roots",
     "names_hashes",
     "neighbours",
     "parallel",
     "postings",
     "row_norms",
+    "term_counts",
 ]
 
 I32 = npt.NDArray[np.int32]
@@ -758,3 +761,106 @@ def pair_signals(
     cos, names, jac = np.zeros(shape), np.zeros(shape), np.zeros(shape)
     _block(a, b, symmetric, tf, nm, float(c), sig, has_sh, cos, names, jac)
     return cos, names, jac
+
+
+# --- term counts, components, dendrogram cut --------------------------------------------------
+
+
+@_jit
+def _count_range(
+    ptr: I64, terms: I64, weight: I64, out_t: I64, out_c: I64, n_out: I64, d_lo: int, d_hi: int
+) -> None:
+    """Distinct terms of documents d_lo..d_hi-1, ascending, with summed weights, at their starts."""
+    for d in range(d_lo, d_hi):
+        lo, hi = ptr[d], ptr[d + 1]
+        if hi == lo:
+            continue
+        order = np.argsort(terms[lo:hi])
+        k = lo - 1
+        last = -1
+        for j in range(hi - lo):
+            p = lo + order[j]
+            t = terms[p]
+            if k < lo or t != last:
+                k += 1
+                out_t[k] = t
+                out_c[k] = 0
+                last = t
+            out_c[k] += weight[p]
+        n_out[d] = k - lo + 1
+
+
+def term_counts(ptr: I64, terms: I64, weight: I64, n_threads: int = 1) -> tuple[I64, I64, I64]:
+    """Per document (``terms[ptr[d]:ptr[d + 1]]``) its distinct terms, ascending, and summed weights.
+
+    Returns CSR pieces ``(ptr, terms, counts)``; the same for any `n_threads`.
+
+    Examples
+    --------
+    >>> p, t, c = term_counts(np.array([0, 3, 4]), np.array([5, 2, 5, 7]), np.array([1, 1, 2, 1]))
+    >>> p.tolist(), t.tolist(), c.tolist()
+    ([0, 2, 3], [2, 5, 7], [1, 3, 1])
+    """
+    n = len(ptr) - 1
+    out_t = np.empty(len(terms), dtype=np.int64)
+    out_c = np.empty(len(terms), dtype=np.int64)
+    n_out = np.zeros(n, dtype=np.int64)
+    args = (ptr, terms, weight, out_t, out_c, n_out)
+    parallel(_count_range, args, n, n_threads)
+    new_ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(n_out, out=new_ptr[1:])
+    keep = np.arange(len(terms)) - np.repeat(ptr[:-1], np.diff(ptr)) < np.repeat(
+        n_out, np.diff(ptr)
+    )
+    return new_ptr, out_t[keep], out_c[keep]
+
+
+@_jit
+def _find(parent: I64, x: int) -> int:
+    """Root of x in a union-find forest, halving paths."""
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+@_jit
+def components(adj: npt.NDArray[np.bool_]) -> I64:
+    """Connected components of an undirected graph given as a dense boolean matrix.
+
+    Returns, for each node, the smallest node of its component.
+
+    Examples
+    --------
+    >>> components(np.array([[0, 0, 1], [0, 0, 0], [1, 0, 0]], dtype=bool)).tolist()
+    [0, 1, 0]
+    """
+    m = adj.shape[0]
+    parent = np.arange(m)
+    for i in range(m):
+        for j in range(i + 1, m):
+            if adj[i, j] or adj[j, i]:
+                a, b = _find(parent, i), _find(parent, j)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    out = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        out[i] = _find(parent, i)
+    return out
+
+
+@_jit
+def cut_roots(z: F64, m: int, height: float) -> I64:
+    """For each of m leaves, the top cluster of a scipy linkage `z` cut at `height` (merges <= it)."""
+    parent = np.arange(2 * m - 1)
+    for k in range(m - 1):
+        if z[k, 2] <= height:
+            parent[int(z[k, 0])] = m + k
+            parent[int(z[k, 1])] = m + k
+    out = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        x = i
+        while parent[x] != x:
+            x = parent[x]
+        out[i] = x
+    return out

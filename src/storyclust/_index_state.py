@@ -22,7 +22,7 @@ import numpy.typing as npt
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
-from ._index_kernels import available_cpus, names_hashes, pair_signals, postings
+from ._index_kernels import available_cpus, names_hashes, pair_signals, postings, term_counts
 from .articles import Article
 from .features import find_boilerplate
 from .links import combine_scores, time_factor
@@ -83,15 +83,12 @@ def term_ids(hashes: U64) -> I64:
     return out
 
 
-def _counts(doc: I64, terms: I64, weight: I64, n: int) -> tuple[I64, I32, U16]:
-    """Per-document sorted term ids and summed weights, as CSR pieces."""
-    if len(terms) == 0:
-        return np.zeros(n + 1, dtype=np.int64), np.zeros(0, np.int32), np.zeros(0, np.uint16)
-    keys = doc * N_TERMS + terms
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    cnt = np.bincount(inverse.ravel(), weights=weight, minlength=len(uniq))
-    ptr = np.searchsorted(uniq // N_TERMS, np.arange(n + 1)).astype(np.int64)
-    return ptr, (uniq % N_TERMS).astype(np.int32), np.minimum(cnt, 65535).astype(np.uint16)
+def _counts(doc: I64, terms: I64, weight: I64, n: int, threads: int) -> tuple[I64, I32, U16]:
+    """Per-document sorted term ids and summed weights, as CSR pieces (`doc` ascending)."""
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(doc, minlength=n), out=ptr[1:])
+    ptr, idx, cnt = term_counts(ptr, terms, weight, threads)
+    return ptr, idx.astype(np.int32), np.minimum(cnt, 65535).astype(np.uint16)
 
 
 def _encode(docs: list[str]) -> tuple[U8, I64]:
@@ -194,20 +191,23 @@ def featurize(
     # TF over content words, as storyclust.stages.tokenize_batch: the title's counted
     # title_weight times, the lead's (the text's first lead_words) lead_weight more times.
     tok_doc = np.repeat(np.arange(2 * n, dtype=np.int64), np.diff(off))
-    content = ~np.isin(hashes, _STOP_HASHES)
+    content = _STOP_HASHES[np.searchsorted(_STOP_HASHES[:-1], hashes)] != hashes
     in_text = content & (tok_doc % 2 == 1)
     before = np.r_[0, np.cumsum(in_text)]
     rank = before[:-1] - before[off[tok_doc]]  # content words of its text before it
     lead = 1 + settings.lead_weight * (rank < settings.lead_words)
     weight = np.where(tok_doc % 2 == 0, settings.title_weight, lead).astype(np.int64)
     keep = content & (weight > 0)
-    tf_ptr, tf_idx, tf_cnt = _counts(tok_doc[keep] // 2, term_ids(hashes[keep]), weight[keep], n)
+    tf_ptr, tf_idx, tf_cnt = _counts(
+        tok_doc[keep] // 2, term_ids(hashes[keep]), weight[keep], n, threads
+    )
     name_hashes, name_off = _names(articles, texts, data, doc_off, threads)
     nm_ptr, nm_idx, nm_cnt = _counts(
         np.repeat(np.arange(n, dtype=np.int64), np.diff(name_off)),
         term_ids(name_hashes),
         np.ones(len(name_hashes), dtype=np.int64),
         n,
+        threads,
     )
     sh, sh_off = shingle_hashes(hashes, art_off, settings.shingle_size)
     sig = minhash_signatures(sh, sh_off, num_perm=settings.num_perm, seed=settings.seed)

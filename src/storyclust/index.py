@@ -140,11 +140,9 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 from scipy.cluster.hierarchy import linkage
-from scipy.sparse.csgraph import connected_components
 
-from ._index_kernels import available_cpus, neighbours
+from ._index_kernels import available_cpus, components, cut_roots, neighbours
 from ._index_state import (
     N_TERMS,
     STOP_DIGEST,
@@ -2058,19 +2056,10 @@ def _cut(dense: F64, s: Settings) -> I64:
     iu = np.triu_indices(m, 1)
     if m < 2 or dense[iu].min() >= s.threshold:  # every linkage keeps such a group whole
         return np.zeros(m, dtype=np.int64)
-    _, comp = connected_components(sp.csr_matrix(dense >= s.link_threshold), directed=False)
+    comp = components(dense >= s.link_threshold)
     dist = np.where(comp[:, None] == comp[None, :], 1.0 - dense, 1.0)
     z = linkage(np.clip(dist[iu], 0.0, 1.0), method=s.linkage)
-    parent = np.arange(2 * m - 1)
-    for k in np.flatnonzero(z[:, 2] <= 1.0 - s.threshold + 1e-12).tolist():
-        parent[int(z[k, 0])] = parent[int(z[k, 1])] = m + k
-    root = np.arange(m)
-    for _ in range(m):  # follow merges up to each cluster's top (at most m levels)
-        nxt = parent[root]
-        if np.array_equal(nxt, root):
-            break
-        root = nxt
-    return number_by_first_appearance(root)
+    return number_by_first_appearance(cut_roots(z, m, 1.0 - s.threshold + 1e-12))
 
 
 def _linkage(scores: F64, method: str) -> float:
