@@ -94,3 +94,54 @@ def test_time_factor_window_decay_and_missing_dates() -> None:
     assert np.isclose(tf[1], np.exp(-2))
     assert time_factor(a, b, window=2, decay=0)[3] == 0.0
     assert (time_factor(a, b, window=np.inf, decay=3) == 1.0).all()
+
+
+def _corpus() -> list[dict[str, object]]:
+    quake = "A strong earthquake of magnitude 7.1 shook Tokyo on Monday, officials said."
+    return [
+        {"id": "a", "title": "Quake hits Tokyo", "text": quake, "published": "2024-01-01"},
+        {"id": "b", "title": "Strong quake shakes Tokyo", "text": quake + " No damage yet."},
+        {"id": "c", "title": "Tokyo earthquake: magnitude 7.1", "text": ""},
+        {"id": "d", "title": "Quake of 7.1 rattles Tokyo", "text": ""},
+        {
+            "id": "e",
+            "title": "Budget vote passes",
+            "text": "Parliament passed the budget.",
+            "published": "2024-01-09",
+        },
+        {"id": "f", "title": "Parliament passes the budget", "text": "", "published": "2024-01-02"},
+    ]
+
+
+def test_dense_scores_agree_with_link_scores_in_any_block_size(monkeypatch) -> None:
+    import storyclust.links as links_mod
+    from storyclust.articles import to_articles
+    from storyclust.settings import Settings
+    from storyclust.stages import corpus_features
+
+    s = Settings(link_threshold=0.01, threshold=0.01)
+    feats = corpus_features(list(to_articles(_corpus())), s)
+    n = len(feats.titles)
+    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)], dtype=np.int64)
+    links = links_mod.score_links(feats, pairs, s)
+    members = np.arange(n, dtype=np.int64)
+    whole = links_mod.dense_scores(feats, members, links, s)
+    monkeypatch.setattr(links_mod, "_BLOCK_CELLS", 7)  # one row a block
+    blocks = links_mod.dense_scores(feats, members, links, s)
+    np.testing.assert_array_equal(whole, blocks)
+    np.testing.assert_array_equal(whole, whole.T)
+    assert np.all(np.diag(whole) == 0)
+    np.testing.assert_allclose(whole[links.pairs[:, 0], links.pairs[:, 1]], links.score, atol=1e-12)
+
+
+def test_headline_only_pairs_weigh_the_headline_more() -> None:
+    from storyclust.links import combine_scores
+    from storyclust.settings import Settings
+
+    s = Settings(headline_weight=0.2, headline_only_weight=0.5, names_weight=0.0)
+    one = lambda v: np.array([v])  # noqa: E731
+    args = (one(0.2), one(0.8), one(np.nan), one(1.0), one(0.0), s)
+    with_text = combine_scores(*args)
+    headline_only = combine_scores(*args, headline_only=np.array([True]))
+    assert with_text[0] == 0.8 * 0.2 + 0.2 * 0.8
+    assert headline_only[0] == 0.5 * 0.2 + 0.5 * 0.8

@@ -195,9 +195,13 @@ def score_links(features: Features, pairs: I64, settings: Settings) -> Links:
     The text evidence is a weighted mean of the TF-IDF cosine (weight
     ``1 - headline_weight - names_weight``), the headline similarity and the names
     overlap; a signal that is missing for a pair (no title, no names) is left out
-    and the other weights scaled up. The text evidence is multiplied by the time
-    factor; a near-duplicate pair (shingle Jaccard >= ``near_duplicate_threshold``)
-    scores at least its Jaccard, whatever the time between.
+    and the other weights scaled up. Where either article is a headline alone (at
+    most ``headline_only_words`` tokens), the headline weighs
+    ``headline_only_weight`` instead: the TF-IDF vector of such an article is its
+    headline, so the cosine and the headline similarity are two readings of the
+    same few words. The text evidence is multiplied by the time factor; a
+    near-duplicate pair (shingle Jaccard >= ``near_duplicate_threshold``) scores at
+    least its Jaccard, whatever the time between.
     """
     i, j = pairs[:, 0], pairs[:, 1]
     jac = jaccard_estimates(features.signatures, pairs)
@@ -221,7 +225,10 @@ def score_links(features: Features, pairs: I64, settings: Settings) -> Links:
         decay=settings.time_decay_days,
     )
     near = jac >= settings.near_duplicate_threshold
-    score = _combine(cos, head, names, tf, np.where(near, jac, 0.0), settings)
+    short = features.lengths <= settings.headline_only_words
+    score = _combine(
+        cos, head, names, tf, np.where(near, jac, 0.0), settings, headline_only=short[i] | short[j]
+    )
     links = Links(
         pairs=pairs,
         score=score,
@@ -241,10 +248,19 @@ def _row_cosines(x: sp.csr_matrix, pairs: I64) -> F64:
 
 
 def _combine(
-    cos: F64, head: F64, names: F64, tf: F64, near_jaccard: F64, settings: Settings
+    cos: F64,
+    head: F64,
+    names: F64,
+    tf: F64,
+    near_jaccard: F64,
+    settings: Settings,
+    headline_only: npt.NDArray[np.bool_] | None = None,
 ) -> F64:
     """Weighted mean of the available text signals, times the time factor, floored by near-duplicate Jaccard."""
-    wh, wn = settings.headline_weight, settings.names_weight
+    wn = settings.names_weight
+    wh: float | F64 = settings.headline_weight
+    if headline_only is not None:
+        wh = np.where(headline_only, settings.headline_only_weight, settings.headline_weight)
     wc = 1.0 - wh - wn
     has_h, has_n = ~np.isnan(head), ~np.isnan(names)
     total = wc + wh * has_h + wn * has_n
@@ -256,7 +272,14 @@ def _combine(
 
 
 def combine_scores(
-    cos: F64, head: F64, names: F64, tf: F64, near_jaccard: F64, settings: Settings
+    cos: F64,
+    head: F64,
+    names: F64,
+    tf: F64,
+    near_jaccard: F64,
+    settings: Settings,
+    *,
+    headline_only: npt.NDArray[np.bool_] | None = None,
 ) -> F64:
     """Combine the signals of article pairs into their link scores.
 
@@ -264,7 +287,11 @@ def combine_scores(
     scorers (the streaming :class:`storyclust.StoryIndex`): the weighted mean of
     the available text signals (a NaN `head` or `names` is missing and left out),
     times the time factor `tf`, floored by `near_jaccard` (the Jaccard of
-    near-duplicate pairs, 0 elsewhere). Arrays of any one shape.
+    near-duplicate pairs, 0 elsewhere). Where `headline_only` is true (either
+    article is a headline alone: at most ``headline_only_words`` tokens), the
+    headline weighs ``headline_only_weight`` instead of ``headline_weight``;
+    without it every pair is weighed as if both had a text. Arrays of any one
+    (broadcastable) shape.
 
     Examples
     --------
@@ -273,7 +300,7 @@ def combine_scores(
     >>> combine_scores(one(0.5), one(np.nan), one(np.nan), one(1.0), one(0.0), Settings()).tolist()
     [0.5]
     """
-    return _combine(cos, head, names, tf, near_jaccard, settings)
+    return _combine(cos, head, names, tf, near_jaccard, settings, headline_only)
 
 
 def dense_scores(features: Features, members: I64, links: Links, settings: Settings) -> F64:
@@ -282,44 +309,67 @@ def dense_scores(features: Features, members: I64, links: Links, settings: Setti
     Candidates are a sparse sample; inside one linked group the exact score of
     every pair is cheap, and linkage needs it (a pair that was not a candidate is
     scored, not assumed 0). Near-duplicate Jaccard is taken from `links` (pairs
-    that were not LSH candidates are not near-duplicates).
+    that were not LSH candidates are not near-duplicates). Scored in blocks of
+    rows, so the memory beyond the result is a few blocks, not a few matrices.
 
     Returns
     -------
     ndarray of float64, shape (m, m), symmetric, zero diagonal.
     """
     m = len(members)
-    cos = _dense_cosines(features.tfidf, members)
-    names = _dense_cosines(features.names, members)
+    out = np.zeros((m, m))
+    if m == 0:
+        return out
+    tfidf = features.tfidf[members] if features.tfidf.shape[1] else None
+    names_x = features.names[members] if features.names.shape[1] else None
     has_names = np.asarray(features.names[members].getnnz(axis=1) > 0)
-    names[~(has_names[:, None] & has_names[None, :])] = np.nan
     titles = [features.titles[k] for k in members]
-    head = cdist(titles, titles, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=1) / 100.0
-    has = np.fromiter((bool(t) for t in titles), dtype=bool, count=m)
-    head[~(has[:, None] & has[None, :])] = np.nan
+    has_title = np.fromiter((bool(t) for t in titles), dtype=bool, count=m)
     d = features.days[members]
-    tf = time_factor(
-        d[:, None], d[None, :], window=settings.time_window_days, decay=settings.time_decay_days
-    )
-    near = np.zeros((m, m))
-    pos = np.full(int(members.max()) + 1 if m else 0, -1, dtype=np.int64)
+    short = features.lengths[members] <= settings.headline_only_words
+    pos = np.full(int(members.max()) + 1, -1, dtype=np.int64)
     pos[members] = np.arange(m)
-    nd = links.near_duplicate.copy()
-    a, b = links.pairs[nd, 0], links.pairs[nd, 1]
+    nd = links.near_duplicate
+    a, b, jac = links.pairs[nd, 0], links.pairs[nd, 1], links.jaccard[nd]
     inside = (a < len(pos)) & (b < len(pos))
-    a, b, jac = a[inside], b[inside], links.jaccard[nd][inside]
+    a, b, jac = a[inside], b[inside], jac[inside]
     ok = (pos[a] >= 0) & (pos[b] >= 0)
-    near[pos[a[ok]], pos[b[ok]]] = jac[ok]
-    near = np.maximum(near, near.T)
-    out = _combine(cos, head, names, tf, near, settings)
-    np.fill_diagonal(out, 0.0)
+    near_rows = np.concatenate([pos[a[ok]], pos[b[ok]]])
+    near_cols = np.concatenate([pos[b[ok]], pos[a[ok]]])
+    near_vals = np.concatenate([jac[ok], jac[ok]])
+    step = max(1, _BLOCK_CELLS // m)
+    for lo in range(0, m, step):
+        # Rows lo:hi against columns lo: only, mirrored below: each pair is scored once.
+        hi = min(m, lo + step)
+        r, c = slice(lo, hi), slice(lo, m)
+        cos = _block_cosines(tfidf, r, c)
+        nm = _block_cosines(names_x, r, c)
+        nm[~(has_names[r, None] & has_names[None, c])] = np.nan
+        head = (
+            cdist(titles[r], titles[c], scorer=fuzz.token_set_ratio, dtype=np.float64, workers=1)
+            / 100.0
+        )
+        head[~(has_title[r, None] & has_title[None, c])] = np.nan
+        tf = time_factor(
+            d[r, None], d[None, c], window=settings.time_window_days, decay=settings.time_decay_days
+        )
+        near = np.zeros((hi - lo, m - lo))
+        sel = (near_rows >= lo) & (near_rows < hi) & (near_cols >= lo)
+        near[near_rows[sel] - lo, near_cols[sel] - lo] = near_vals[sel]
+        block = _combine(cos, head, nm, tf, near, settings, short[r, None] | short[None, c])
+        diag = np.triu(block[:, : hi - lo], 1)
+        block[:, : hi - lo] = diag + diag.T
+        out[r, c] = block
+        out[c, r] = block.T
     return out
 
 
-def _dense_cosines(x: sp.csr_matrix, members: I64) -> F64:
-    """All-pairs cosines of the members' rows, dense."""
-    m = len(members)
-    if not x.shape[1]:
-        return np.zeros((m, m))
-    sub = x[members]
-    return np.clip(np.asarray((sub @ sub.T).toarray(), dtype=np.float64), 0.0, 1.0)
+# Pairs scored at once by dense_scores: bounds its working memory (a few arrays this size).
+_BLOCK_CELLS = 1 << 21
+
+
+def _block_cosines(x: sp.csr_matrix | None, rows: slice, cols: slice) -> F64:
+    """Cosines of rows `rows` of `x` against its rows `cols`, dense (zeros without columns)."""
+    if x is None:
+        return np.zeros((rows.stop - rows.start, cols.stop - cols.start))
+    return np.clip(np.asarray((x[rows] @ x[cols].T).toarray(), dtype=np.float64), 0.0, 1.0)

@@ -26,6 +26,8 @@ class Settings:
     link_threshold: float = 0.1
     headline_weight: float = 0.2
     names_weight: float = 0.2
+    headline_only_weight: float = 0.4
+    headline_only_words: int = 20
     title_weight: int = 2
     lead_weight: int = 1
     lead_words: int = 30
@@ -39,7 +41,7 @@ class Settings:
     max_neighbors: int = 50
     linkage: str = "average"
     representative: Any = "central"
-    max_component_size: int = 3000
+    max_component_size: int = 10000
     n_keywords: int = 5
     strip_boilerplate: bool = True
 
@@ -57,6 +59,12 @@ class Settings:
                 "headline_weight + names_weight must be <= 1 (the rest is the TF-IDF cosine); "
                 f"got {self.headline_weight} + {self.names_weight}"
             )
+        _unit("headline_only_weight", self.headline_only_weight, low_open=False)
+        if self.headline_only_weight + self.names_weight > 1:
+            raise SettingsError(
+                "headline_only_weight + names_weight must be <= 1 (the rest is the TF-IDF cosine); "
+                f"got {self.headline_only_weight} + {self.names_weight}"
+            )
         _unit("near_duplicate_threshold", self.near_duplicate_threshold, low_open=True)
         if not (isinstance(self.lsh_min_recall, float) and 0 < self.lsh_min_recall < 1):
             raise SettingsError(
@@ -65,6 +73,7 @@ class Settings:
         _int("title_weight", self.title_weight, 0)
         _int("lead_weight", self.lead_weight, 0)
         _int("lead_words", self.lead_words, 0)
+        _int("headline_only_words", self.headline_only_words, 0)
         _int("shingle_size", self.shingle_size, 1)
         _int("num_perm", self.num_perm, 1)
         _int("seed", self.seed, 0)

@@ -117,10 +117,14 @@ def group_links(
                 labels[piece] = next_label
                 next_label += 1
                 continue
-            dense = graph[piece][:, piece].toarray() if similarity is None else similarity(piece)
-            dist = 1.0 - dense
+            dist = graph[piece][:, piece].toarray() if similarity is None else similarity(piece)
+            # Distances in place: the square matrix is the largest object held here.
+            np.subtract(1.0, dist, out=dist)
+            np.clip(dist, 0.0, 1.0, out=dist)
             np.fill_diagonal(dist, 0.0)
-            z = linkage(squareform(np.clip(dist, 0.0, 1.0), checks=False), method=method)
+            condensed = squareform(dist, checks=False)
+            del dist
+            z = linkage(condensed, method=method)
             sub = fcluster(z, t=1.0 - threshold + 1e-12, criterion="distance").astype(np.int64)
             labels[piece] = next_label + sub - 1
             next_label += int(sub.max())
