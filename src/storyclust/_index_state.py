@@ -248,6 +248,23 @@ def encode_terms(idx: I32, counts: U16) -> bytes:
     return zlib.compress(gaps.tobytes() + counts.astype("<u2").tobytes(), 1)
 
 
+Packed = list[tuple[bytes, bytes, bytes]]
+
+
+def pack_rows(batch: Batch) -> Packed:
+    """What is stored of each article's vectors: its text and names vectors and its signature."""
+    sig = batch.sig.astype("<u4")
+    tp, np_ = batch.tf_ptr.tolist(), batch.nm_ptr.tolist()
+    return [
+        (
+            encode_terms(batch.tf_idx[tp[k] : tp[k + 1]], batch.tf_cnt[tp[k] : tp[k + 1]]),
+            encode_terms(batch.nm_idx[np_[k] : np_[k + 1]], batch.nm_cnt[np_[k] : np_[k + 1]]),
+            sig[k].tobytes(),
+        )
+        for k in range(len(batch.ids))
+    ]
+
+
 def decode_terms(blob: object) -> tuple[I32, U16]:
     """The term ids and counts of a stored vector, checked.
 

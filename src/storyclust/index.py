@@ -132,6 +132,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -142,19 +143,20 @@ import numpy as np
 import numpy.typing as npt
 from scipy.cluster.hierarchy import linkage
 
-from ._index_kernels import available_cpus, components, cut_roots, neighbours
+from ._index_kernels import available_cpus, components, cut_roots, neighbours, top_per_row
 from ._index_state import (
     N_TERMS,
     STOP_DIGEST,
     TERM_BITS,
     Batch,
     LshRuns,
+    Packed,
     Pool,
     Signals,
     bucket_keys,
     decode_terms,
-    encode_terms,
     featurize,
+    pack_rows,
     signals,
     stack,
     term_ids,
@@ -1378,9 +1380,19 @@ class StoryIndex:
 
     def _add(self, arts: Articles) -> list[Assignment]:
         """Add checked articles (inside a transaction)."""
+        batch, slots, lsh = self._prepare(arts, learn=True)
+        # What is stored of each article does not depend on the assignments: it is
+        # packed on another thread (zlib releases the GIL) while they are made.
+        with ThreadPoolExecutor(max_workers=1) as packer:
+            packed = packer.submit(pack_rows, batch)
+            return self._assign(arts, batch, slots, lsh, packed)
+
+    def _assign(
+        self, arts: Articles, batch: Batch, slots: I64, lsh: list[I64], packed: Future[Packed]
+    ) -> list[Assignment]:
+        """Assign prepared articles, one by one, then write everything (inside a transaction)."""
         s = self._settings
         pool = self._pool
-        batch, slots, lsh = self._prepare(arts, learn=True)
         pages = self._count(batch, +1)
         nbrs = self._tfidf_candidates(batch, slots)
         ch = _Changes()
@@ -1426,7 +1438,7 @@ class StoryIndex:
         if np.isfinite(batch.days).any():
             top_day = float(np.nanmax(batch.days))
             clock = top_day if math.isnan(clock) else max(clock, top_day)
-        self._write(arts, batch, slots, clock, ch, pages)
+        self._write(arts, batch, slots, clock, ch, pages, packed.result())
         self._next_row += len(arts)
         self._clock = clock
         self._evict()
@@ -1646,7 +1658,7 @@ class StoryIndex:
         norm = np.sqrt(np.bincount(doc, w * w, minlength=n))
         # Query weight of term t: its normalised TF-IDF times IDF (the stored rows carry TF only).
         qw = w / np.maximum(norm, 1e-12)[doc] * idf
-        keep = _top_per_row(batch.tf_ptr, qw, _QUERY_TERMS)
+        keep = top_per_row(batch.tf_ptr, qw, _QUERY_TERMS)
         # Batch keeps neighbours with cosine >= link_threshold. An article searched with
         # only its heaviest terms scores less, in about the share of its squared weight
         # those terms carry: its cut is lowered by that share (exact for short texts).
@@ -1734,6 +1746,7 @@ class StoryIndex:
         clock: float,
         ch: _Changes,
         pages: set[tuple[int, int]],
+        packed: Packed,
     ) -> None:
         """Write one add() call's changes (inside its transaction)."""
         c = self._conn
@@ -1755,8 +1768,6 @@ class StoryIndex:
         records = []
         for k, a in enumerate(arts):
             slot = int(slots[k])
-            t0, t1 = batch.tf_ptr[k], batch.tf_ptr[k + 1]
-            n0, n1 = batch.nm_ptr[k], batch.nm_ptr[k + 1]
             records.append(
                 (
                     int(pool.row[slot]),
@@ -1773,9 +1784,7 @@ class StoryIndex:
                     int(batch.n_tokens[k]),
                     int(batch.has_sh[k]),
                     float(pool.score[slot]),
-                    encode_terms(batch.tf_idx[t0:t1], batch.tf_cnt[t0:t1]),
-                    encode_terms(batch.nm_idx[n0:n1], batch.nm_cnt[n0:n1]),
-                    batch.sig[k].astype("<u4").tobytes(),
+                    *packed[k],
                 )
             )
         c.executemany(f"INSERT INTO articles VALUES ({','.join('?' * 17)})", records)
@@ -2094,20 +2103,6 @@ def _horizon(s: Settings) -> float:
     if decay == 0:
         return window
     return window + decay * math.log(1.0 / s.link_threshold)
-
-
-def _top_per_row(ptr: I64, weight: F64, k: int) -> I64:
-    """Positions of the `k` heaviest entries of each CSR row, in their original (term) order."""
-    lengths = np.diff(ptr)
-    if not len(lengths) or lengths.max() <= k:
-        return np.arange(len(weight))
-    keep = np.ones(len(weight), dtype=bool)
-    for r in np.flatnonzero(lengths > k).tolist():
-        lo, hi = int(ptr[r]), int(ptr[r + 1])
-        # Heaviest first, ties to the earlier term: keep the first k.
-        order = np.lexsort((np.arange(hi - lo), -weight[lo:hi]))
-        keep[lo + order[k:]] = False
-    return np.flatnonzero(keep)
 
 
 def _blob(value: Any, dtype: str, length: int | None, path: str | None, what: str) -> Any:
