@@ -5,7 +5,9 @@ first N articles of the seeded stream (``stream_corpus.py``, 3,000 articles a
 day), in batches of ``--batch`` articles. Then the next articles are added in
 batches of the same size: one warm-up batch, then ``--repeats`` timed batches
 (median and min reported). Also reported: the peak resident memory of the
-process (ru_maxrss), the file size (after folding the WAL), the fill rate, the
+process (ru_maxrss), the file size (after folding the WAL), the fill rate
+(without the time spent generating the stream, reported apart), the load
+average of the machine at the start and end of the size, the
 cost of a query, and how well the stories match the stream's own story labels
 (pairwise F1 over the measured batches, a sanity check rather than a quality
 benchmark: see tests/test_index.py for the labelled sets).
@@ -13,7 +15,7 @@ benchmark: see tests/test_index.py for the labelled sets).
 Each size runs in a fresh process so memory figures are its own.
 
     python benchmarks/bench_index.py                 # 10k and 100k
-    python benchmarks/bench_index.py --large         # and 1M (about an hour)
+    python benchmarks/bench_index.py --large         # and 1M (most of an hour)
     python benchmarks/bench_index.py --sizes 2000    # a quick check
 """
 
@@ -48,6 +50,14 @@ def _rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
+def _loadavg() -> float:
+    """The 1-minute load average (the machine is shared: other jobs slow the timings)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except OSError:  # not on Linux
+        return float("nan")
+
+
 def _file_mb(path: Path) -> float:
     """Size of the index file and its WAL, in MB."""
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
@@ -59,13 +69,17 @@ def run_size(n: int, *, batch: int, repeats: int, seed: int, folder: Path) -> di
     path.unlink(missing_ok=True)
     index = storyclust.StoryIndex(path)
     articles = stream(n + (repeats + 1) * batch + 1, seed=seed)
+    load_start = _loadavg()
     t0 = time.perf_counter()
     filled = 0
+    gen_s = 0.0
     while filled < n:
+        g = time.perf_counter()
         chunk = [next(articles) for _ in range(min(batch, n - filled))]
+        gen_s += time.perf_counter() - g
         index.add(chunk)
         filled += len(chunk)
-    fill_s = time.perf_counter() - t0
+    fill_s = time.perf_counter() - t0 - gen_s
     index.save()
     rates: list[float] = []
     cpu: list[float] = []
@@ -101,6 +115,8 @@ def run_size(n: int, *, batch: int, repeats: int, seed: int, folder: Path) -> di
         "file_mb": round(_file_mb(path), 1),
         "file_kb_per_article": round(_file_mb(path) * 1e3 / len(index), 2),
         "stream_pairwise_f1": round(float(f1), 4),
+        "generate_ms_per_article": round(gen_s / n * 1e3, 3),
+        "loadavg_start_end": [load_start, _loadavg()],
     }
     index.close()
     path.unlink(missing_ok=True)
@@ -147,14 +163,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     header = (
         "| articles held | add: articles/s (median, min) | ms/article (CPU ms) | vs smallest | "
-        "fill articles/s | query ms | peak RSS MB | file MB (kB/article) | stream F1 |\n"
-        "|---|---|---|---|---|---|---|---|---|\n"
+        "fill articles/s | query ms | peak RSS MB | file MB (kB/article) | stream F1 | load |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n"
     )
     table = header + "".join(
-        f"| {r['n_held']:,} | {r['add_articles_per_s_median']:,.0f} ({r['add_articles_per_s_min']:,.0f}) "
-        f"| {r['add_ms_per_article_median']} ({r['add_cpu_ms_per_article_median']}) | {r['rate_vs_smallest']} | {r['fill_articles_per_s']:,.0f} "
-        f"| {r['query_ms']} | {r['peak_rss_mb']:,.0f} | {r['file_mb']:,.0f} ({r['file_kb_per_article']}) "
-        f"| {r['stream_pairwise_f1']} |\n"
+        f"| {r['n_held']:,} | {r['add_articles_per_s_median']:,.0f} "
+        f"({r['add_articles_per_s_min']:,.0f}) | {r['add_ms_per_article_median']} "
+        f"({r['add_cpu_ms_per_article_median']}) | {r['rate_vs_smallest']} "
+        f"| {r['fill_articles_per_s']:,.0f} | {r['query_ms']} | {r['peak_rss_mb']:,.0f} "
+        f"| {r['file_mb']:,.0f} ({r['file_kb_per_article']}) | {r['stream_pairwise_f1']} "
+        f"| {r['loadavg_start_end'][0]}-{r['loadavg_start_end'][1]} |\n"
         for r in rows
     )
     print(table)

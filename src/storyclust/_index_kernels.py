@@ -101,6 +101,15 @@ def _cosines(
             out[i, j] = min(max(v, 0.0), 1.0)
 
 
+@_jit
+def _norms_range(
+    lo: I64, hi: I64, idx: I32, val: F32, lg: F64, c: float, out: F64, r_lo: int, r_hi: int
+) -> None:
+    """L2 norm of the TF-IDF weights of rows r_lo..r_hi-1, into out."""
+    for r in range(r_lo, r_hi):
+        out[r] = _row_norm(r, lo, hi, idx, val, lg, c)
+
+
 def row_norms(rows: I64, lo: I64, hi: I64, idx: I32, val: F32, lg: F64, c: float) -> F64:
     """L2 norms of the TF-IDF weights of `rows` (IDF from `lg` and `c`).
 
@@ -187,13 +196,13 @@ def _search(
     horizon: float,
     floor: float,
     cut: F64,
+    norms: F64,
     out: I64,
     i_lo: int,
     i_hi: int,
 ) -> None:
     """Best neighbours of query rows i_lo..i_hi-1 among slots < their limits (see ``neighbours``)."""
     k = out.shape[1]
-    norms = np.full(n, -1.0)  # computed for the rows a query reaches, once per call
     acc = np.zeros(n, dtype=np.float64)
     mark = np.zeros(n, dtype=np.bool_)
     touched = np.empty(n, dtype=np.int64)
@@ -241,12 +250,6 @@ def _search(
         qd = q_day[i]
         for j in range(nt):
             s = touched[j]
-            if norms[s] < 0.0:
-                sq = 0.0
-                for p in range(lo[s], hi[s]):
-                    w = val[p] * (c - lg[idx[p]])
-                    sq += w * w
-                norms[s] = math.sqrt(sq)
             v = acc[s] / norms[s] if norms[s] > 0.0 else 0.0
             acc[s] = 0.0
             mark[s] = False
@@ -330,6 +333,8 @@ def neighbours(
     tail_ptr, tail_slot, tail_val = tail
     lo, hi, idx, val = rows
     out = np.full((len(q_ptr) - 1, k), -1, dtype=np.int64)
+    norms = np.zeros(int(n), dtype=np.float64)
+    parallel(_norms_range, (lo, hi, idx, val, lg, float(c), norms), int(n), n_threads)
     args = (
         q_ptr,
         q_idx,
@@ -356,6 +361,7 @@ def neighbours(
         float(horizon),
         float(floor),
         np.ascontiguousarray(cut, dtype=np.float64),
+        norms,
         out,
     )
     parallel(_search, args, len(q_ptr) - 1, n_threads)
