@@ -258,6 +258,16 @@ def test_stories_table() -> None:
     assert big.first_seen <= big.last_seen and big.keywords
     assert json.loads(json.dumps(big.to_dict()))["size"] == big.size
     assert all(s.size >= 2 for s in index.stories(min_size=2))
+    # One story type for batch and stream; cohesion from the pairs the index scored.
+    assert isinstance(big, storyclust.Story) and storyclust.IndexStory is storyclust.Story
+    assert 0.0 < big.cohesion <= 1.0 and big.weakest_link is None
+    assert all(s.cohesion == 1.0 for s in stories if s.size == 1)
+    batch = {tuple(sorted(s.article_ids)): s for s in storyclust.cluster(CORPUS).stories}
+    for s in stories:
+        twin = batch.get(tuple(sorted(s.article_ids)))
+        if twin is not None:  # the same story: the same number of distinct reports
+            assert s.n_reports == twin.n_reports
+            assert s.cohesion <= twin.cohesion + 0.05
     earliest = StoryIndex(representative="earliest")
     earliest.add(CORPUS)
     for s in earliest.stories():

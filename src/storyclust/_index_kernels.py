@@ -250,6 +250,8 @@ def _search(
         qd = q_day[i]
         for j in range(nt):
             s = touched[j]
+            if norms[s] < 0.0:  # not computed up front (few queries): now, once per call
+                norms[s] = _row_norm(s, lo, hi, idx, val, lg, c)
             v = acc[s] / norms[s] if norms[s] > 0.0 else 0.0
             acc[s] = 0.0
             mark[s] = False
@@ -333,8 +335,12 @@ def neighbours(
     tail_ptr, tail_slot, tail_val = tail
     lo, hi, idx, val = rows
     out = np.full((len(q_ptr) - 1, k), -1, dtype=np.int64)
-    norms = np.zeros(int(n), dtype=np.float64)
-    parallel(_norms_range, (lo, hi, idx, val, lg, float(c), norms), int(n), n_threads)
+    n_queries = len(q_ptr) - 1
+    norms = np.full(int(n), -1.0)
+    if n_queries * 64 >= n:  # most rows will be reached: their norms up front, on every CPU
+        parallel(_norms_range, (lo, hi, idx, val, lg, float(c), norms), int(n), n_threads)
+    else:  # a few queries: norms as rows are reached, on one thread (shared cache)
+        n_threads = 1
     args = (
         q_ptr,
         q_idx,

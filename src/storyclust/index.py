@@ -163,6 +163,7 @@ from ._index_state import (
 )
 from .articles import Article, Articles, to_articles
 from .errors import InputError, InputTypeError, SettingsError
+from .result import Story
 from .settings import Settings
 from .similarity import band_candidates, band_keys
 from .stories import number_by_first_appearance
@@ -257,7 +258,8 @@ _ROW_COLUMNS: Final = (
     "row, id, story, day, title_words, has_shingles, score_sum, tf, names, signature"
 )
 _STORY_COLUMNS: Final = (
-    "story, row, id, title, snippet, source, day, title_words, n_tokens, score_sum"
+    "story, row, id, title, snippet, source, day, title_words, n_tokens, score_sum, "
+    "has_shingles, signature"
 )
 
 
@@ -373,73 +375,9 @@ class StoryEvent:
     time: datetime
 
 
-@dataclass(frozen=True)
-class IndexStory:
-    """A story held by a :class:`StoryIndex`.
-
-    Attributes
-    ----------
-    story_id : int
-        Stable id; the stories merged into it are in `merged_ids`.
-    size : int
-        Articles held.
-    representative_id : str
-        The article that stands for the story, chosen by the ``representative``
-        setting. For ``"central"``: the highest sum of scores to the rest of the
-        story, over the pairs the index scored as articles arrived.
-    title : str
-        The representative's title (or the start of its text when it has none).
-    outlets : list of str
-        Distinct non-empty sources, sorted.
-    first_seen, last_seen : datetime or None
-        Earliest and latest publication time among its dated articles.
-    keywords : list of str
-        Content words of its titles (or text starts), frequent in it and rare overall.
-    article_ids : list of str
-        Its articles, in the order they were added.
-    merged_ids : list of int
-        Stories merged into this one.
-
-    Examples
-    --------
-    >>> index = StoryIndex()
-    >>> _ = index.add([{"id": "a", "title": "Quake hits Tokyo", "source": "AP"}])
-    >>> story = index.get(0)
-    >>> story.size, story.outlets, story.to_dict()["representative_id"]
-    (1, ['AP'], 'a')
-    """
-
-    story_id: int
-    size: int
-    representative_id: str
-    title: str
-    outlets: list[str]
-    first_seen: datetime | None
-    last_seen: datetime | None
-    keywords: list[str]
-    article_ids: list[str]
-    merged_ids: list[int] = field(default_factory=list)
-
-    @property
-    def n_outlets(self) -> int:
-        """Number of distinct outlets."""
-        return len(self.outlets)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict of the story."""
-        return {
-            "story": self.story_id,
-            "size": self.size,
-            "representative_id": self.representative_id,
-            "title": self.title,
-            "outlets": self.outlets,
-            "n_outlets": self.n_outlets,
-            "first_seen": self.first_seen.isoformat() if self.first_seen else None,
-            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
-            "keywords": self.keywords,
-            "article_ids": self.article_ids,
-            "merged_ids": self.merged_ids,
-        }
+# A story held by the index is the batch story table's row type (Story), filled
+# from what the index stores; the old name stays for code that imports it.
+IndexStory = Story
 
 
 @dataclass(frozen=True)
@@ -1143,7 +1081,7 @@ class StoryIndex:
                 self._remove_rows(rows)
         return len(rows)
 
-    def stories(self, *, min_size: int = 1) -> list[IndexStory]:
+    def stories(self, *, min_size: int = 1) -> list[Story]:
         """Every story held, by id.
 
         Parameters
@@ -1153,7 +1091,7 @@ class StoryIndex:
 
         Returns
         -------
-        list of IndexStory
+        list of Story
 
         Examples
         --------
@@ -1168,7 +1106,7 @@ class StoryIndex:
             f"SELECT {_STORY_COLUMNS} FROM articles ORDER BY story, row"
         ).fetchall()
         merged = self._merged_ids()
-        out: list[IndexStory] = []
+        out: list[Story] = []
         start = 0
         for end in range(1, len(rows) + 1):
             if end == len(rows) or rows[end][0] != rows[start][0]:
@@ -1177,7 +1115,7 @@ class StoryIndex:
                 start = end
         return out
 
-    def get(self, story_id: int) -> IndexStory:
+    def get(self, story_id: int) -> Story:
         """One story by id; the id of a story merged into another gives that other.
 
         Raises
@@ -1976,7 +1914,7 @@ class StoryIndex:
             sid = int(row[0])
         raise InputError("damaged index: a cycle of merged stories", path=self._path)
 
-    def _story(self, rows: list[Any], merged: list[int]) -> IndexStory:
+    def _story(self, rows: list[Any], merged: list[int]) -> Story:
         """One story from its rows (columns as in ``_STORY_COLUMNS``)."""
         policy = self._settings.representative
         days = [math.inf if r[6] is None else float(r[6]) for r in rows]
@@ -1994,7 +1932,8 @@ class StoryIndex:
             min(range(len(rows)), key=lambda k: (first[k], primary[k], days[k], int(rows[k][1])))
         ]
         dated = [float(x[6]) for x in rows if x[6] is not None]
-        return IndexStory(
+        n = len(rows)
+        return Story(
             story_id=int(rep[0]),
             size=len(rows),
             representative_id=str(rep[2]),
@@ -2003,9 +1942,27 @@ class StoryIndex:
             first_seen=_from_day(min(dated)) if dated else None,
             last_seen=_from_day(max(dated)) if dated else None,
             keywords=self._keywords(rows),
+            # score_sum counts each pair the index scored once from each side.
+            cohesion=1.0 if n < 2 else sum(float(x[9]) for x in rows) / (n * (n - 1)),
             article_ids=[str(x[2]) for x in rows],
+            n_reports=self._n_reports(rows),
             merged_ids=merged,
         )
+
+    def _n_reports(self, rows: list[Any]) -> int:
+        """Distinct texts of a story: near-duplicates (by their stored signatures) count once."""
+        p = self._settings.num_perm
+        sh = np.array([bool(r[10]) for r in rows], dtype=np.bool_)
+        if sh.sum() < 2:
+            return len(rows)
+        sig = np.stack([_blob(r[11], "<u4", p, self._path, "signature") for r in rows])
+        m = len(rows)
+        near = np.zeros((m, m), dtype=np.bool_)
+        for r in range(0, m, 64):  # blocks bound the (rows, m, num_perm) comparison
+            jac = (sig[r : r + 64, None, :] == sig[None, :, :]).mean(axis=2)
+            near[r : r + 64] = jac >= self._settings.near_duplicate_threshold
+        near &= sh[:, None] & sh[None, :]
+        return len(set(components(near).tolist()))
 
     def _keywords(self, rows: list[Any]) -> list[str]:
         """Content words of the story's titles (or text starts), frequent in it and rare overall."""

@@ -44,7 +44,7 @@ _STORY_COLUMNS = [
 
 @dataclass(frozen=True)
 class Story:
-    """One story: a row of the story table.
+    """One story: a row of the story table, or a story of a :class:`storyclust.StoryIndex`.
 
     Attributes
     ----------
@@ -64,15 +64,23 @@ class Story:
         Terms that set this story apart from the others.
     cohesion : float
         Mean score over all pairs of its articles (every pair scored, not only
-        candidates); 1.0 for a single article.
+        candidates); 1.0 for a single article. For a story of a
+        :class:`~storyclust.StoryIndex`: the mean over the pairs the index
+        scored as the articles arrived, with the IDF of that time (a pair it never
+        scored counts as 0, so this is at most the batch figure; the index scores
+        every pair of a story while it is re-cut whole, up to 24 articles).
     weakest_link : tuple of (str, str, float) or None
         The two articles and the score of the weakest link of the story's maximum
-        spanning tree: where it would split first. None for a single article.
+        spanning tree: where it would split first. None for a single article, and
+        for a story of a StoryIndex (it keeps no spanning tree).
     n_reports : int
         Distinct texts: near-duplicate reprints (an outlet's re-posts, wire copies)
         count once.
     article_ids : list of str
-        Its articles, in input order.
+        Its articles, in input order (for a StoryIndex: in the order added).
+    merged_ids : list of int
+        Stories of a StoryIndex merged into this one (their ids now refer to it);
+        always empty for a batch story.
     """
 
     story_id: int
@@ -87,6 +95,7 @@ class Story:
     article_ids: list[str]
     weakest_link: tuple[str, str, float] | None = None
     n_reports: int = 1
+    merged_ids: list[int] = field(default_factory=list)
 
     @property
     def n_outlets(self) -> int:
@@ -113,6 +122,7 @@ class Story:
             ),
             "n_reports": self.n_reports,
             "article_ids": self.article_ids,
+            "merged_ids": self.merged_ids,
         }
 
 
