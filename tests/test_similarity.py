@@ -756,7 +756,25 @@ def test_term_counts_rejects_bad_layout() -> None:
 # Capitalised words, sentence ends, possessives, quotes, figures, Latin-1 letters, and
 # characters the compiled scanner leaves to Python.
 names_alphabet = st.sampled_from(
-    [*list("Aa Bb Ss It The . ! ? : ; , - ' \n\t"), "’", "“", "”", "‘", "—", "…", "\xa0", *list("0123456789"), *list("ÉéÜüßÀ×"), "Straße", "Über", "It’s", "U.S.", "1,200", "3.5", *list("Ωµ²東")]
+    [
+        *list("Aa Bb Ss It The . ! ? : ; , - ' \n\t"),
+        "’",
+        "“",
+        "”",
+        "‘",
+        "—",
+        "…",
+        "\xa0",
+        *list("0123456789"),
+        *list("ÉéÜüßÀ×"),
+        "Straße",
+        "Über",
+        "It’s",
+        "U.S.",
+        "1,200",
+        "3.5",
+        *list("Ωµ²東"),
+    ]
 )
 names_text = st.lists(names_alphabet, max_size=30).map("".join)
 
@@ -778,3 +796,65 @@ def test_names_raw_text_equals_names_and_numbers(texts: list[str], n_threads: in
             assert n_names[d] == r_names[d]
         else:
             assert off[d + 1] == off[d] and n_names[d] == 0
+
+
+# --- line_hashes, strip_line_hashes: boilerplate lines ----------------------------------
+
+line_alphabet = st.sampled_from(
+    [
+        *"Ab z.,",
+        " ",
+        "\t",
+        "\n",
+        "\r",
+        "\r\n",
+        "\x0b",
+        "\x0c",
+        "\x1c",
+        "\x1f",
+        "\x85",
+        "\u2028",
+        "\xa0",
+        "\u2003",
+        "’",
+        "“",
+        "—",
+        "…",
+        "É",
+        "ß",
+        "×",
+        "ÿ",
+        "Related",
+        "ARTICLES",
+        "½",
+        "ﬁ",
+        "Ω",
+        "東",
+    ]
+)
+line_text = st.lists(line_alphabet, max_size=25).map("".join)
+
+
+@small_settings
+@given(texts=st.lists(line_text, max_size=5), n_threads=st.sampled_from([1, 2]), data=st.data())
+def test_line_hashes_and_stripping_equal_reference(
+    texts: list[str], n_threads: int, data: st.DataObject
+) -> None:
+    enc = [t.encode() for t in texts]
+    raw = np.frombuffer(b"".join(enc), dtype=np.uint8)
+    offsets = np.array([0] + [len(e) for e in enc], dtype=np.int64).cumsum()
+    h, words, off, ok = sim.line_hashes(raw, offsets, n_threads=n_threads)
+    r_h, r_words, r_off, _ = ref.line_hashes(raw, offsets)
+    # Some of the lines that occur become boilerplate.
+    table = np.array(
+        data.draw(st.lists(st.sampled_from(r_h.tolist() or [0]), max_size=4)), dtype=np.uint64
+    )
+    out, out_off, s_ok = sim.strip_line_hashes(raw, offsets, table, n_threads=n_threads)
+    expected = ref.strip_line_hashes(raw, offsets, table)
+    for d, text in enumerate(texts):
+        covered = all(c not in "½ﬁΩ東" for c in text)
+        assert ok[d] == covered and s_ok[d] == covered
+        if covered:
+            assert h[off[d] : off[d + 1]].tolist() == r_h[r_off[d] : r_off[d + 1]].tolist()
+            assert words[off[d] : off[d + 1]].tolist() == r_words[r_off[d] : r_off[d + 1]].tolist()
+            assert out[out_off[d] : out_off[d + 1]].tobytes().decode() == expected[d]

@@ -499,3 +499,36 @@ def names_raw_text(
         np.array(n_names, dtype=np.int64),
         np.ones(len(texts), dtype=bool),
     )
+
+
+def line_hashes(data: U8, offsets: I64) -> tuple[U64, I64, I64, npt.NDArray[np.bool_]]:
+    """Twin of :func:`storyclust.similarity.line_hashes`: splitlines and normalize on every text."""
+    hashes: list[int] = []
+    words: list[int] = []
+    off = [0]
+    for t in _texts(data, offsets):
+        lines = [x for x in (normalize(y) for y in t.splitlines()) if x]
+        hashes.extend(int(h) for h in hash_strings(lines))
+        words.extend(len(x.split()) for x in lines)
+        off.append(len(hashes))
+    n = len(off) - 1
+    return (
+        np.array(hashes, dtype=np.uint64),
+        np.array(words, dtype=np.int64),
+        np.array(off, dtype=np.int64),
+        np.ones(n, dtype=bool),
+    )
+
+
+def strip_line_hashes(data: U8, offsets: I64, lines: U64) -> list[str]:
+    """Twin of :func:`storyclust.similarity.strip_line_hashes`, as strings."""
+    table = {int(x) for x in np.asarray(lines, dtype=np.uint64)}
+    out = []
+    for t in _texts(data, offsets):
+        kept = [
+            x
+            for x in t.splitlines()
+            if not (normalize(x) and int(hash_strings([normalize(x)])[0]) in table)
+        ]
+        out.append("\n".join(kept))
+    return out

@@ -19,7 +19,14 @@ from .articles import Article
 from .similarity import hash_raw_text, raw_words
 from .text import hash_strings, normalize, tokenize
 
-__all__ = ["Features", "find_boilerplate", "strip_lines", "term_strings"]
+__all__ = [
+    "Features",
+    "find_boilerplate",
+    "line_hash",
+    "strip_line_hashes_py",
+    "strip_lines",
+    "term_strings",
+]
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,9 @@ class Features:
         Publication time in days since the Unix epoch; NaN where unknown.
     lengths : ndarray of int64, shape (n,)
         Number of tokens of title and text.
-    boilerplate : frozenset of str
-        Normalised lines taken out of the texts as boilerplate.
+    boilerplate : frozenset of int
+        Hashes (:func:`storyclust.text.hash_strings`) of the normalised lines taken
+        out of the texts as boilerplate; :func:`line_hash` hashes a line so.
     """
 
     tfidf: sp.csr_matrix
@@ -60,7 +68,7 @@ class Features:
     titles: list[str]
     days: npt.NDArray[np.float64]
     lengths: npt.NDArray[np.int64]
-    boilerplate: frozenset[str] = frozenset()
+    boilerplate: frozenset[int] = frozenset()
 
 
 def find_boilerplate(
@@ -119,6 +127,33 @@ def strip_lines(text: str, lines: frozenset[str]) -> str:
     return "\n".join(x for x in text.splitlines() if normalize(x) not in lines)
 
 
+def line_hash(line: str) -> int:
+    """The hash boilerplate is kept as: ``hash_strings([normalize(line)])``, as an int.
+
+    Examples
+    --------
+    >>> line_hash("Related  ARTICLES") == line_hash("related articles")
+    True
+    """
+    return int(hash_strings([normalize(line)])[0])
+
+
+def strip_line_hashes_py(text: str, lines: frozenset[int]) -> str:
+    """`text` without the lines whose :func:`line_hash` is in `lines` (the rest joined by newlines).
+
+    The plain twin of :func:`storyclust.similarity.strip_line_hashes`, for texts it
+    does not cover.
+    """
+    if not lines:
+        return text
+    kept = []
+    for x in text.splitlines():
+        norm = normalize(x)
+        if not (norm and int(hash_strings([norm])[0]) in lines):
+            kept.append(x)
+    return "\n".join(kept)
+
+
 def term_strings(
     features: Features,
     columns: npt.ArrayLike,
@@ -151,7 +186,7 @@ def term_strings(
     fields: list[str] = []
     for r in rows.tolist():
         a = articles[r]
-        fields += [a.title, strip_lines(a.text, features.boilerplate)]
+        fields += [a.title, strip_line_hashes_py(a.text, features.boilerplate)]
     enc = [f.encode("utf-8", "surrogatepass") for f in fields]
     offsets = np.zeros(len(enc) + 1, dtype=np.int64)
     np.cumsum([len(e) for e in enc], out=offsets[1:])

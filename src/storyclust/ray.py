@@ -86,7 +86,7 @@ def _line_counts(batch: pd.DataFrame) -> pd.DataFrame:
 
 
 def _frequencies(
-    batch: pd.DataFrame, settings: Settings, boilerplate: frozenset[str]
+    batch: pd.DataFrame, settings: Settings, boilerplate: frozenset[int]
 ) -> pd.DataFrame:
     return _frame(stages.document_frequencies(stages.tokenize_batch(batch, settings, boilerplate)))
 
@@ -94,7 +94,7 @@ def _frequencies(
 def _features(
     batch: pd.DataFrame,
     settings: Settings,
-    boilerplate: frozenset[str],
+    boilerplate: frozenset[int],
     vocabs: tuple[stages.Vocabulary, stages.Vocabulary],
 ) -> pd.DataFrame:
     tokens = stages.tokenize_batch(batch, settings, boilerplate)
@@ -205,6 +205,8 @@ def _stories(
     timings: dict[str, float] | None = None,
 ) -> tuple[list[str], I64]:
     """Ids in canonical order and their story numbers."""
+    import pandas as pd
+
     clock = _Clock(timings)
     kw: dict[str, Any] = {"batch_format": "pandas", "batch_size": batch_size}
     arts = ds.map_batches(_parse, **kw).materialize()
@@ -214,11 +216,11 @@ def _stories(
         return [], np.zeros(0, dtype=np.int64)
 
     clock.lap("parse")
-    boiler: frozenset[str] = frozenset()
+    boiler: frozenset[int] = frozenset()
     if s.strip_boilerplate:
         counts = arts.map_batches(_line_counts, **kw).materialize()
         totals = (
-            counts.groupby("line", num_partitions=parts)
+            counts.groupby(["line", "words"], num_partitions=parts)
             .sum("count")
             .map_batches(_at_least, fn_kwargs={"low": 3}, batch_format="pandas")
             .to_pandas()
@@ -232,11 +234,13 @@ def _stories(
             .map_batches(_at_least, fn_kwargs={"low": 2}, batch_format="pandas")
             .to_pandas()
         )
+        if totals is None or not len(totals):
+            totals = pd.DataFrame({"line": [], "words": [], "sum(count)": []})
         boiler = stages.boilerplate_rule(
-            dict(zip(totals["line"], totals["sum(count)"]))
-            if totals is not None and len(totals)
-            else {},
-            list(outlet["line"]) if len(outlet) else [],
+            totals["line"].to_numpy(np.int64),
+            totals["words"].to_numpy(np.int64),
+            totals["sum(count)"].to_numpy(np.int64),
+            outlet["line"].to_numpy(np.int64) if len(outlet) else np.zeros(0, np.int64),
             n,
         )
 

@@ -62,6 +62,7 @@ __all__ = [
     "hash_raw_text",
     "hash_token_text",
     "jaccard_estimates",
+    "line_hashes",
     "lsh_params",
     "minhash_params",
     "minhash_signatures",
@@ -69,6 +70,7 @@ __all__ = [
     "prefix_matrix",
     "raw_words",
     "shingle_hashes",
+    "strip_line_hashes",
     "term_counts",
     "text_signatures",
 ]
@@ -738,6 +740,180 @@ def _words_range(
             out_ends[t0 + j] = b0 + ends[j]
 
 
+@_jit
+def _line_break(data: U8, i: int, hi: int) -> int:
+    """Bytes of the line break at data[i] (as str.splitlines sees them), 0 if none."""
+    c = data[i]
+    if c == 13:
+        return 2 if i + 1 < hi and data[i + 1] == 10 else 1
+    if c == 10 or c == 11 or c == 12 or c == 0x1C or c == 0x1D or c == 0x1E:
+        return 1
+    if c == 0xC2 and i + 1 < hi and data[i + 1] == 0x85:
+        return 2
+    if (
+        c == 0xE2
+        and i + 2 < hi
+        and data[i + 1] == 0x80
+        and (data[i + 2] == 0xA8 or data[i + 2] == 0xA9)
+    ):
+        return 3
+    return 0
+
+
+@_jit
+def _line_end(data: U8, lo: int, hi: int) -> tuple[int, int]:
+    """Where the line starting at lo ends, and where the next one starts."""
+    i = lo
+    while i < hi:
+        b = _line_break(data, i, hi)
+        if b:
+            return i, i + b
+        i += 1
+    return hi, hi
+
+
+@_jit
+def _normal_line(data: U8, lo: int, hi: int) -> tuple[Any, int, bool]:
+    """FNV-1a of ``normalize(line)`` for the line data[lo:hi], its number of words,
+    and whether every character was covered (if not, the caller normalises it)."""
+    h = _OFFSET
+    words = 0
+    pending_space = False  # a run of white space, written only before more text
+    i = lo
+    while i < hi:
+        c = data[i]
+        space = False
+        n_out = 0
+        b0 = 0
+        b1 = 0
+        b2 = 0
+        step = 1
+        if c < 0x80:
+            if (9 <= c <= 13) or (0x1C <= c <= 0x20):
+                space = True
+            else:
+                n_out = 1
+                b0 = c + 32 if 65 <= c <= 90 else c
+        elif c == 0xC2:
+            if i + 1 >= hi or data[i + 1] != 0xA0:
+                return h, words, False
+            space = True
+            step = 2
+        elif c == 0xC3:
+            if i + 1 >= hi or not (0x80 <= data[i + 1] <= 0xBF):
+                return h, words, False
+            c2 = data[i + 1]
+            step = 2
+            n_out = 2
+            if c2 == 0x9F:  # sharp s folds to "ss"
+                b0 = 115
+                b1 = 115
+            else:
+                b0 = 0xC3
+                b1 = c2 + 0x20 if (0x80 <= c2 <= 0x9E and c2 != 0x97) else c2
+        elif c == 0xE2:
+            if i + 2 >= hi or data[i + 1] != 0x80:
+                return h, words, False
+            c3 = data[i + 2]
+            step = 3
+            if 0x80 <= c3 <= 0x8A:  # en quad .. hair space: NFKC makes them spaces
+                space = True
+            elif c3 == 0x93 or c3 == 0x94 or c3 == 0x98 or c3 == 0x99 or c3 == 0x9C or c3 == 0x9D:
+                n_out = 3
+                b0 = 0xE2
+                b1 = 0x80
+                b2 = c3
+            elif c3 == 0xA6:  # the ellipsis: NFKC gives three full stops
+                n_out = 3
+                b0 = 46
+                b1 = 46
+                b2 = 46
+            else:
+                return h, words, False
+        else:
+            return h, words, False
+        i += step
+        if space:
+            pending_space = words > 0
+            continue
+        if pending_space:
+            h = _fnv_byte(h, 32)
+            pending_space = False
+            words += 1
+        elif words == 0:
+            words = 1
+        h = _fnv_byte(h, b0)
+        if n_out > 1:
+            h = _fnv_byte(h, b1)
+        if n_out > 2:
+            h = _fnv_byte(h, b2)
+    return h, words, True
+
+
+@_jit
+def _lines_range(
+    data: U8,
+    offsets: I64,
+    fill: bool,
+    line_offsets: I64,
+    counts: I64,
+    out_hash: U64,
+    out_words: I64,
+    d_lo: int,
+    d_hi: int,
+) -> None:
+    """Normalised-line hashes of documents d_lo..d_hi-1: counts (pass 1) or values (pass 2,
+    reading the counts of pass 1: a text it could not cover is skipped)."""
+    for d in range(d_lo, d_hi):
+        if fill and counts[d] < 0:
+            continue
+        lo, hi = offsets[d], offsets[d + 1]
+        m = 0
+        covered = True
+        while lo < hi:
+            end, nxt = _line_end(data, lo, hi)
+            h, words, ok = _normal_line(data, lo, end)
+            if not ok:
+                covered = False
+                break
+            if words > 0:
+                if fill:
+                    out_hash[line_offsets[d] + m] = h
+                    out_words[line_offsets[d] + m] = words
+                m += 1
+            lo = nxt
+        if not fill:
+            counts[d] = m if covered else -1
+
+
+@_jit
+def _strip_range(
+    data: U8, offsets: I64, lines: U64, out: U8, out_len: I64, d_lo: int, d_hi: int
+) -> None:
+    """Documents d_lo..d_hi-1 without the lines whose normalised hash is in `lines`,
+    the rest joined by newlines, written at their own offsets in out."""
+    for d in range(d_lo, d_hi):
+        lo, hi = offsets[d], offsets[d + 1]
+        w = offsets[d]
+        first = True
+        covered = True
+        while lo < hi:
+            end, nxt = _line_end(data, lo, hi)
+            h, words, ok = _normal_line(data, lo, end)
+            if not ok:
+                covered = False
+                break
+            if not (words > 0 and _in_sorted(lines, h)):
+                if not first:
+                    out[w] = 10
+                    w += 1
+                out[w : w + end - lo] = data[lo:end]
+                w += end - lo
+                first = False
+            lo = nxt
+        out_len[d] = w - offsets[d] if covered else -1
+
+
 # --- threads ----------------------------------------------------------------------------
 
 
@@ -1077,6 +1253,91 @@ def raw_words(data: U8, offsets: I64, *, n_threads: int | None = None) -> tuple[
     raw = out_bytes.tobytes()
     words = [raw[a:b].decode("utf-8") for a, b in zip(starts.tolist(), out_ends.tolist())]
     return words, tok_offsets, ok
+
+
+def line_hashes(
+    data: U8, offsets: I64, *, n_threads: int | None = None
+) -> tuple[U64, I64, I64, B1]:
+    """Hashes of the normalised lines of raw UTF-8 texts, for learning boilerplate.
+
+    Lines are split as ``str.splitlines`` splits them; each non-empty
+    ``storyclust.text.normalize(line)`` is hashed as ``hash_strings`` would hash it.
+    Covered: ASCII, Latin-1 letters, no-break and typographic spaces, dashes, curly
+    quotes and the ellipsis; a text with another character gets ``ok`` False and
+    nothing here (normalise its lines in Python).
+
+    Returns
+    -------
+    hashes : ndarray of uint64, shape (n_lines,)
+    words : ndarray of int64, shape (n_lines,)
+        Words of each normalised line.
+    line_offsets : ndarray of int64, shape (n_docs + 1,)
+    ok : ndarray of bool, shape (n_docs,)
+
+    Examples
+    --------
+    >>> from storyclust.text import hash_strings
+    >>> data = np.frombuffer("Related  ARTICLES\\r\\n\\nSign up".encode(), dtype=np.uint8)
+    >>> h, words, off, ok = line_hashes(data, np.array([0, len(data)]))
+    >>> h.tolist() == hash_strings(["related articles", "sign up"]).tolist(), words.tolist()
+    (True, [2, 2])
+    """
+    buf = np.ascontiguousarray(data, dtype=np.uint8)
+    off = _as_offsets(offsets, len(buf))
+    n_docs = len(off) - 1
+    threads = _thread_count(n_threads, float(off[-1] - off[0]) * 32)
+    counts = np.zeros(n_docs, dtype=np.int64)
+    no_off = np.zeros(n_docs + 1, dtype=np.int64)
+    no_h, no_w = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    _run(_lines_range, (buf, off, False, no_off, counts, no_h, no_w), off, threads)
+    ok = counts >= 0
+    line_off = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(np.maximum(counts, 0), out=line_off[1:])
+    out_h = np.zeros(int(line_off[-1]), dtype=np.uint64)
+    out_w = np.zeros(int(line_off[-1]), dtype=np.int64)
+    _run(_lines_range, (buf, off, True, line_off, counts, out_h, out_w), off, threads)
+    return out_h, out_w, line_off, ok
+
+
+def strip_line_hashes(
+    data: U8, offsets: I64, lines: U64, *, n_threads: int | None = None
+) -> tuple[U8, I64, B1]:
+    """Raw UTF-8 texts without the lines whose normalised hash is in `lines`.
+
+    As ``"\\n".join(x for x in text.splitlines() if hash(normalize(x)) not in lines)``
+    (see :func:`line_hashes`), for the texts :func:`line_hashes` covers; the others
+    (``ok`` False) come back empty.
+
+    Returns
+    -------
+    data : ndarray of uint8
+    offsets : ndarray of int64, shape (n_docs + 1,)
+    ok : ndarray of bool, shape (n_docs,)
+
+    Examples
+    --------
+    >>> from storyclust.text import hash_strings
+    >>> data = np.frombuffer("News\\nRELATED articles\\nMore".encode(), dtype=np.uint8)
+    >>> out, off, ok = strip_line_hashes(data, np.array([0, len(data)]), hash_strings(["related articles"]))
+    >>> out.tobytes().decode()
+    'News\\nMore'
+    """
+    buf = np.ascontiguousarray(data, dtype=np.uint8)
+    off = _as_offsets(offsets, len(buf))
+    n_docs = len(off) - 1
+    table = np.unique(np.asarray(lines, dtype=np.uint64))
+    threads = _thread_count(n_threads, float(off[-1] - off[0]) * 32)
+    # Joining by one newline never makes a text longer: write each in its own place.
+    out = np.zeros(len(buf), dtype=np.uint8)
+    out_len = np.zeros(n_docs, dtype=np.int64)
+    _run(_strip_range, (buf, off, table, out, out_len), off, threads)
+    ok = out_len >= 0
+    length = np.maximum(out_len, 0)
+    new_off = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(length, out=new_off[1:])
+    pos = np.arange(int(new_off[-1]), dtype=np.int64)
+    src = pos - np.repeat(new_off[:-1], length) + np.repeat(off[:-1], length)
+    return out[src], new_off, ok
 
 
 def shingle_hashes(
@@ -1541,6 +1802,7 @@ def _prefix_rows(
     """
     n = len(indptr) - 1
     acc = np.zeros(n)
+    seen = np.zeros(n, dtype=np.bool_)
     touched = np.empty(n, dtype=np.int64)
     kept_j = np.empty(n, dtype=np.int64)
     kept_s = np.empty(n)
@@ -1555,7 +1817,8 @@ def _prefix_rows(
             v = data[e]
             for q in range(c_ptr[f], c_ptr[f + 1]):
                 j = c_rows[q]
-                if acc[j] == 0.0:
+                if not seen[j]:  # (a product may underflow to 0: never test acc for it)
+                    seen[j] = True
                     touched[n_touched] = j
                     n_touched += 1
                 acc[j] += v * c_vals[q]
@@ -1565,6 +1828,7 @@ def _prefix_rows(
             j = touched[t]
             s = acc[j]
             acc[j] = 0.0
+            seen[j] = False
             if j == i or s < min_partial:
                 continue
             if abs(day_i - days[j]) > horizon:  # False where either day is NaN

@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,14 +40,16 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize as _l2_normalize
 
 from .articles import Article, to_articles
-from .features import Features, strip_lines
+from .features import Features, strip_line_hashes_py
 from .settings import Settings
 from .similarity import (
     band_keys,
     hash_raw_text,
+    line_hashes,
     minhash_signatures,
     names_raw_text,
     shingle_hashes,
+    strip_line_hashes,
     term_counts,
 )
 from .text import STOP_WORDS, hash_strings, names_and_numbers, normalize, title_names, tokenize
@@ -159,21 +160,60 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def _runs(*keys: npt.NDArray[Any]) -> tuple[I64, I64]:
+    """Sort rows by `keys` (the last the primary) and return the order and where each run of equal rows starts."""
+    order = np.lexsort(keys)
+    if not len(order):
+        return order.astype(np.int64), np.zeros(0, dtype=np.int64)
+    change = np.zeros(len(order), dtype=bool)
+    change[0] = True
+    for k in keys:
+        sk = k[order]
+        change[1:] |= sk[1:] != sk[:-1]
+    return order.astype(np.int64), np.flatnonzero(change)
+
+
 def line_counts(batch: Batch) -> dict[str, Any]:
     """Map step of boilerplate learning: (source, line) -> number of articles with that line.
 
-    Each article counts a distinct normalised line once; ``source`` is "" where
-    the outlet is unknown.
+    Lines are :func:`storyclust.text.normalize`-d and hashed as
+    :func:`storyclust.text.hash_strings` hashes them (``line``: the uint64 hash as
+    int64 bits; ``words``: its words); each article counts a distinct line once;
+    ``source`` is "" where the outlet is unknown. The compiled
+    :func:`storyclust.similarity.line_hashes` does the work, Python the texts it
+    does not cover.
     """
-    counts: Counter[tuple[str, str]] = Counter()
-    for text, source in zip(batch["text"], batch["source"]):
-        lines = {normalize(x) for x in str(text).splitlines()} - {""}
-        counts.update((str(source or ""), line) for line in lines)
-    items = sorted(counts.items())
+    texts = [str(t) for t in batch["text"]]
+    sources = np.array([str(x or "") for x in batch["source"]], dtype=object)
+    data, offsets = _utf8(texts)
+    hashes, words, line_off, ok = line_hashes(data, offsets)
+    if not ok.all():
+        redo_h: dict[int, npt.NDArray[Any]] = {}
+        redo_w: dict[int, npt.NDArray[Any]] = {}
+        for d in np.flatnonzero(~ok).tolist():
+            lines = [x for x in (normalize(y) for y in texts[d].splitlines()) if x]
+            redo_h[d] = hash_strings(lines)
+            redo_w[d] = np.array([len(x.split()) for x in lines], dtype=np.int64)
+        hashes, new_off = _splice(hashes, line_off, redo_h)
+        words, _ = _splice(words, line_off, redo_w)
+        line_off = new_off
+    doc = np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(line_off))
+    # One count an article for a line, however often it prints it.
+    order, first = _runs(hashes, doc)
+    keep = order[first]
+    names, code = np.unique(sources, return_inverse=True) if len(texts) else (sources, doc)
+    src = code.reshape(-1)[doc[keep]]
+    h, w = hashes[keep], words[keep]
+    order, first = _runs(h, src)
+    count = np.diff(np.r_[first, len(order)])
+    rows = order[first]
     return {
-        "source": np.array([s for (s, _), _ in items], dtype=object),
-        "line": np.array([x for (_, x), _ in items], dtype=object),
-        "count": np.array([c for _, c in items], dtype=np.int64),
+        "source": np.asarray(names, dtype=object)[src[rows]]
+        if len(rows)
+        else np.zeros(0, dtype=object),
+        "line": h[rows].view(np.int64),
+        "words": w[rows].astype(np.int64),
+        "count": count.astype(np.int64),
     }
 
 
@@ -184,20 +224,28 @@ def boilerplate_from_counts(
     min_articles: int = 3,
     max_words: int = 12,
     min_share: float = 0.01,
-) -> frozenset[str]:
+) -> frozenset[int]:
     """Reduce step of boilerplate learning: the rule of :func:`storyclust.find_boilerplate`.
 
-    `counts` are :func:`line_counts` columns from any number of batches (summed here).
+    `counts` are :func:`line_counts` columns from any number of batches (summed
+    here). Returns the line hashes (see :func:`line_counts`).
     """
-    anywhere: Counter[str] = Counter()
-    by_outlet: Counter[tuple[str, str]] = Counter()
-    for source, line, c in zip(counts["source"], counts["line"], counts["count"]):
-        anywhere[line] += int(c)
-        if source:
-            by_outlet[(source, line)] += int(c)
+    source = np.asarray(counts["source"], dtype=object)
+    line = np.asarray(counts["line"], dtype=np.int64)
+    words = np.asarray(counts["words"], dtype=np.int64)
+    count = np.asarray(counts["count"], dtype=np.int64)
+    order, first = _runs(line)
+    totals = np.add.reduceat(count[order], first) if len(order) else count[:0]
+    named = source != ""
+    _, code = np.unique(source, return_inverse=True) if len(source) else (source, line)
+    code = code.reshape(-1)
+    o2, f2 = _runs(line[named], code[named])
+    by_outlet = np.add.reduceat(count[named][o2], f2) if len(o2) else count[:0]
     return boilerplate_rule(
-        anywhere,
-        (line for (_, line), c in by_outlet.items() if c >= 2),
+        line[order[first]],
+        words[order[first]],
+        totals,
+        line[named][o2[f2]][by_outlet >= 2],
         n_articles,
         min_articles=min_articles,
         max_words=max_words,
@@ -206,28 +254,47 @@ def boilerplate_from_counts(
 
 
 def boilerplate_rule(
-    line_totals: Mapping[str, int],
-    repeated_by_outlet: Iterable[str],
+    lines: npt.ArrayLike,
+    words: npt.ArrayLike,
+    totals: npt.ArrayLike,
+    repeated_by_outlet: npt.ArrayLike,
     n_articles: int,
     *,
     min_articles: int = 3,
     max_words: int = 12,
     min_share: float = 0.01,
-) -> frozenset[str]:
-    """The rule of :func:`storyclust.find_boilerplate` over summed counts.
+) -> frozenset[int]:
+    """The rule of :func:`storyclust.find_boilerplate` over summed counts of line hashes.
 
-    `line_totals` maps a line to the number of articles with it (lines in fewer
-    than `min_articles` articles may be left out); `repeated_by_outlet` are the
-    lines one outlet printed in two or more of its articles.
+    `lines` (hashes as int64 bits), their `words` and `totals` (articles with the
+    line; lines in fewer than `min_articles` articles may be left out);
+    `repeated_by_outlet` are the lines one outlet printed in two or more of its
+    articles. Returns the boilerplate line hashes as Python ints (uint64 values).
     """
     hub = max(50, int(min_share * n_articles))
-    found = {
-        line
-        for line, c in line_totals.items()
-        if c >= hub or (c >= min_articles and len(line.split()) <= max_words)
-    }
-    found |= set(repeated_by_outlet)
-    return frozenset(found)
+    ln = np.asarray(lines, dtype=np.int64)
+    tot = np.asarray(totals, dtype=np.int64)
+    wd = np.asarray(words, dtype=np.int64)
+    found = ln[(tot >= hub) | ((tot >= min_articles) & (wd <= max_words))]
+    rep = np.asarray(repeated_by_outlet, dtype=np.int64)
+    both = np.concatenate([found, rep]).view(np.uint64)
+    return frozenset(int(x) for x in np.unique(both))
+
+
+def _strip(texts: list[str], boilerplate: frozenset[int]) -> list[str]:
+    """The texts without their boilerplate lines (compiled; Python for what it does not cover)."""
+    if not boilerplate:
+        return texts
+    data, offsets = _utf8(texts)
+    table = np.array(sorted(boilerplate), dtype=np.uint64)
+    out, off, ok = strip_line_hashes(data, offsets, table)
+    raw = out.tobytes()
+    return [
+        raw[off[d] : off[d + 1]].decode("utf-8", "surrogatepass")
+        if ok[d]
+        else strip_line_hashes_py(texts[d], boilerplate)
+        for d in range(len(texts))
+    ]
 
 
 @dataclass(frozen=True)
@@ -269,7 +336,9 @@ def _utf8(parts: Sequence[str]) -> tuple[npt.NDArray[np.uint8], I64]:
     return np.frombuffer(b"".join(enc), dtype=np.uint8), offsets
 
 
-def _splice(values: U64, offsets: I64, replace: dict[int, U64]) -> tuple[U64, I64]:
+def _splice(
+    values: npt.NDArray[Any], offsets: I64, replace: Mapping[int, npt.NDArray[Any]]
+) -> tuple[npt.NDArray[Any], I64]:
     """Per-document arrays with the documents in `replace` given new contents."""
     if not replace:
         return values, offsets
@@ -278,7 +347,7 @@ def _splice(values: U64, offsets: I64, replace: dict[int, U64]) -> tuple[U64, I6
     last = 0
     for d in sorted(replace):
         pieces.append(values[offsets[last] : offsets[d]])
-        pieces.append(np.asarray(replace[d], dtype=np.uint64))
+        pieces.append(np.asarray(replace[d], dtype=values.dtype))
         lengths[d] = len(replace[d])
         last = d + 1
     pieces.append(values[offsets[last] :])
@@ -291,7 +360,7 @@ _STOP_HASHES = hash_strings(sorted(STOP_WORDS))
 _NO_HASHES = np.zeros(0, dtype=np.uint64)
 
 
-def tokenize_batch(batch: Batch, settings: Settings, boilerplate: frozenset[str]) -> Tokens:
+def tokenize_batch(batch: Batch, settings: Settings, boilerplate: frozenset[int]) -> Tokens:
     """Tokenise and hash each article of a batch once (boilerplate lines stripped first).
 
     Text is tokenised by the compiled scanners of :mod:`storyclust.similarity`
@@ -301,7 +370,7 @@ def tokenize_batch(batch: Batch, settings: Settings, boilerplate: frozenset[str]
     :func:`storyclust.text.names_and_numbers`, with the same result.
     """
     titles = [str(t) for t in batch["title"]]
-    texts = [strip_lines(str(x), boilerplate) for x in batch["text"]]
+    texts = _strip([str(x) for x in batch["text"]], boilerplate)
     n = len(titles)
     fields: list[str] = [""] * (2 * n)
     fields[0::2] = titles
@@ -503,7 +572,7 @@ def assemble_features(
     columns: Batch,
     text_vocab: Vocabulary,
     names_vocab: Vocabulary,
-    boilerplate: frozenset[str],
+    boilerplate: frozenset[int],
     num_perm: int,
 ) -> Features:
     """:class:`storyclust.features.Features` of the rows of :func:`article_features` columns, in their order."""
