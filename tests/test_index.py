@@ -40,6 +40,7 @@ from storyclust._index_kernels import (
     postings,
     row_norms,
     term_counts,
+    top_per_row,
 )
 from storyclust._index_state import _STOP_HASHES, _encode
 from storyclust.cli import main
@@ -788,6 +789,19 @@ def test_term_counts_equal_numpy_unique(docs: list[list[int]], threads: int) -> 
         w = np.bincount(inv, weights=(u[inv] % 3 + 1)) if len(d) else np.zeros(0)
         assert t[p[k] : p[k + 1]].tolist() == u.tolist()
         assert c[p[k] : p[k + 1]].tolist() == w.astype(np.int64).tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 3), max_size=12), max_size=5), st.integers(1, 5))
+def test_top_per_row_keeps_the_heaviest_ties_to_the_earlier(rows: list[list[int]], k: int) -> None:
+    ptr = np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)
+    w = np.array([x for r in rows for x in r], dtype=np.float64)
+    keep = np.ones(len(w), dtype=bool)
+    for r in range(len(rows)):
+        lo, hi = ptr[r], ptr[r + 1]
+        if hi - lo > k:
+            keep[lo + np.lexsort((np.arange(hi - lo), -w[lo:hi]))[k:]] = False
+    assert top_per_row(ptr, w, k).tolist() == np.flatnonzero(keep).tolist()
 
 
 _NAME_PIECES = st.sampled_from(

@@ -887,9 +887,16 @@ def _top_rows(ptr: I64, weight: F64, k: int, keep: npt.NDArray[np.bool_]) -> Non
         if hi - lo <= k:
             keep[lo:hi] = True
             continue
-        order = np.argsort(-weight[lo:hi], kind="mergesort")
-        for j in range(k):
-            keep[lo + order[j]] = True
+        cut = np.sort(weight[lo:hi])[hi - lo - k]  # the k-th heaviest weight
+        room = k
+        for p in range(lo, hi):
+            if weight[p] > cut:
+                keep[p] = True
+                room -= 1
+        for p in range(lo, hi):  # entries equal to it, earliest first, while room is left
+            if room > 0 and weight[p] == cut:
+                keep[p] = True
+                room -= 1
 
 
 def top_per_row(ptr: I64, weight: F64, k: int) -> I64:
