@@ -230,6 +230,15 @@ def test_growing_story_is_recut_and_the_part_that_no_longer_belongs_split_off() 
     assert index.get(0).article_ids == ["a"] and index.get(1).article_ids == ["b", "c", "d"]
 
 
+def test_hub_terms_are_left_out_of_the_neighbour_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    index = StoryIndex()
+    index.add([f"zebra {w}" for w in ("alpha", "bravo", "charlie", "delta", "echo")])
+    assert index.query("zebra")  # found through the term all of them share
+    monkeypatch.setattr(storyclust.index, "_MAX_POSTINGS", 3)
+    assert index.query("zebra") == []  # a hub now: not searched
+    assert index.query("zebra alpha")[0].link["b"] == "0"  # rarer terms still are
+
+
 def test_query_scores_as_add_decides_and_changes_nothing() -> None:
     records = sorted(CORPUS, key=lambda r: r.get("published") or "")
     index = StoryIndex()

@@ -76,7 +76,10 @@ them when scoring (scikit-learn's smoothed IDF, sublinear TF, L2 norm, as in
 batch). Within one :meth:`~StoryIndex.add` call every article is scored with the
 frequencies of the index including the whole call, so adding a whole file in
 one call uses the batch pipeline's IDF. TF-IDF neighbours are found with the
-article's 64 heaviest terms (all of them for headlines and short texts).
+article's 64 heaviest terms (all of them for headlines and short texts), leaving
+out hub terms held by more than 5,000 of the articles in memory (their inverted
+lists would cost more than all the others, for the least IDF); the cut on the
+cosine is lowered by the share of the article's weight left out.
 
 **Boilerplate** (``strip_boilerplate``) is learned with
 :func:`storyclust.find_boilerplate` on each :meth:`~StoryIndex.add` call; the
@@ -189,6 +192,7 @@ FORMAT_VERSION: Final = 2
 _APPLICATION_ID: Final = 0x53434958  # "SCIX" in the SQLite header
 _PAGE: Final = 128  # document frequencies per stored page
 _QUERY_TERMS: Final = 64  # heaviest terms of an article used to find TF-IDF neighbours
+_MAX_POSTINGS: Final = 5000  # articles held with a term beyond which it is not searched
 _MAX_LSH: Final = 200  # most recent articles taken from one LSH bucket
 _MAX_PAIRS: Final = 250_000  # largest block of pairs scored for one merge
 _RECUT_EVERY: Final = 24  # stories up to this size are re-cut at every join
@@ -1596,16 +1600,22 @@ class StoryIndex:
         norm = np.sqrt(np.bincount(doc, w * w, minlength=n))
         # Query weight of term t: its normalised TF-IDF times IDF (the stored rows carry TF only).
         qw = w / np.maximum(norm, 1e-12)[doc] * idf
-        keep = top_per_row(batch.tf_ptr, qw, _QUERY_TERMS)
+        # A queried article leaves again: keep it out of the cached inverted lists.
+        main, recent, scan_from = pool.postings(n, pool.n if stay else int(slots[0]))
+        # Hub terms (in more than _MAX_POSTINGS articles held) are not searched: their
+        # lists would cost more than all the others, for the least IDF.
+        t = batch.tf_idx
+        listed = main[0][t + 1] - main[0][t] + recent[0][t + 1] - recent[0][t]
+        hub = listed > _MAX_POSTINGS
+        keep = top_per_row(batch.tf_ptr, np.where(hub, -1.0, qw), _QUERY_TERMS)
+        keep = keep[~hub[keep]]
         # Batch keeps neighbours with cosine >= link_threshold. An article searched with
-        # only its heaviest terms scores less, in about the share of its squared weight
+        # only some of its terms scores less, in about the share of its squared weight
         # those terms carry: its cut is lowered by that share (exact for short texts).
         unit = w / np.maximum(norm, 1e-12)[doc]
         kept: F64 = np.bincount(doc[keep], unit[keep] ** 2, minlength=n).astype(np.float64)
         q_ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(doc[keep], minlength=n), out=q_ptr[1:])
-        # A queried article leaves again: keep it out of the cached inverted lists.
-        main, recent, scan_from = pool.postings(n, pool.n if stay else int(slots[0]))
         found = neighbours(
             (q_ptr, batch.tf_idx[keep], qw[keep]),
             pool.day[slots],
