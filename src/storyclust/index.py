@@ -1435,8 +1435,8 @@ class StoryIndex:
             ok: B1 = np.isnan(md) | (md >= self._undated_floor())
         else:
             ok = np.isnan(md) | (np.abs(md - x_day) <= self._horizon)
-        if lsh is not None and len(lsh):
-            ok |= np.isin(m, lsh)
+        if lsh is not None and len(lsh):  # sorted and distinct: bisect
+            ok |= lsh[np.minimum(np.searchsorted(lsh, m), len(lsh) - 1)] == m
         return ok
 
     def _recent(self, m: I64, keep: I64) -> I64:
