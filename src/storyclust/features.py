@@ -16,7 +16,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 
 from .articles import Article
-from .similarity import hash_raw_text, raw_words
+from .similarity import hash_raw_text, raw_words, strip_line_hashes
 from .text import hash_strings, normalize, tokenize
 
 __all__ = [
@@ -25,7 +25,9 @@ __all__ = [
     "line_hash",
     "strip_line_hashes_py",
     "strip_lines",
+    "strip_texts",
     "term_strings",
+    "utf8",
 ]
 
 
@@ -146,12 +148,39 @@ def strip_line_hashes_py(text: str, lines: frozenset[int]) -> str:
     """
     if not lines:
         return text
-    kept = []
-    for x in text.splitlines():
-        norm = normalize(x)
-        if not (norm and int(hash_strings([norm])[0]) in lines):
-            kept.append(x)
-    return "\n".join(kept)
+    raw = text.splitlines()
+    norms = [normalize(x) for x in raw]
+    hashes = hash_strings(norms).tolist()
+    return "\n".join(x for x, nm, h in zip(raw, norms, hashes) if not (nm and h in lines))
+
+
+def utf8(parts: Sequence[str]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Strings as one UTF-8 byte array and the offsets of each."""
+    enc = [p.encode("utf-8", "surrogatepass") for p in parts]
+    offsets = np.zeros(len(enc) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, enc), dtype=np.int64, count=len(enc)), out=offsets[1:])
+    return np.frombuffer(b"".join(enc), dtype=np.uint8), offsets
+
+
+def strip_texts(texts: list[str], boilerplate: frozenset[int]) -> list[str]:
+    """The texts without their boilerplate lines (given as :func:`line_hash` values).
+
+    The compiled :func:`storyclust.similarity.strip_line_hashes` does the work;
+    :func:`strip_line_hashes_py` the texts it does not cover. Without boilerplate
+    the texts come back untouched.
+    """
+    if not boilerplate:
+        return texts
+    data, offsets = utf8(texts)
+    table = np.array(sorted(boilerplate), dtype=np.uint64)
+    out, off, ok = strip_line_hashes(data, offsets, table)
+    raw = out.tobytes()
+    return [
+        raw[off[d] : off[d + 1]].decode("utf-8", "surrogatepass")
+        if ok[d]
+        else strip_line_hashes_py(texts[d], boilerplate)
+        for d in range(len(texts))
+    ]
 
 
 def term_strings(
@@ -183,14 +212,11 @@ def term_strings(
     if np.any(np.diff(sub.indptr) == 0):
         raise ValueError("a column is used by no article")
     rows = np.unique(sub.indices[sub.indptr[:-1]])
+    texts = strip_texts([articles[r].text for r in rows.tolist()], features.boilerplate)
     fields: list[str] = []
-    for r in rows.tolist():
-        a = articles[r]
-        fields += [a.title, strip_line_hashes_py(a.text, features.boilerplate)]
-    enc = [f.encode("utf-8", "surrogatepass") for f in fields]
-    offsets = np.zeros(len(enc) + 1, dtype=np.int64)
-    np.cumsum([len(e) for e in enc], out=offsets[1:])
-    data = np.frombuffer(b"".join(enc), dtype=np.uint8)
+    for r, text in zip(rows.tolist(), texts):
+        fields += [articles[r].title, text]
+    data, offsets = utf8(fields)
     words, _, ok = raw_words(data, offsets)
     hashes, _, _ = hash_raw_text(data, offsets)
     for d in np.flatnonzero(~ok).tolist():  # texts the compiled tokeniser leaves to Python

@@ -34,6 +34,7 @@ __all__ = [
     "dense_scores",
     "find_candidates",
     "score_links",
+    "text_neighbours",
     "time_factor",
 ]
 
@@ -121,20 +122,34 @@ def find_candidates(features: Features, settings: Settings) -> I64:
     bands, rows = settings.lsh_bands_rows
     keys = band_keys(features.signatures, bands, rows)
     lsh = band_candidates(keys, valid=features.has_shingles)
-    if features.tfidf.shape[1]:
-        nbr, _, _ = cosine_candidates(
-            features.tfidf,
-            threshold=settings.link_threshold,
-            max_terms=NEIGHBOR_TERMS,
-            max_postings=MAX_POSTINGS,
-            max_neighbors=settings.max_neighbors,
-            days=features.days,
-            horizon=time_horizon(settings),
-        )
-    else:
-        nbr = np.zeros((0, 2), dtype=np.int64)
+    nbr = text_neighbours(features, settings)
     code = np.unique(np.concatenate([lsh[:, 0] * n + lsh[:, 1], nbr[:, 0] * n + nbr[:, 1]]))
     return np.stack([code // n, code % n], axis=1) if n else np.zeros((0, 2), dtype=np.int64)
+
+
+def text_neighbours(features: Features, settings: Settings) -> I64:
+    """Rewrite candidates: pairs whose TF-IDF cosine reaches ``link_threshold``, bounded.
+
+    :func:`storyclust.similarity.cosine_candidates` over each article's
+    :data:`NEIGHBOR_TERMS` heaviest terms, hub terms (:data:`MAX_POSTINGS`) left
+    out, and only within :func:`time_horizon` days.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_pairs, 2), unique and sorted.
+    """
+    if not features.tfidf.shape[1]:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs, _, _ = cosine_candidates(
+        features.tfidf,
+        threshold=settings.link_threshold,
+        max_terms=NEIGHBOR_TERMS,
+        max_postings=MAX_POSTINGS,
+        max_neighbors=settings.max_neighbors,
+        days=features.days,
+        horizon=time_horizon(settings),
+    )
+    return pairs
 
 
 #: Heaviest TF-IDF terms of an article that propose its neighbours (see

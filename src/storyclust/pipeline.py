@@ -14,11 +14,11 @@ from tqdm.auto import tqdm
 from .articles import Article, Articles, to_articles
 from .errors import SettingsError
 from .features import Features, term_strings
-from .links import Links, dense_scores, find_candidates, score_links
+from .links import Links, find_candidates, score_links
 from .result import StoryResult, build_stories
 from .settings import Settings
-from .stages import canonical_key, corpus_features
-from .stories import cohesion, group_links, keywords, number_by_first_appearance, representatives
+from .stages import canonical_key, corpus_features, partition
+from .stories import cohesion, keywords, number_by_first_appearance, representatives
 
 __all__ = ["StoryClusterer", "cluster"]
 
@@ -70,22 +70,14 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
         with stages.stage("links"):
             links = score_links(feats, pairs, settings)
         with stages.stage("stories"):
-            raw = group_links(
-                n,
-                links,
-                threshold=settings.threshold,
-                method=settings.linkage,
-                max_component_size=settings.max_component_size,
-                similarity=lambda members: dense_scores(feats, members, links, settings),
-            )
+            raw, scores = partition(feats, links, settings)
             # Back to input order: labels by first appearance in the input.
             labels_in = np.empty(n, dtype=np.int64)
             labels_in[order] = raw
             labels = number_by_first_appearance(labels_in)
             inv = _inverse(order)
             links_in = _to_input_positions(links, order)
-            similarity = lambda members: dense_scores(feats, members, links, settings)  # noqa: E731
-            coh, weak, weak_score = cohesion(labels[order], similarity)
+            coh, weak, weak_score = cohesion(labels[order], scores)
             weak = np.where(weak >= 0, order[np.maximum(weak, 0)], -1)
             reps = _representatives(articles, labels, links_in, feats, inv, settings)
             kw = keywords(

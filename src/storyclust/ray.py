@@ -41,10 +41,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import stages
-from .links import Links, dense_scores, score_links
+from .links import Links, score_links, text_neighbours
 from .settings import Settings
-from .similarity import cosine_neighbors
-from .stories import group_links, number_by_first_appearance
+from .stories import number_by_first_appearance
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -310,12 +309,7 @@ def _stories(
     del cols
 
     clock.lap("collect features")
-    if features.tfidf.shape[1]:
-        nbr, _ = cosine_neighbors(
-            features.tfidf, threshold=s.link_threshold, max_neighbors=s.max_neighbors
-        )
-    else:
-        nbr = np.zeros((0, 2), dtype=np.int64)
+    nbr = text_neighbours(features, s)
     code = np.unique(
         np.concatenate([lsh_pairs[:, 0] * n + lsh_pairs[:, 1], nbr[:, 0] * n + nbr[:, 1]])
     )
@@ -323,14 +317,7 @@ def _stories(
     clock.lap("neighbours")
     links: Links = score_links(features, pairs, s)
     clock.lap("links")
-    raw = group_links(
-        n,
-        links,
-        threshold=s.threshold,
-        method=s.linkage,
-        max_component_size=s.max_component_size,
-        similarity=lambda members: dense_scores(features, members, links, s),
-    )
+    raw, _ = stages.partition(features, links, s)
     clock.lap("stories")
     return ids, number_by_first_appearance(raw)
 

@@ -887,6 +887,17 @@ def _lines_range(
 
 
 @_jit
+def _compact(buf: U8, offsets: I64, new_offsets: I64) -> None:
+    """Move each document's bytes from offsets[d] down to new_offsets[d] (never up), in place."""
+    for d in range(len(new_offsets) - 1):
+        m = new_offsets[d + 1] - new_offsets[d]
+        src, dst = offsets[d], new_offsets[d]
+        if src != dst:
+            for q in range(m):
+                buf[dst + q] = buf[src + q]
+
+
+@_jit
 def _strip_range(
     data: U8, offsets: I64, lines: U64, out: U8, out_len: I64, d_lo: int, d_hi: int
 ) -> None:
@@ -1335,9 +1346,8 @@ def strip_line_hashes(
     length = np.maximum(out_len, 0)
     new_off = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(length, out=new_off[1:])
-    pos = np.arange(int(new_off[-1]), dtype=np.int64)
-    src = pos - np.repeat(new_off[:-1], length) + np.repeat(off[:-1], length)
-    return out[src], new_off, ok
+    _compact(out, off, new_off)
+    return out[: new_off[-1]], new_off, ok
 
 
 def shingle_hashes(

@@ -37,10 +37,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 from sklearn.preprocessing import normalize as _l2_normalize
 
 from .articles import Article, to_articles
-from .features import Features, strip_line_hashes_py
+from .features import Features, strip_texts, utf8
+from .links import Links, dense_scores
 from .settings import Settings
 from .similarity import (
     band_keys,
@@ -49,12 +51,13 @@ from .similarity import (
     minhash_signatures,
     names_raw_text,
     shingle_hashes,
-    strip_line_hashes,
     term_counts,
 )
+from .stories import group_links
 from .text import STOP_WORDS, hash_strings, names_and_numbers, normalize, title_names, tokenize
 
 __all__ = [
+    "GroupScores",
     "Tokens",
     "Vocabulary",
     "article_features",
@@ -69,6 +72,7 @@ __all__ = [
     "document_frequencies",
     "line_counts",
     "parse_records",
+    "partition",
     "tokenize_batch",
     "vocabularies",
 ]
@@ -185,7 +189,7 @@ def line_counts(batch: Batch) -> dict[str, Any]:
     """
     texts = [str(t) for t in batch["text"]]
     sources = np.array([str(x or "") for x in batch["source"]], dtype=object)
-    data, offsets = _utf8(texts)
+    data, offsets = utf8(texts)
     hashes, words, line_off, ok = line_hashes(data, offsets)
     if not ok.all():
         redo_h: dict[int, npt.NDArray[Any]] = {}
@@ -281,22 +285,6 @@ def boilerplate_rule(
     return frozenset(int(x) for x in np.unique(both))
 
 
-def _strip(texts: list[str], boilerplate: frozenset[int]) -> list[str]:
-    """The texts without their boilerplate lines (compiled; Python for what it does not cover)."""
-    if not boilerplate:
-        return texts
-    data, offsets = _utf8(texts)
-    table = np.array(sorted(boilerplate), dtype=np.uint64)
-    out, off, ok = strip_line_hashes(data, offsets, table)
-    raw = out.tobytes()
-    return [
-        raw[off[d] : off[d + 1]].decode("utf-8", "surrogatepass")
-        if ok[d]
-        else strip_line_hashes_py(texts[d], boilerplate)
-        for d in range(len(texts))
-    ]
-
-
 @dataclass(frozen=True)
 class Tokens:
     """One batch tokenised: what both passes over the terms need, as hash arrays.
@@ -326,14 +314,6 @@ class Tokens:
     titles: list[str]
     token_hashes: U64
     offsets: I64
-
-
-def _utf8(parts: Sequence[str]) -> tuple[npt.NDArray[np.uint8], I64]:
-    """Strings as one UTF-8 byte array and the offsets of each."""
-    enc = [p.encode("utf-8", "surrogatepass") for p in parts]
-    offsets = np.zeros(len(enc) + 1, dtype=np.int64)
-    np.cumsum(np.fromiter(map(len, enc), dtype=np.int64, count=len(enc)), out=offsets[1:])
-    return np.frombuffer(b"".join(enc), dtype=np.uint8), offsets
 
 
 def _splice(
@@ -370,12 +350,12 @@ def tokenize_batch(batch: Batch, settings: Settings, boilerplate: frozenset[int]
     :func:`storyclust.text.names_and_numbers`, with the same result.
     """
     titles = [str(t) for t in batch["title"]]
-    texts = _strip([str(x) for x in batch["text"]], boilerplate)
+    texts = strip_texts([str(x) for x in batch["text"]], boilerplate)
     n = len(titles)
     fields: list[str] = [""] * (2 * n)
     fields[0::2] = titles
     fields[1::2] = texts
-    data, field_off = _utf8(fields)
+    data, field_off = utf8(fields)
     hashes, tok_off, ok = hash_raw_text(data, field_off)
     redo = {int(d): hash_strings(tokenize(fields[d])) for d in np.flatnonzero(~ok)}
     hashes, tok_off = _splice(hashes, tok_off, redo)
@@ -391,7 +371,7 @@ def tokenize_batch(batch: Batch, settings: Settings, boilerplate: frozenset[int]
     )
 
     # Names and figures: the texts in the compiled scanner, the titles here.
-    text_data, text_off = _utf8(texts)
+    text_data, text_off = utf8(texts)
     nh, n_off, n_names, n_ok = names_raw_text(text_data, text_off, stop)
     redo_names: dict[int, U64] = {}
     parts = [title_names(t) if n_ok[d] else ([], [], []) for d, t in enumerate(titles)]
@@ -657,3 +637,66 @@ def corpus_features(articles: Sequence[Article], settings: Settings) -> Features
     text_vocab, names_vocab = vocabularies(document_frequencies(tokens), n)
     feats = article_features(cols, tokens, text_vocab, names_vocab, settings)
     return assemble_features(feats, text_vocab, names_vocab, boiler, settings.num_perm)
+
+
+class GroupScores:
+    """``dense_scores`` of a group of articles, with only the links of its component.
+
+    Every group the stories stage scores lies inside one linked component, and
+    dense scoring reads the group's near-duplicate links: handing it the whole
+    corpus's links would make each call cost as much as all links. Small groups'
+    matrices are kept, so cohesion reuses what linkage computed (each caller
+    gets its own copy).
+    """
+
+    _KEEP = 64  # members: groups up to this size are cached
+
+    def __init__(self, feats: Features, links: Links, settings: Settings) -> None:
+        n = len(feats.days)
+        self.feats, self.links, self.settings = feats, links, settings
+        graph = sp.coo_matrix(
+            (np.ones(len(links)), (links.pairs[:, 0], links.pairs[:, 1])), shape=(n, n)
+        )
+        _, self.component = connected_components(graph, directed=False)
+        of_link = self.component[links.pairs[:, 0]]
+        self.order = np.argsort(of_link, kind="stable")
+        self.starts = np.searchsorted(
+            of_link[self.order], np.arange(int(self.component.max(initial=0)) + 2)
+        )
+        self.cache: dict[bytes, npt.NDArray[np.float64]] = {}
+
+    def __call__(self, members: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        key = np.asarray(members, dtype=np.int64).tobytes()
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit.copy()  # callers may work in place (group_links does)
+        c = int(self.component[members[0]])
+        mine = self.links.take(self.order[self.starts[c] : self.starts[c + 1]])
+        if len(members) == 2 and len(mine) == 1:
+            # A linked pair alone: its score is the link's (dense scoring would
+            # recompute the same signals, to the last bits of rounding).
+            out = np.zeros((2, 2))
+            out[0, 1] = out[1, 0] = float(mine.score[0])
+            return out
+        out = dense_scores(self.feats, members, mine, self.settings)
+        if len(members) <= self._KEEP:
+            self.cache[key] = out.copy()
+        return out
+
+
+def partition(features: Features, links: Links, settings: Settings) -> tuple[I64, GroupScores]:
+    """Scored links -> a story number per article (canonical positions), and the group scorer.
+
+    :func:`storyclust.stories.group_links` with :class:`GroupScores`: the last stage,
+    the same on one machine and on Ray.
+    """
+    scores = GroupScores(features, links, settings)
+    labels = group_links(
+        len(features.days),
+        links,
+        threshold=settings.threshold,
+        method=settings.linkage,
+        max_component_size=settings.max_component_size,
+        similarity=scores,
+    )
+    return labels, scores
