@@ -669,7 +669,8 @@ class GroupScores:
         key = np.asarray(members, dtype=np.int64).tobytes()
         hit = self.cache.get(key)
         if hit is not None:
-            return hit.copy()  # callers may work in place (group_links does)
+            mine: npt.NDArray[np.float64] = hit.copy()  # callers may work in place
+            return mine
         c = int(self.component[members[0]])
         mine = self.links.take(self.order[self.starts[c] : self.starts[c + 1]])
         if len(members) == 2 and len(mine) == 1:
