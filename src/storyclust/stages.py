@@ -669,8 +669,8 @@ class GroupScores:
         key = np.asarray(members, dtype=np.int64).tobytes()
         hit = self.cache.get(key)
         if hit is not None:
-            mine: npt.NDArray[np.float64] = hit.copy()  # callers may work in place
-            return mine
+            copy: npt.NDArray[np.float64] = hit.copy()  # callers may work in place
+            return copy
         c = int(self.component[members[0]])
         mine = self.links.take(self.order[self.starts[c] : self.starts[c + 1]])
         if len(members) == 2 and len(mine) == 1:
