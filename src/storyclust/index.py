@@ -76,7 +76,7 @@ them when scoring (scikit-learn's smoothed IDF, sublinear TF, L2 norm, as in
 batch). Within one :meth:`~StoryIndex.add` call every article is scored with the
 frequencies of the index including the whole call, so adding a whole file in
 one call uses the batch pipeline's IDF. TF-IDF neighbours are found with the
-article's 64 heaviest terms (all of them for headlines and short texts), leaving
+article's 32 heaviest terms (all of them for headlines and short texts), leaving
 out hub terms held by more than 5,000 of the articles in memory (their inverted
 lists would cost more than all the others, for the least IDF); the cut on the
 cosine is lowered by the share of the article's weight left out.
@@ -191,7 +191,7 @@ FORMAT_VERSION: Final = 2
 
 _APPLICATION_ID: Final = 0x53434958  # "SCIX" in the SQLite header
 _PAGE: Final = 128  # document frequencies per stored page
-_QUERY_TERMS: Final = 64  # heaviest terms of an article used to find TF-IDF neighbours
+_QUERY_TERMS: Final = 32  # heaviest terms of an article used to find TF-IDF neighbours
 _MAX_POSTINGS: Final = 5000  # articles held with a term beyond which it is not searched
 _MAX_LSH: Final = 200  # most recent articles taken from one LSH bucket
 _MAX_PAIRS: Final = 250_000  # largest block of pairs scored for one merge
