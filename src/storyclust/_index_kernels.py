@@ -103,11 +103,21 @@ def _cosines(
 
 @_jit
 def _norms_range(
-    lo: I64, hi: I64, idx: I32, val: F32, lg: F64, c: float, out: F64, r_lo: int, r_hi: int
+    lo: I64,
+    hi: I64,
+    idx: I32,
+    val: F32,
+    lg: F64,
+    c: float,
+    alive: npt.NDArray[np.bool_],
+    out: F64,
+    r_lo: int,
+    r_hi: int,
 ) -> None:
-    """L2 norm of the TF-IDF weights of rows r_lo..r_hi-1, into out."""
+    """L2 norm of the TF-IDF weights of the live rows among r_lo..r_hi-1, into out."""
     for r in range(r_lo, r_hi):
-        out[r] = _row_norm(r, lo, hi, idx, val, lg, c)
+        if alive[r]:
+            out[r] = _row_norm(r, lo, hi, idx, val, lg, c)
 
 
 def row_norms(rows: I64, lo: I64, hi: I64, idx: I32, val: F32, lg: F64, c: float) -> F64:
@@ -250,12 +260,15 @@ def _search(
         qd = q_day[i]
         for j in range(nt):
             s = touched[j]
-            if norms[s] < 0.0:  # not computed up front (few queries): now, once per call
-                norms[s] = _row_norm(s, lo, hi, idx, val, lg, c)
-            v = acc[s] / norms[s] if norms[s] > 0.0 else 0.0
+            dot = acc[s]
             acc[s] = 0.0
             mark[s] = False
-            if s >= q_limit[i] or not alive[s] or v < cut[i]:
+            if s >= q_limit[i] or not alive[s]:
+                continue
+            if norms[s] < 0.0:  # not computed up front (few queries): now, once per call
+                norms[s] = _row_norm(s, lo, hi, idx, val, lg, c)
+            v = dot / norms[s] if norms[s] > 0.0 else 0.0
+            if v < cut[i]:
                 continue
             if not math.isnan(day[s]):
                 if math.isnan(qd):
@@ -338,7 +351,8 @@ def neighbours(
     n_queries = len(q_ptr) - 1
     norms = np.full(int(n), -1.0)
     if n_queries * 64 >= n:  # most rows will be reached: their norms up front, on every CPU
-        parallel(_norms_range, (lo, hi, idx, val, lg, float(c), norms), int(n), n_threads)
+        args = (lo, hi, idx, val, lg, float(c), alive, norms)
+        parallel(_norms_range, args, int(n), n_threads)
     else:  # a few queries: norms as rows are reached, on one thread (shared cache)
         n_threads = 1
     args = (
