@@ -351,8 +351,8 @@ def neighbours(
     n_queries = len(q_ptr) - 1
     norms = np.full(int(n), -1.0)
     if n_queries * 64 >= n:  # most rows will be reached: their norms up front, on every CPU
-        args = (lo, hi, idx, val, lg, float(c), alive, norms)
-        parallel(_norms_range, args, int(n), n_threads)
+        by_row = (lo, hi, idx, val, lg, float(c), alive, norms)
+        parallel(_norms_range, by_row, int(n), n_threads)
     else:  # a few queries: norms as rows are reached, on one thread (shared cache)
         n_threads = 1
     args = (
