@@ -41,15 +41,26 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def _child_single(n: int, seed: int, labels_path: str) -> dict[str, Any]:
-    """One single-machine run (in a child process)."""
-    from scale_corpus import records
+def _corpus(n: int, seed: int, workdir: Path) -> tuple[Path, Path, float]:
+    """The corpus as a JSONL file and its families as .npy, made once per (n, seed)."""
+    from scale_corpus import write_corpus
 
+    path = workdir / f"synthetic_{n}_{seed}.jsonl"
+    fam = workdir / f"synthetic_{n}_{seed}.family.npy"
+    if path.exists() and fam.exists():
+        return path, fam, 0.0
+    t0 = time.perf_counter()
+    family = write_corpus(path, n, seed=seed)
+    np.save(fam, family)
+    return path, fam, time.perf_counter() - t0
+
+
+def _child_single(n: int, seed: int, labels_path: str, corpus: str, family: str) -> dict[str, Any]:
+    """One single-machine run (in a child process): read the JSONL file, then cluster."""
     import storyclust
     from storyclust import pipeline
     from storyclust.metrics import evaluate
 
-    recs = records(n, seed=seed)
     counted: dict[str, int] = {}
     find = pipeline.find_candidates
 
@@ -60,17 +71,22 @@ def _child_single(n: int, seed: int, labels_path: str) -> dict[str, Any]:
 
     pipeline.find_candidates = counting  # type: ignore[assignment]
     t0 = time.perf_counter()
-    result = storyclust.cluster(recs)
+    articles = storyclust.read_articles(corpus)
+    read = time.perf_counter() - t0
+    read_mib = _peak_mib()
+    t0 = time.perf_counter()
+    result = storyclust.cluster(articles, progress=False)
     wall = time.perf_counter() - t0
     np.save(labels_path, result.labels)
-    q = evaluate(np.array([r["family"] for r in recs]), result.labels)
+    q = evaluate(np.load(family), result.labels)
     return {
         "engine": "single",
         "workers": 2,
         "n": n,
-        "wall_s": wall,
-        "stages_s": dict(result.timings),
+        "wall_s": read + wall,
+        "stages_s": {"read": read, **result.timings},
         "peak_mib": _peak_mib(),
+        "peak_after_read_mib": read_mib,
         "candidates_per_article": counted.get("candidates", 0) / n,
         "links_per_article": len(result.link_arrays) / n,
         "n_stories": int(result.labels.max() + 1) if n else 0,
@@ -78,33 +94,30 @@ def _child_single(n: int, seed: int, labels_path: str) -> dict[str, Any]:
     }
 
 
-def _child_ray(n: int, seed: int, workers: int, labels_path: str) -> dict[str, Any]:
+def _child_ray(n: int, seed: int, workers: int, labels_path: str, corpus: str) -> dict[str, Any]:
     """One Ray run with `workers` CPUs (in a child process)."""
     import ray
-    from scale_corpus import records
 
     import storyclust.ray as sray
     from storyclust.settings import Settings
 
-    recs = records(n, seed=seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "corpus.jsonl"
-        path.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
-        t0 = time.perf_counter()
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-        init = time.perf_counter() - t0
-        ray.data.DataContext.get_current().enable_progress_bars = False
-        from ray.data.context import DataContext, ShuffleStrategy
+    path = Path(corpus)
+    file_ids = [json.loads(line)["id"] for line in path.open(encoding="utf-8")]
+    t0 = time.perf_counter()
+    ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+    init = time.perf_counter() - t0
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    from ray.data.context import DataContext, ShuffleStrategy
 
-        DataContext.get_current().shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
-        timings: dict[str, float] = {}
-        t0 = time.perf_counter()
-        ds = ray.data.read_json(str(path), lines=True)
-        ids, labels = sray._stories(ds, Settings(), 1024, None, timings)
-        wall = time.perf_counter() - t0
-        ray.shutdown()
+    DataContext.get_current().shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    ds = ray.data.read_json(str(path), lines=True)
+    ids, labels = sray._stories(ds, Settings(), 1024, None, timings)
+    wall = time.perf_counter() - t0
+    ray.shutdown()
     pos = {i: k for k, i in enumerate(ids)}
-    in_order = np.array([labels[pos[r["id"]]] for r in recs], dtype=np.int64)
+    in_order = np.array([labels[pos[i]] for i in file_ids], dtype=np.int64)
     np.save(labels_path, in_order)
     return {
         "engine": "ray",
@@ -161,21 +174,32 @@ def main() -> None:
     parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=RESULTS / "scale")
+    parser.add_argument(
+        "--corpus-dir",
+        type=Path,
+        help="keep the generated corpora here and reuse them (default: a temporary directory)",
+    )
     args = parser.parse_args()
     if args.child:
-        kind, n, seed, path, *rest = args.child
+        kind, n, seed, path, corpus, *rest = args.child
         if kind == "single":
-            res = _child_single(int(n), int(seed), path)
+            res = _child_single(int(n), int(seed), path, corpus, rest[0])
         else:
-            res = _child_ray(int(n), int(seed), int(rest[0]), path)
+            res = _child_ray(int(n), int(seed), int(rest[0]), path, corpus)
         print(json.dumps(res))
         return
 
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
+            workdir = args.corpus_dir or Path(tmp)
+            workdir.mkdir(parents=True, exist_ok=True)
+            corpus, family, made = _corpus(n, args.seed, workdir)
+            print(f"corpus of {n:,}: {corpus} ({made:.0f} s to generate)", flush=True)
             single_path = str(Path(tmp) / f"single{n}.npy")
-            single = _run_child(["single", str(n), str(args.seed), single_path])
+            single = _run_child(
+                ["single", str(n), str(args.seed), single_path, str(corpus), str(family)]
+            )
             rows.append(single)
             print(_table([single]).splitlines()[-1], flush=True)
             if args.no_ray:
@@ -183,7 +207,7 @@ def main() -> None:
             base = np.load(single_path)
             for w in args.ray_workers:
                 p = str(Path(tmp) / f"ray{n}_{w}.npy")
-                r = _run_child(["ray", str(n), str(args.seed), p, str(w)])
+                r = _run_child(["ray", str(n), str(args.seed), p, str(corpus), str(w)])
                 r["same_as_single"] = _same_partition(base, np.load(p))
                 r["overhead_x"] = r["wall_s"] / single["wall_s"]
                 rows.append(r)

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import make_corpus
 
-__all__ = ["records"]
+__all__ = ["records", "write_corpus"]
 
 _EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -45,3 +45,19 @@ def records(n: int, *, seed: int = 0, days: float = 30.0) -> list[dict[str, Any]
             }
         )
     return out
+
+
+def write_corpus(path: Path, n: int, *, seed: int = 0) -> np.ndarray:
+    """Write `n` records (without their family) to a JSONL file; return the families.
+
+    The families are the generator's ground truth (reprints of one original), kept
+    apart so the clustering run reads only what a user's file would hold.
+    """
+    import json
+
+    recs = records(n, seed=seed)
+    family = np.array([r.pop("family") for r in recs], dtype=np.int64)
+    with Path(path).open("w", encoding="utf-8") as f:
+        for r in recs:
+            f.write(json.dumps(r) + "\n")
+    return family

@@ -98,3 +98,21 @@ def test_parse_records_needs_ids() -> None:
         stages.parse_records({"title": ["A"], "text": ["b"]})
     cols = stages.parse_records({"id": ["x"], "headline": ["A quake"], "body": ["It shook."]})
     assert cols["title"].tolist() == ["A quake"] and cols["text"].tolist() == ["It shook."]
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_corpus_features_do_not_depend_on_the_batch_size(batch_size: int) -> None:
+    arts, s = _corpus(), Settings()
+    whole = stages.corpus_features(arts, s)
+    done: list[int] = []
+    got = stages.corpus_features(arts, s, batch_size=batch_size, progress=done.append)
+    assert sum(done) == 3 * len(arts)  # three passes over every article
+    assert got.boilerplate == whole.boilerplate
+    assert np.array_equal(got.term_hashes, whole.term_hashes)
+    for name in ("tfidf", "names"):
+        a, b = getattr(got, name), getattr(whole, name)
+        assert (a != b).nnz == 0 and a.shape == b.shape
+    assert np.array_equal(got.signatures, whole.signatures)
+    assert np.array_equal(got.has_shingles, whole.has_shingles)
+    assert np.array_equal(got.lengths, whole.lengths)
+    assert got.titles == whole.titles

@@ -45,12 +45,20 @@ class _Stages:
         )
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
+    def stage(self, name: str, work: int = 0) -> Iterator[None]:
+        """Time stage `name`; `work` units (articles x passes) are reported by :meth:`advance`."""
+        self.name, self.work, self.done = name, work, 0
         self.bar.set_postfix_str(name)
         t0 = time.perf_counter()
         yield
         self.timings[name] = time.perf_counter() - t0
         self.bar.update(1)
+
+    def advance(self, k: int) -> None:
+        """`k` more units of the current stage done: shown beside its name."""
+        self.done += k
+        if self.work:
+            self.bar.set_postfix_str(f"{self.name} {min(1.0, self.done / self.work):.0%}")
 
     def close(self) -> None:
         self.bar.close()
@@ -63,8 +71,8 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
     try:
         order = _canonical_order(articles)
         canon: list[Article] = [articles[int(p)] for p in order]
-        with stages.stage("features"):
-            feats = corpus_features(canon, settings)
+        with stages.stage("features", work=3 * n):
+            feats = corpus_features(canon, settings, progress=stages.advance)
         with stages.stage("candidates"):
             pairs = find_candidates(feats, settings)
         with stages.stage("links"):

@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -626,17 +626,106 @@ def bucket_pairs(positions: npt.ArrayLike) -> I64:
     return np.stack([p[i], p[j]], axis=1)
 
 
-def corpus_features(articles: Sequence[Article], settings: Settings) -> Features:
-    """All stages up to the features, on the whole corpus as one batch (the single-machine path)."""
+#: Articles a batch in :func:`corpus_features`: bounds the memory of the
+#: intermediate arrays (token, shingle and byte buffers) whatever the corpus size.
+BATCH_SIZE = 20_000
+
+
+def _batch_columns(articles: Sequence[Article]) -> dict[str, Any]:
+    """The columns the feature stages read (no content keys: the caller has the order)."""
+    return {
+        "title": [a.title for a in articles],
+        "text": [a.text for a in articles],
+        "source": [a.source for a in articles],
+    }
+
+
+def corpus_features(
+    articles: Sequence[Article],
+    settings: Settings,
+    *,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> Features:
+    """All stages up to the features, batch by batch (the single-machine path).
+
+    The same map-reduce as on Ray, here in one process: boilerplate line counts
+    per batch, summed; then each batch tokenised and hashed once, its signatures
+    made and its term counts kept (the token arrays are dropped); document
+    frequencies summed; and the TF-IDF rows made over the summed vocabulary. The
+    result does not depend on `batch_size`. `progress` is called with the number
+    of articles each pass finishes (three passes: lines, tokens, vectors).
+    """
     n = len(articles)
-    cols = articles_columns(articles)
-    boiler = (
-        boilerplate_from_counts(line_counts(cols), n) if settings.strip_boilerplate else frozenset()
+    step = max(1, int(batch_size))
+    spans = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
+    tick = progress or (lambda k: None)
+    boiler: frozenset[int] = frozenset()
+    if settings.strip_boilerplate:
+        counts = []
+        for lo, hi in spans:
+            counts.append(line_counts(_batch_columns(articles[lo:hi])))
+            tick(hi - lo)
+        boiler = boilerplate_from_counts(_concat_columns(counts), n)
+    kept: list[Tokens] = []
+    sigs, has, freqs = [], [], []
+    for lo, hi in spans:
+        t = tokenize_batch(_batch_columns(articles[lo:hi]), settings, boiler)
+        sh, sh_off = shingle_hashes(t.token_hashes, t.offsets, settings.shingle_size)
+        sigs.append(minhash_signatures(sh, sh_off, num_perm=settings.num_perm, seed=settings.seed))
+        has.append(np.diff(sh_off) > 0)
+        del sh, sh_off
+        freqs.append(document_frequencies(t))
+        # Keep what the vectors need; the token hashes go.
+        kept.append(replace(t, token_hashes=t.token_hashes[:0]))
+        tick(hi - lo)
+    text_vocab, names_vocab = vocabularies(_concat_columns(freqs), n)
+    tf, nm = [], []
+    for t in kept:
+        tf.append(_tfidf_rows(t.term_hashes, t.term_counts, t.term_offsets, text_vocab))
+        nm.append(_tfidf_rows(t.name_hashes, t.name_counts, t.name_offsets, names_vocab))
+        tick(len(t.titles))
+    return Features(
+        tfidf=_stack(tf, len(text_vocab.hashes)),
+        term_hashes=text_vocab.hashes,
+        names=_stack(nm, len(names_vocab.hashes)),
+        signatures=np.concatenate(sigs) if sigs else np.zeros((0, settings.num_perm), np.uint32),
+        has_shingles=np.concatenate(has) if has else np.zeros(0, dtype=bool),
+        titles=[x for t in kept for x in t.titles],
+        days=np.array(
+            [
+                a.published.timestamp() / 86400.0 if a.published is not None else math.nan
+                for a in articles
+            ],
+            dtype=np.float64,
+        ),
+        lengths=np.concatenate([np.diff(t.offsets) for t in kept])
+        if kept
+        else np.zeros(0, np.int64),
+        boilerplate=boiler,
     )
-    tokens = tokenize_batch(cols, settings, boiler)
-    text_vocab, names_vocab = vocabularies(document_frequencies(tokens), n)
-    feats = article_features(cols, tokens, text_vocab, names_vocab, settings)
-    return assemble_features(feats, text_vocab, names_vocab, boiler, settings.num_perm)
+
+
+def _concat_columns(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Columns of several batches, one after another."""
+    if not parts:
+        return {
+            "source": [],
+            "line": [],
+            "words": [],
+            "count": [],
+            "field": [],
+            "term": [],
+            "df": [],
+        }
+    return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
+
+
+def _stack(blocks: list[sp.csr_matrix], n_cols: int) -> sp.csr_matrix:
+    """Row blocks as one CSR matrix."""
+    if not blocks:
+        return sp.csr_matrix((0, n_cols))
+    return sp.csr_matrix(sp.vstack(blocks, format="csr"))
 
 
 class GroupScores:
