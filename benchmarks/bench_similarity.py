@@ -12,7 +12,7 @@ articles and their edited reprints), three stages:
   beside datasketch ``MinHashLSH`` insert + query, rensa ``RMinHashLSH``
   ``insert_many`` + ``query_all`` and gaoya ``par_bulk_insert_docs`` +
   ``par_bulk_query`` (which hashes too: it has no other entry point).
-- **cosine neighbours** of TF-IDF rows above a threshold: storyclust
+- **cosine neighbours** of TF-IDF rows (content words, as the pipeline weighs them) above a threshold: storyclust
   ``cosine_neighbors`` beside scikit-learn ``NearestNeighbors`` (brute, cosine,
   radius) and sparse_dot_topn ``sp_matmul_topn``.
 
@@ -550,8 +550,13 @@ def run_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
         # Inputs of the later stages, made once.
         np.save(workdir / "signatures.npy", storyclust.signatures(docs, NUM_PERM, SEED))
         m = min(n, args.cosine_n)
+        # The TF-IDF the pipeline clusters with: content words (stop words out),
+        # sublinear counts, as scikit-learn computes it.
+        stop = storyclust.text.STOP_WORDS
         x = TfidfVectorizer(
-            analyzer=storyclust.tokenize, sublinear_tf=True, dtype=np.float64
+            analyzer=lambda d: [w for w in storyclust.tokenize(d) if w not in stop],
+            sublinear_tf=True,
+            dtype=np.float64,
         ).fit_transform(docs[:m])
         sp.save_npz(workdir / "tfidf.npz", sp.csr_matrix(x))
         with open(workdir / "meta.pkl", "wb") as f:
