@@ -17,6 +17,7 @@ Each size runs in a fresh process so memory figures are its own.
     python benchmarks/bench_index.py                 # 10k and 100k
     python benchmarks/bench_index.py --large         # and 1M (most of an hour)
     python benchmarks/bench_index.py --sizes 2000    # a quick check
+    python benchmarks/bench_index.py --merge a.json b.json   # one table from separate runs
 """
 
 from __future__ import annotations
@@ -134,7 +135,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folder", default=None, help="where the index files go (default: a temp dir)")
     ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)  # worker mode
     ap.add_argument("--out", default=None, help="JSON results (default: results/index.json)")
+    ap.add_argument(
+        "--merge",
+        nargs="+",
+        default=None,
+        help="write one table from the results of separate runs (JSON files) instead of running",
+    )
     args = ap.parse_args(argv)
+    out = Path(args.out) if args.out else RESULTS / "index.json"
+    if args.merge:
+        runs = [json.loads(Path(p).read_text()) for p in args.merge]
+        merged = sorted((r for run in runs for r in run["results"]), key=lambda r: r["n_held"])
+        meta = {**runs[0]["meta"], "runs": [run["meta"] for run in runs]}
+        _write(merged, meta, out)
+        return 0
     folder = Path(args.folder or tempfile.mkdtemp(prefix="bench-index-"))
     if args.one is not None:
         res = run_size(
@@ -150,9 +164,6 @@ def main(argv: list[str] | None = None) -> int:
         done = subprocess.run(cmd, check=True, capture_output=True, text=True)
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
-    base = rows[0]["add_articles_per_s_median"]
-    for r in rows:
-        r["rate_vs_smallest"] = round(r["add_articles_per_s_median"] / base, 3)
     meta = {
         "storyclust_version": storyclust.__version__,
         "python": platform.python_version(),
@@ -161,6 +172,15 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "corpus": "benchmarks/stream_corpus.py: 300-900-word articles, 3,000 a day",
     }
+    _write(rows, meta, out)
+    return 0
+
+
+def _write(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path) -> None:
+    """Print the table of `rows` and write it as JSON and Markdown."""
+    base = rows[0]["add_articles_per_s_median"]
+    for r in rows:
+        r["rate_vs_smallest"] = round(r["add_articles_per_s_median"] / base, 3)
     header = (
         "| articles held | add: articles/s (median, min) | ms/article (CPU ms) | vs smallest | "
         "fill articles/s | query ms | peak RSS MB | file MB (kB/article) | stream F1 | load |\n"
@@ -176,13 +196,11 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows
     )
     print(table)
-    out = Path(args.out) if args.out else RESULTS / "index.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"meta": meta, "results": rows}, indent=2) + "\n")
     out.with_suffix(".md").write_text(
         f"# StoryIndex add throughput\n\n{json.dumps(meta)}\n\n{table}"
     )
-    return 0
 
 
 if __name__ == "__main__":
