@@ -1890,9 +1890,10 @@ def prefix_matrix(x: sp.csr_matrix, max_terms: int) -> sp.csr_matrix:
     """
     if isinstance(max_terms, bool) or not isinstance(max_terms, (int, np.integer)) or max_terms < 1:
         raise ValueError(f"max_terms must be an int >= 1; got {max_terms!r}")
-    x = sp.csr_matrix(x, dtype=np.float64, copy=True)
-    x.sum_duplicates()
-    x.sort_indices()
+    x = sp.csr_matrix(x, dtype=np.float64)
+    if not x.has_canonical_format:  # sorted, no duplicates: copy only when not so
+        x = x.copy()
+        x.sum_duplicates()
     indptr = x.indptr.astype(np.int64)
     keep = np.zeros(x.nnz, dtype=bool)
     out_ptr = np.zeros(x.shape[0] + 1, dtype=np.int64)

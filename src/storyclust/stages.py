@@ -628,7 +628,7 @@ def bucket_pairs(positions: npt.ArrayLike) -> I64:
 
 #: Articles a batch in :func:`corpus_features`: bounds the memory of the
 #: intermediate arrays (token, shingle and byte buffers) whatever the corpus size.
-BATCH_SIZE = 20_000
+BATCH_SIZE = 5_000
 
 
 def _batch_columns(articles: Sequence[Article]) -> dict[str, Any]:
