@@ -745,14 +745,15 @@ def test_kernels_agree_with_plain_numpy() -> None:
     main = postings(lo, hi, idx, val, 0, 25, terms)
     tail = postings(lo, hi, idx, val, 25, 32, terms)
     raw = dense / np.maximum(norms, 1e-12)[:, None] @ unit[:3].T
-    found = neighbours(
-        queries, np.full(3, math.nan), np.full(3, n), main, tail, 32, (lo, hi, idx, val), n,
-        lg, c, np.ones(n, dtype=bool), np.full(n, math.nan), np.arange(n),
-        horizon=math.inf, floor=-math.inf, cut=np.full(3, 0.2), k=5,
-    )  # fmt: skip
-    for i in range(3):
-        want = [j for j in np.lexsort((np.arange(n), -raw[:, i])) if raw[j, i] >= 0.2][:5]
-        assert found[i][found[i] >= 0].tolist() == want
+    for threads in (1, 2, 3):  # the same for any thread count
+        found = neighbours(
+            queries, np.full(3, math.nan), np.full(3, n), main, tail, 32, (lo, hi, idx, val), n,
+            lg, c, np.ones(n, dtype=bool), np.full(n, math.nan), np.arange(n),
+            horizon=math.inf, floor=-math.inf, cut=np.full(3, 0.2), k=5, n_threads=threads,
+        )  # fmt: skip
+        for i in range(3):
+            want = [j for j in np.lexsort((np.arange(n), -raw[:, i])) if raw[j, i] >= 0.2][:5]
+            assert found[i][found[i] >= 0].tolist() == want
 
 
 def test_pair_signals_equal_the_separate_kernels() -> None:
