@@ -17,7 +17,7 @@ from .features import Features, term_strings
 from .links import Links, find_candidates, score_links
 from .result import StoryResult, build_stories
 from .settings import Settings
-from .stages import canonical_key, corpus_features, partition
+from .stages import canonical_key, corpus_features, partition, release_memory
 from .stories import cohesion, keywords, number_by_first_appearance, representatives
 
 __all__ = ["StoryClusterer", "cluster"]
@@ -51,6 +51,7 @@ class _Stages:
         self.bar.set_postfix_str(name)
         t0 = time.perf_counter()
         yield
+        release_memory()
         self.timings[name] = time.perf_counter() - t0
         self.bar.update(1)
 

@@ -28,6 +28,7 @@ The flow: :func:`parse_records` -> :func:`line_counts` (reduce:
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -73,6 +74,7 @@ __all__ = [
     "line_counts",
     "parse_records",
     "partition",
+    "release_memory",
     "tokenize_batch",
     "vocabularies",
 ]
@@ -631,6 +633,27 @@ def bucket_pairs(positions: npt.ArrayLike) -> I64:
 BATCH_SIZE = 5_000
 
 
+def release_memory() -> None:
+    """Hand memory freed by a batch back to the system (glibc only; elsewhere nothing).
+
+    The compiled kernels allocate in worker threads, and glibc keeps what they free
+    in per-thread arenas: without this, a corpus's resident memory grows by the
+    peak of every batch instead of staying near one batch's.
+    """
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL("libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC: Any = None
+
+
 def _batch_columns(articles: Sequence[Article]) -> dict[str, Any]:
     """The columns the feature stages read (no content keys: the caller has the order)."""
     return {
@@ -678,20 +701,28 @@ def corpus_features(
         freqs.append(document_frequencies(t))
         # Keep what the vectors need; the token hashes go.
         kept.append(replace(t, token_hashes=t.token_hashes[:0]))
+        del t
+        release_memory()
         tick(hi - lo)
     text_vocab, names_vocab = vocabularies(_concat_columns(freqs), n)
     tf, nm = [], []
-    for t in kept:
+    titles: list[str] = []
+    lengths = []
+    while kept:  # each batch's term arrays go as soon as its rows are made
+        t = kept.pop(0)
         tf.append(_tfidf_rows(t.term_hashes, t.term_counts, t.term_offsets, text_vocab))
         nm.append(_tfidf_rows(t.name_hashes, t.name_counts, t.name_offsets, names_vocab))
+        titles += t.titles
+        lengths.append(np.diff(t.offsets))
         tick(len(t.titles))
-    return Features(
+        del t
+    out = Features(
         tfidf=_stack(tf, len(text_vocab.hashes)),
         term_hashes=text_vocab.hashes,
         names=_stack(nm, len(names_vocab.hashes)),
         signatures=np.concatenate(sigs) if sigs else np.zeros((0, settings.num_perm), np.uint32),
         has_shingles=np.concatenate(has) if has else np.zeros(0, dtype=bool),
-        titles=[x for t in kept for x in t.titles],
+        titles=titles,
         days=np.array(
             [
                 a.published.timestamp() / 86400.0 if a.published is not None else math.nan
@@ -699,11 +730,12 @@ def corpus_features(
             ],
             dtype=np.float64,
         ),
-        lengths=np.concatenate([np.diff(t.offsets) for t in kept])
-        if kept
-        else np.zeros(0, np.int64),
+        lengths=np.concatenate(lengths) if lengths else np.zeros(0, np.int64),
         boilerplate=boiler,
     )
+    del tf, nm
+    release_memory()
+    return out
 
 
 def _concat_columns(parts: list[dict[str, Any]]) -> dict[str, Any]:
