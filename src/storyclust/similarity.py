@@ -1723,6 +1723,36 @@ def cosine_pairs(x: sp.csr_matrix, pairs: I64, *, chunk: int = 1 << 16) -> F64:
 
 
 @_jit
+def _keep_best(
+    out: I64,
+    n_out: int,
+    i: int,
+    n: int,
+    kept_j: I64,
+    kept_s: F64,
+    n_kept: int,
+    max_neighbors: int,
+) -> tuple[I64, int]:
+    """Append row i's `max_neighbors` best kept rows (best first, ties to the lower
+    index) to out as pair codes (lo * n + hi), growing it as needed."""
+    js = kept_j[:n_kept]
+    by_j = np.argsort(js, kind="mergesort")
+    if n_kept > max_neighbors:
+        by_s = np.argsort(-kept_s[:n_kept][by_j], kind="mergesort")
+        chosen = js[by_j][by_s][:max_neighbors]
+    else:
+        chosen = js[by_j]
+    if n_out + len(chosen) > len(out):
+        bigger = np.empty(2 * (n_out + len(chosen)), dtype=np.int64)
+        bigger[:n_out] = out[:n_out]
+        out = bigger
+    for j in chosen:
+        out[n_out] = min(i, j) * n + max(i, j)
+        n_out += 1
+    return out, n_out
+
+
+@_jit
 def _cosine_rows(
     indptr: I64,
     indices: I64,
@@ -1769,21 +1799,7 @@ def _cosine_rows(
                 kept_s[n_kept] = s
                 n_kept += 1
             acc[j] = 0.0
-        if n_kept > max_neighbors:
-            # Best first, ties to the lower index.
-            js = kept_j[:n_kept]
-            by_j = np.argsort(js, kind="mergesort")
-            by_s = np.argsort(-kept_s[:n_kept][by_j], kind="mergesort")
-            chosen = js[by_j][by_s][:max_neighbors]
-        else:
-            chosen = kept_j[:n_kept]
-        if n_out + len(chosen) > len(out):
-            bigger = np.empty(2 * (n_out + len(chosen)), dtype=np.int64)
-            bigger[:n_out] = out[:n_out]
-            out = bigger
-        for j in chosen:
-            out[n_out] = min(i, j) * n + max(i, j)
-            n_out += 1
+        out, n_out = _keep_best(out, n_out, i, n, kept_j, kept_s, n_kept, max_neighbors)
     return out[:n_out]
 
 
@@ -1846,21 +1862,7 @@ def _prefix_rows(
             kept_j[n_kept] = j
             kept_s[n_kept] = s
             n_kept += 1
-        js = kept_j[:n_kept]
-        by_j = np.argsort(js, kind="mergesort")
-        if n_kept > max_neighbors:
-            # Best first, ties to the lower index.
-            by_s = np.argsort(-kept_s[:n_kept][by_j], kind="mergesort")
-            chosen = js[by_j][by_s][:max_neighbors]
-        else:
-            chosen = js[by_j]
-        if n_out + len(chosen) > len(out):
-            bigger = np.empty(2 * (n_out + len(chosen)), dtype=np.int64)
-            bigger[:n_out] = out[:n_out]
-            out = bigger
-        for j in chosen:
-            out[n_out] = min(i, j) * n + max(i, j)
-            n_out += 1
+        out, n_out = _keep_best(out, n_out, i, n, kept_j, kept_s, n_kept, max_neighbors)
     return out[:n_out]
 
 
