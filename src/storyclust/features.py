@@ -37,14 +37,14 @@ class Features:
 
     Attributes
     ----------
-    tfidf : scipy.sparse.csr_matrix, shape (n, n_terms)
+    tfidf : scipy.sparse.csr_matrix of float32, shape (n, n_terms)
         L2-normalised TF-IDF rows over title (counted ``title_weight`` times), lead (the
         first ``lead_words`` content words of the text, counted ``lead_weight`` more
         times) and text.
     term_hashes : ndarray of uint64, shape (n_terms,)
         The vocabulary as token hashes (:func:`storyclust.text.hash_strings`),
         ascending: the column order. :func:`term_strings` gives the words.
-    names : scipy.sparse.csr_matrix, shape (n, n_names)
+    names : scipy.sparse.csr_matrix of float32, shape (n, n_names)
         L2-normalised TF-IDF rows over the names and figures of each article
         (:func:`storyclust.text.names_and_numbers`); an all-zero row where it has none.
     signatures : ndarray of uint32, shape (n, num_perm)

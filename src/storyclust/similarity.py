@@ -81,6 +81,7 @@ U32 = npt.NDArray[np.uint32]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 B1 = npt.NDArray[np.bool_]
+FLT = npt.NDArray[np.floating[Any]]
 
 EMPTY_VALUE = np.uint32(0xFFFFFFFF)
 _EMPTY64 = np.uint64(0xFFFFFFFF)
@@ -1807,10 +1808,10 @@ def _cosine_rows(
 def _prefix_rows(
     indptr: I64,
     indices: I64,
-    data: F64,
+    data: FLT,
     c_ptr: I64,
     c_rows: I64,
-    c_vals: F64,
+    c_vals: FLT,
     hub: B1,
     days: F64,
     horizon: float,
@@ -1868,7 +1869,7 @@ def _prefix_rows(
 
 @_jit
 def _prefix_range(
-    indptr: I64, data: F64, k: int, out_ptr: I64, keep: B1, r_lo: int, r_hi: int
+    indptr: I64, data: FLT, k: int, out_ptr: I64, keep: B1, r_lo: int, r_hi: int
 ) -> None:
     """Mark each row's k largest entries (ties to the lower column) in keep."""
     for r in range(r_lo, r_hi):
@@ -1882,6 +1883,12 @@ def _prefix_range(
             keep[lo + order[q]] = True
 
 
+def _float_rows(x: sp.spmatrix) -> sp.csr_matrix:
+    """`x` as CSR with float32 or float64 values, copied only if it must be converted."""
+    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    return sp.csr_matrix(x, dtype=dtype)
+
+
 def prefix_matrix(x: sp.csr_matrix, max_terms: int) -> sp.csr_matrix:
     """Each row's `max_terms` largest entries (ties to the lower column), columns ascending.
 
@@ -1892,7 +1899,7 @@ def prefix_matrix(x: sp.csr_matrix, max_terms: int) -> sp.csr_matrix:
     """
     if isinstance(max_terms, bool) or not isinstance(max_terms, (int, np.integer)) or max_terms < 1:
         raise ValueError(f"max_terms must be an int >= 1; got {max_terms!r}")
-    x = sp.csr_matrix(x, dtype=np.float64)
+    x = _float_rows(x)
     if not x.has_canonical_format:  # sorted, no duplicates: copy only when not so
         x = x.copy()
         x.sum_duplicates()
@@ -1971,7 +1978,7 @@ def cosine_candidates(
         raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
     if max_postings < 2:
         raise ValueError(f"max_postings must be >= 2; got {max_postings}")
-    x = sp.csr_matrix(x, dtype=np.float64)
+    x = _float_rows(x)
     n = x.shape[0]
     if n == 0 or x.nnz == 0:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0), 0
@@ -1991,7 +1998,7 @@ def cosine_candidates(
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0), int(hub.sum())
     indptr, indices = p.indptr.astype(np.int64), p.indices.astype(np.int64)
     c_ptr, c_rows = pc.indptr.astype(np.int64), pc.indices.astype(np.int64)
-    c_vals = pc.data.astype(np.float64)
+    c_vals = pc.data
     low = threshold / 2 if min_partial is None else float(min_partial)
     # A partial sum of 0 marks an untouched row; keep every touched one at least.
     low = max(low, np.finfo(np.float64).tiny)
