@@ -116,3 +116,23 @@ def test_corpus_features_do_not_depend_on_the_batch_size(batch_size: int) -> Non
     assert np.array_equal(got.has_shingles, whole.has_shingles)
     assert np.array_equal(got.lengths, whole.lengths)
     assert got.titles == whole.titles
+
+
+@pytest.mark.parametrize("shards", [1, 3, 64])
+def test_sharded_buckets_give_the_lsh_candidates(shards: int) -> None:
+    arts, s = _corpus(), Settings()
+    f = stages.corpus_features(arts, s)
+    rows = stages.band_key_rows(np.arange(len(arts)), list(f.signatures), f.has_shingles, s)
+    shard = stages.bucket_shard(rows["band"], rows["key"], shards)
+    found = [
+        stages.shard_pairs(
+            rows["pos"][shard == g], rows["band"][shard == g], rows["key"][shard == g]
+        )
+        for g in range(shards)
+    ]
+    got = np.unique(np.concatenate(found), axis=0).reshape(-1, 2)
+    bands, r = s.lsh_bands_rows
+    assert np.array_equal(
+        got, band_candidates(band_keys(f.signatures, bands, r), valid=f.has_shingles)
+    )
+    assert len(got)  # the corpus has near-duplicates

@@ -19,7 +19,7 @@ term document frequencies              ``map_batches`` +    the vocabulary (term
 features (TF-IDF rows, signatures)     ``map_batches``      nothing
 canonical positions                    driver               key and id of each article
 LSH band keys -> candidate pairs       ``map_batches`` +    the LSH pairs
-                                       ``groupby().map_groups()``
+                                       ``groupby(shard)``
 TF-IDF neighbours, scoring, linkage    driver               feature vectors (no texts)
 =====================================  ===================  ==========================
 
@@ -107,10 +107,18 @@ def _band_rows(batch: pd.DataFrame, settings: Settings, positions: dict[str, int
     )
 
 
-def _bucket(group: pd.DataFrame) -> pd.DataFrame:
+def _with_shard(batch: pd.DataFrame, shards: int) -> pd.DataFrame:
+    out = batch.copy()
+    out["shard"] = stages.bucket_shard(batch["band"].to_numpy(), batch["key"].to_numpy(), shards)
+    return out
+
+
+def _shard(group: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
-    pairs = stages.bucket_pairs(group["pos"].to_numpy())
+    pairs = stages.shard_pairs(
+        group["pos"].to_numpy(), group["band"].to_numpy(), group["key"].to_numpy()
+    )
     return pd.DataFrame({"i": pairs[:, 0], "j": pairs[:, 1]})
 
 
@@ -274,25 +282,13 @@ def _stories(
         .map_batches(_band_rows, fn_kwargs={"settings": s, "positions": positions}, **kw)
         .materialize()
     )
-    # Most buckets hold one article: count first (a cheap aggregation), then form
-    # pairs only in the shared buckets (one call a group is the costly part).
-    sizes = bands.groupby(["band", "key"], num_partitions=parts).count().to_pandas()
-    shared = (
-        {
-            (int(b), int(k))
-            for b, k, c in zip(sizes["band"], sizes["key"], sizes["count()"])
-            if c > 1
-        }
-        if len(sizes)
-        else set()
-    )
+    # Buckets are grouped into shards (a hash of band and key): one call a shard,
+    # each forming the pairs of all its buckets with arrays, not one call a bucket.
     lsh = (
-        bands.map_batches(_in_buckets, fn_kwargs={"shared": shared}, **kw)
-        .groupby(["band", "key"], num_partitions=parts)
-        .map_groups(_bucket, batch_format="pandas")
+        bands.map_batches(_with_shard, fn_kwargs={"shards": parts}, **kw)
+        .groupby("shard", num_partitions=parts)
+        .map_groups(_shard, batch_format="pandas")
         .to_pandas()
-        if shared
-        else None
     )
     lsh_pairs = (
         np.stack([lsh["i"].to_numpy(np.int64), lsh["j"].to_numpy(np.int64)], axis=1)
@@ -347,8 +343,3 @@ class _Clock:
         if self.timings is not None:
             self.timings[name] = now - self.t
         self.t = now
-
-
-def _in_buckets(batch: pd.DataFrame, shared: set[tuple[int, int]]) -> pd.DataFrame:
-    keep = [(int(b), int(k)) in shared for b, k in zip(batch["band"], batch["key"])]
-    return batch[np.array(keep, dtype=bool)]

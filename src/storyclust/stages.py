@@ -68,6 +68,7 @@ __all__ = [
     "boilerplate_from_counts",
     "boilerplate_rule",
     "bucket_pairs",
+    "bucket_shard",
     "canonical_key",
     "corpus_features",
     "document_frequencies",
@@ -75,6 +76,7 @@ __all__ = [
     "parse_records",
     "partition",
     "release_memory",
+    "shard_pairs",
     "tokenize_batch",
     "vocabularies",
 ]
@@ -628,6 +630,51 @@ def bucket_pairs(positions: npt.ArrayLike) -> I64:
         return np.stack([p[:-1], p[1:]], axis=1)
     i, j = np.triu_indices(len(p), k=1)
     return np.stack([p[i], p[j]], axis=1)
+
+
+def bucket_shard(band: npt.ArrayLike, key: npt.ArrayLike, shards: int) -> I64:
+    """Shard of each LSH bucket (band, key): buckets grouped so that one call forms many.
+
+    A deterministic hash of band and key modulo `shards` (never Python's ``hash``).
+
+    Examples
+    --------
+    >>> bucket_shard([0, 0, 1], [5, 5, 5], 8).tolist()[0] == bucket_shard([0], [5], 8).tolist()[0]
+    True
+    """
+    b = np.asarray(band, dtype=np.int64).view(np.uint64)
+    k = np.asarray(key, dtype=np.int64).view(np.uint64)
+    with np.errstate(over="ignore"):
+        h = (k ^ (b * np.uint64(0x9E3779B97F4A7C15))) * np.uint64(0xBF58476D1CE4E5B9)
+    return ((h >> np.uint64(33)) % np.uint64(max(1, shards))).astype(np.int64)
+
+
+def shard_pairs(pos: npt.ArrayLike, band: npt.ArrayLike, key: npt.ArrayLike) -> I64:
+    """Candidate pairs of every LSH bucket among rows (pos, band, key), as :func:`bucket_pairs`.
+
+    Returns
+    -------
+    ndarray of int64, shape (n_pairs, 2), unique and sorted.
+
+    Examples
+    --------
+    >>> shard_pairs([7, 3, 5, 7], [0, 0, 1, 1], [9, 9, 4, 4]).tolist()
+    [[3, 7], [5, 7]]
+    """
+    p = np.asarray(pos, dtype=np.int64)
+    b = np.asarray(band, dtype=np.int64)
+    k = np.asarray(key, dtype=np.int64)
+    if len(p) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    order = np.lexsort((p, k, b))
+    p, b, k = p[order], b[order], k[order]
+    new = np.r_[True, (b[1:] != b[:-1]) | (k[1:] != k[:-1]), True]
+    starts = np.flatnonzero(new)
+    sizes = np.diff(starts)
+    found = [bucket_pairs(p[starts[g] : starts[g + 1]]) for g in np.flatnonzero(sizes >= 2)]
+    if not found:
+        return np.zeros((0, 2), dtype=np.int64)
+    return np.unique(np.concatenate(found), axis=0)
 
 
 #: Articles a batch in :func:`corpus_features`: bounds the memory of the
