@@ -646,7 +646,8 @@ def bucket_shard(band: npt.ArrayLike, key: npt.ArrayLike, shards: int) -> I64:
     k = np.asarray(key, dtype=np.int64).view(np.uint64)
     with np.errstate(over="ignore"):
         h = (k ^ (b * np.uint64(0x9E3779B97F4A7C15))) * np.uint64(0xBF58476D1CE4E5B9)
-    return ((h >> np.uint64(33)) % np.uint64(max(1, shards))).astype(np.int64)
+    out: I64 = ((h >> np.uint64(33)) % np.uint64(max(1, shards))).astype(np.int64)
+    return out
 
 
 def shard_pairs(pos: npt.ArrayLike, band: npt.ArrayLike, key: npt.ArrayLike) -> I64:
