@@ -1709,7 +1709,7 @@ def jaccard_estimates(signatures: U32, pairs: I64) -> F64:
     return out
 
 
-def cosine_pairs(x: sp.csr_matrix, pairs: I64, *, chunk: int = 1 << 16) -> F64:
+def cosine_pairs(x: sp.csr_matrix, pairs: I64, *, chunk: int = 1 << 13) -> F64:
     """Dot products of the rows of `x` for each pair (cosines when rows are L2-normalised).
 
     Returns

@@ -32,7 +32,7 @@ import ctypes
 import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -483,18 +483,64 @@ def vocabularies(frequencies: Batch, n_articles: int) -> tuple[Vocabulary, Vocab
     return out[0], out[1]
 
 
+@dataclass(frozen=True)
+class _Terms:
+    """One batch's term entries over the batch's own vocabulary: 8 bytes an entry.
+
+    ``vocab`` holds the batch's distinct term hashes, ascending; entry e is term
+    ``vocab[local[e]]`` with sublinear frequency ``tf[e] = 1 + ln(count)``; article
+    a owns entries ``offsets[a]:offsets[a + 1]``, in ascending hash order.
+    """
+
+    vocab: U64
+    local: npt.NDArray[np.uint32]
+    tf: npt.NDArray[np.float32]
+    offsets: I64
+
+    @classmethod
+    def of(cls, hashes: U64, counts: I64, offsets: I64) -> _Terms:
+        vocab, local = np.unique(hashes, return_inverse=True)
+        tf = np.log(counts.astype(np.float64))
+        tf += 1.0
+        return cls(vocab, local.reshape(-1).astype(np.uint32), tf.astype(np.float32), offsets)
+
+    def rows(self, vocab: Vocabulary) -> sp.csr_matrix:
+        """L2-normalised TF-IDF rows over a fixed vocabulary (columns ascending), float32."""
+        cols = vocab.columns(self.vocab)[self.local]
+        data = self.tf.astype(np.float64)
+        data *= vocab.idf[cols]
+        x = sp.csr_matrix(
+            (data, cols, self.offsets), shape=(len(self.offsets) - 1, len(vocab.hashes))
+        )
+        if x.nnz:
+            x = sp.csr_matrix(_l2_normalize(x, norm="l2", copy=False))
+        # Weighed in float64, kept in float32: cosines to about 1e-7, half the memory
+        # (the vectors are the largest thing a large run holds).
+        return sp.csr_matrix(x, dtype=np.float32)
+
+
 def _tfidf_rows(hashes: U64, counts: I64, offsets: I64, vocab: Vocabulary) -> sp.csr_matrix:
     """Sublinear-TF, L2-normalised TF-IDF rows over a fixed vocabulary (columns ascending), float32."""
-    cols = vocab.columns(hashes)
-    data = np.log(counts.astype(np.float64))
-    data += 1.0
-    data *= vocab.idf[cols]
-    x = sp.csr_matrix((data, cols, offsets), shape=(len(offsets) - 1, len(vocab.hashes)))
-    if x.nnz:
-        x = sp.csr_matrix(_l2_normalize(x, norm="l2", copy=False))
-    # Weighed in float64, kept in float32: cosines to about 1e-7, half the memory
-    # (the vectors are the largest thing a large run holds).
-    return sp.csr_matrix(x, dtype=np.float32)
+    return _Terms.of(hashes, counts, offsets).rows(vocab)
+
+
+def _fill_rows(parts: list[_Terms], vocab: Vocabulary) -> sp.csr_matrix:
+    """The TF-IDF rows of every batch as one matrix, each batch's entries freed once copied."""
+    sizes = [len(t.local) for t in parts]
+    n_rows = sum(len(t.offsets) - 1 for t in parts)
+    data = np.empty(sum(sizes), dtype=np.float32)
+    indices = np.empty(sum(sizes), dtype=np.int32 if len(vocab.hashes) < 2**31 else np.int64)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    at, row = 0, 0
+    while parts:
+        block = parts.pop(0).rows(vocab)
+        m, k = block.nnz, block.shape[0]
+        data[at : at + m] = block.data
+        indices[at : at + m] = block.indices
+        indptr[row + 1 : row + k + 1] = block.indptr[1:] + at
+        at, row = at + m, row + k
+        del block
+    return sp.csr_matrix((data, indices, indptr), shape=(n_rows, len(vocab.hashes)))
 
 
 def article_features(
@@ -740,36 +786,34 @@ def corpus_features(
             counts.append(line_counts(_batch_columns(articles[lo:hi])))
             tick(hi - lo)
         boiler = boilerplate_from_counts(_concat_columns(counts), n)
-    kept: list[Tokens] = []
-    sigs, has, freqs = [], [], []
+    text_terms: list[_Terms] = []
+    name_terms: list[_Terms] = []
+    titles: list[str] = []
+    sigs, has, lengths = [], [], []
+    freqs: dict[str, Any] | None = None
     for lo, hi in spans:
         t = tokenize_batch(_batch_columns(articles[lo:hi]), settings, boiler)
         sh, sh_off = shingle_hashes(t.token_hashes, t.offsets, settings.shingle_size)
         sigs.append(minhash_signatures(sh, sh_off, num_perm=settings.num_perm, seed=settings.seed))
         has.append(np.diff(sh_off) > 0)
         del sh, sh_off
-        freqs.append(document_frequencies(t))
-        # Keep what the vectors need; the token hashes go.
-        kept.append(replace(t, token_hashes=t.token_hashes[:0]))
+        freqs = _sum_frequencies(freqs, document_frequencies(t))
+        # Keep what the vectors need, compactly; the token hashes go.
+        text_terms.append(_Terms.of(t.term_hashes, t.term_counts, t.term_offsets))
+        name_terms.append(_Terms.of(t.name_hashes, t.name_counts, t.name_offsets))
+        titles += t.titles
+        lengths.append(np.diff(t.offsets))
         del t
         release_memory()
         tick(hi - lo)
-    text_vocab, names_vocab = vocabularies(_concat_columns(freqs), n)
-    tf, nm = [], []
-    titles: list[str] = []
-    lengths = []
-    while kept:  # each batch's term arrays go as soon as its rows are made
-        t = kept.pop(0)
-        tf.append(_tfidf_rows(t.term_hashes, t.term_counts, t.term_offsets, text_vocab))
-        nm.append(_tfidf_rows(t.name_hashes, t.name_counts, t.name_offsets, names_vocab))
-        titles += t.titles
-        lengths.append(np.diff(t.offsets))
-        tick(len(t.titles))
-        del t
+    text_vocab, names_vocab = vocabularies(freqs or _concat_columns([]), n)
+    tfidf = _fill_rows(text_terms, text_vocab)
+    names = _fill_rows(name_terms, names_vocab)
+    tick(n)
     out = Features(
-        tfidf=_stack(tf, len(text_vocab.hashes)),
+        tfidf=tfidf,
         term_hashes=text_vocab.hashes,
-        names=_stack(nm, len(names_vocab.hashes)),
+        names=names,
         signatures=np.concatenate(sigs) if sigs else np.zeros((0, settings.num_perm), np.uint32),
         has_shingles=np.concatenate(has) if has else np.zeros(0, dtype=bool),
         titles=titles,
@@ -783,7 +827,6 @@ def corpus_features(
         lengths=np.concatenate(lengths) if lengths else np.zeros(0, np.int64),
         boilerplate=boiler,
     )
-    del tf, nm
     release_memory()
     return out
 
@@ -803,11 +846,19 @@ def _concat_columns(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
 
 
-def _stack(blocks: list[sp.csr_matrix], n_cols: int) -> sp.csr_matrix:
-    """Row blocks as one CSR matrix."""
-    if not blocks:
-        return sp.csr_matrix((0, n_cols))
-    return sp.csr_matrix(sp.vstack(blocks, format="csr"))
+def _sum_frequencies(total: dict[str, Any] | None, batch: dict[str, Any]) -> dict[str, Any]:
+    """Document frequencies of two sets of batches summed per (field, term), as one."""
+    if total is None:
+        return batch
+    field = np.concatenate([total["field"], batch["field"]])
+    term = np.concatenate([total["term"], batch["term"]])
+    df = np.concatenate([total["df"], batch["df"]])
+    order, first = _runs(term, field)
+    return {
+        "field": field[order[first]],
+        "term": term[order[first]],
+        "df": np.add.reduceat(df[order], first) if len(order) else df,
+    }
 
 
 class GroupScores:
