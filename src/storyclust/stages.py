@@ -540,6 +540,7 @@ def _fill_rows(parts: list[_Terms], vocab: Vocabulary) -> sp.csr_matrix:
         indptr[row + 1 : row + k + 1] = block.indptr[1:] + at
         at, row = at + m, row + k
         del block
+        release_memory()
     return sp.csr_matrix((data, indices, indptr), shape=(n_rows, len(vocab.hashes)))
 
 
