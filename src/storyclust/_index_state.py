@@ -340,6 +340,7 @@ _SLOT_ARRAYS: Final = (
     ("has_sh", np.bool_),
     ("alive", np.bool_),
     ("score", np.float64),
+    ("n_tokens", np.int64),
     ("tf_lo", np.int64),
     ("tf_hi", np.int64),
     ("nm_lo", np.int64),
@@ -362,6 +363,7 @@ class Pool:
     has_sh: B1
     alive: B1
     score: F64
+    n_tokens: I64
     tf_lo: I64
     tf_hi: I64
     nm_lo: I64
@@ -414,6 +416,7 @@ class Pool:
         self.has_sh[sl] = batch.has_sh
         self.alive[sl] = True
         self.score[sl] = scores
+        self.n_tokens[sl] = batch.n_tokens
         self.tf_lo[sl], self.tf_hi[sl] = self.tf.append(batch.tf_ptr, batch.tf_idx, batch.tf_cnt)
         self.nm_lo[sl], self.nm_hi[sl] = self.nm.append(batch.nm_ptr, batch.nm_idx, batch.nm_cnt)
         self.sig[sl] = batch.sig
@@ -590,7 +593,10 @@ def signals(
         decay=s.time_decay_days,
     )
     near = np.where(jac >= s.near_duplicate_threshold, jac, 0.0)
-    score = combine_scores(cos, head, names, tf, near, s)
+    # As batch: a pair with a headline alone (few tokens) weighs the headline more.
+    short_a = pool.n_tokens[a] <= s.headline_only_words
+    only = short_a[:, None] | (pool.n_tokens[b] <= s.headline_only_words)[None, :]
+    score = combine_scores(cos, head, names, tf, near, s, headline_only=only)
     return Signals(score=score, cosine=cos, headline=head, names=names, jaccard=jac, time_factor=tf)
 
 

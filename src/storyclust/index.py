@@ -259,7 +259,7 @@ _SCHEMA: Final = (
 )
 
 _ROW_COLUMNS: Final = (
-    "row, id, story, day, title_words, has_shingles, score_sum, tf, names, signature"
+    "row, id, story, day, title_words, has_shingles, score_sum, tf, names, signature, n_tokens"
 )
 _STORY_COLUMNS: Final = (
     "story, row, id, title, snippet, source, day, title_words, n_tokens, score_sum, "
@@ -817,7 +817,7 @@ class StoryIndex:
             has_sh=np.array([bool(r[5]) for r in got], dtype=np.bool_),
             titles=[str(r[4]) for r in got],
             days=np.array([math.nan if r[3] is None else r[3] for r in got], dtype=np.float64),
-            n_tokens=np.zeros(len(got), dtype=np.int64),
+            n_tokens=np.array([int(r[10]) for r in got], dtype=np.int64),
             snippets=[""] * len(got),
             learned={},
         )
