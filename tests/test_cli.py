@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
+import storyclust
 from storyclust.cli import main
 
 from .corpora import CORPUS, GOLD
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "data" / "ecbplus_sample.jsonl"
 
 
 @pytest.fixture
@@ -124,3 +127,31 @@ def test_console_script_entry_point_runs(corpus_file: Path, tmp_path: Path) -> N
     assert proc.returncode == 0, proc.stderr
     assert "10 articles ->" in proc.stderr
     assert out.exists()
+
+
+def test_memory_is_estimated_before_a_large_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storyclust.cli as cli_module
+
+    monkeypatch.setattr(cli_module, "ESTIMATE_FROM", 1)  # "large" from one article here
+    out = tmp_path / "out.jsonl"
+    assert cli_module.main(["cluster", str(EXAMPLE), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "articles (" in err and "MiB of text held); the run should need about" in err
+    meta = json.loads((tmp_path / "out.meta.json").read_text())
+    assert meta["memory"]["run_mib"] > 0 and meta["memory"]["process_peak_mib"] > 0
+
+
+def test_estimate_memory_grows_with_the_corpus() -> None:
+    from storyclust.pipeline import estimate_memory
+
+    arts = storyclust.read_articles(EXAMPLE)
+    small, large = estimate_memory(arts[:20]), estimate_memory(arts)
+    assert 0 < small["run_mib"] < large["run_mib"]
+    assert small["terms_per_article"] > 10  # ECB+ articles are full texts
+    assert estimate_memory(arts[:0]) == {
+        "articles_mib": 0.0,
+        "run_mib": 0.0,
+        "terms_per_article": 0.0,
+    }

@@ -15,7 +15,7 @@ from .articles import Articles
 from .errors import StoryclustError
 from .io import read_articles
 from .metrics import evaluate
-from .pipeline import cluster
+from .pipeline import cluster, estimate_memory
 from .result import StoryResult
 from .settings import Settings
 
@@ -139,6 +139,10 @@ def _gold(articles: Articles, field: str) -> list[Any]:
     return out
 
 
+#: Inputs from this many articles get a memory estimate printed before the run.
+ESTIMATE_FROM = 10_000
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
@@ -149,6 +153,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _settings_from(args)
         articles = read_articles(args.input, errors=args.errors)
         gold = _gold(articles, args.gold_field) if args.command == "evaluate" else None
+        if not args.quiet and len(articles) >= ESTIMATE_FROM:
+            est = estimate_memory(articles)
+            print(
+                f"storyclust: {len(articles)} articles ({est['articles_mib']:.0f} MiB of text "
+                f"held); the run should need about {est['run_mib']:.0f} MiB more",
+                file=sys.stderr,
+            )
         result = cluster(articles, progress=progress, **settings)
     except (StoryclustError, OSError) as exc:
         print(f"storyclust: error: {exc}", file=sys.stderr)

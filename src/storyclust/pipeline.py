@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,10 +18,11 @@ from .features import Features, term_strings
 from .links import Links, find_candidates, score_links
 from .result import StoryResult, build_stories
 from .settings import Settings
-from .stages import canonical_key, corpus_features, partition, release_memory
+from .stages import BATCH_SIZE, canonical_key, corpus_features, partition, release_memory
 from .stories import cohesion, keywords, number_by_first_appearance, representatives
+from .text import STOP_WORDS, tokenize
 
-__all__ = ["StoryClusterer", "cluster"]
+__all__ = ["StoryClusterer", "cluster", "estimate_memory"]
 
 _STAGES = ("features", "candidates", "links", "stories")
 
@@ -29,6 +31,44 @@ def _canonical_order(articles: Articles) -> npt.NDArray[np.int64]:
     """A processing order that depends on the articles, not on their input order."""
     keys = [(canonical_key(a), a.id) for a in articles]
     return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+
+
+def estimate_memory(articles: Articles, settings: Settings | None = None) -> dict[str, float]:
+    """Estimate, before a run, the memory :func:`cluster` will need beyond the articles.
+
+    A model of what the run holds at its peak: per article its TF-IDF terms (8
+    bytes each, counted on a sample of up to 200 articles), its signature (4 bytes
+    a permutation) and about 1.8 KB of other arrays and allocator slack, plus one
+    batch of intermediate arrays (about 10 times the batch's text). Fitted on the
+    resident memory measured at 30k and 100k synthetic articles (within 5%). The
+    articles themselves are already in memory when this runs, and counted apart.
+
+    Returns
+    -------
+    dict
+        ``articles_mib`` (the text held, at least), ``run_mib`` (the estimate of what
+        the run adds at its peak) and ``terms_per_article`` (the sample's mean).
+    """
+    s = settings or Settings()
+    n = len(articles)
+    if n == 0:
+        return {"articles_mib": 0.0, "run_mib": 0.0, "terms_per_article": 0.0}
+    step = max(1, n // 200)
+    sample = [articles[k] for k in range(0, n, step)][:200]
+    stop = STOP_WORDS
+    terms = float(
+        np.mean(
+            [len({w for w in tokenize(a.title + "\n" + a.text) if w not in stop}) for a in sample]
+        )
+    )
+    text = float(np.mean([len(a.title) + len(a.text) for a in sample]))
+    per_article = 8.0 * terms + 4.0 * s.num_perm + 1800.0
+    batch = 10.0 * text * min(n, BATCH_SIZE)
+    return {
+        "articles_mib": round(n * (text + 300.0) / 2**20, 1),
+        "run_mib": round((n * per_article + batch) / 2**20, 1),
+        "terms_per_article": round(terms, 1),
+    }
 
 
 class _Stages:
@@ -70,6 +110,7 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
     n = len(articles)
     stages = _Stages(progress, n)
     try:
+        memory = estimate_memory(articles, settings)
         order = _canonical_order(articles)
         canon: list[Article] = [articles[int(p)] for p in order]
         with stages.stage("features", work=3 * n):
@@ -115,7 +156,19 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
         settings=settings.to_dict(),
         report=articles.report,
         timings=stages.timings,
+        memory={**memory, **_process_peak()},
     )
+
+
+def _process_peak() -> dict[str, float]:
+    """The process's peak resident memory so far, MiB (where the system reports it)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return {}
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return {"process_peak_mib": round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)}
 
 
 def _representatives(

@@ -146,6 +146,10 @@ class StoryResult:
         How many input records were read, loaded and skipped.
     timings : dict of str to float
         Seconds spent in each stage.
+    memory : dict of str to float
+        The estimate made before the run (:func:`storyclust.pipeline.estimate_memory`)
+        and, where the system tells, the process's peak resident memory
+        (``process_peak_mib``), in MiB.
     """
 
     articles: Articles
@@ -155,6 +159,7 @@ class StoryResult:
     settings: dict[str, Any]
     report: LoadReport
     timings: dict[str, float] = field(default_factory=dict)
+    memory: dict[str, float] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return (
@@ -203,6 +208,7 @@ class StoryResult:
                 ],
             },
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "memory": dict(self.memory),
         }
 
     def _position(self, article_id: str) -> int:
