@@ -282,6 +282,11 @@ def cluster(
         numbers). The rest, ``1 - headline_weight - names_weight``, is the TF-IDF
         cosine of title and text. A signal missing for a pair (no title, no names) is
         left out and the others scaled up.
+    headline_only_weight : float, default 0.4
+        The headline's share instead of ``headline_weight`` when either article has
+        at most ``headline_only_words`` tokens (a headline, no body text): its
+        TF-IDF vector is then only its headline.
+    headline_only_words : int, default 20
     title_weight : int, default 2
         How many times the title's words count in the TF-IDF vector.
     lead_weight : int, default 1
@@ -305,12 +310,16 @@ def cluster(
     seed : int, default 1
         Seed of the MinHash permutations.
     max_neighbors : int, default 50
-        TF-IDF neighbours kept per article as candidates.
+        TF-IDF neighbours kept per article as candidates (found through each
+        article's 32 heaviest terms, within the time horizon of
+        :func:`storyclust.links.time_horizon`; see
+        :func:`storyclust.similarity.cosine_candidates`).
     linkage : {"average", "single", "complete"}, default "average"
         How groups of linked articles are merged into stories.
-    max_component_size : int, default 3000
+    max_component_size : int, default 10000
         Linked groups larger than this are split on their weakest links before
-        linkage (bounds memory).
+        linkage (bounds memory: linkage holds about 16 bytes per pair of the group's
+        articles, 1.6 GB at 10,000).
     n_keywords : int, default 5
         Keywords per story.
     strip_boilerplate : bool, default True

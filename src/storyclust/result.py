@@ -266,6 +266,9 @@ class StoryResult:
             "path": path,
             "weights": {
                 "headline_weight": s.get("headline_weight"),
+                "headline_only_weight": s.get("headline_only_weight"),
+                "headline_only_words": s.get("headline_only_words"),
+                "names_weight": s.get("names_weight"),
                 "near_duplicate_threshold": s.get("near_duplicate_threshold"),
                 "time_window_days": s.get("time_window_days"),
                 "time_decay_days": s.get("time_decay_days"),
