@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from storyclust.links import Links, time_factor
@@ -145,3 +146,20 @@ def test_headline_only_pairs_weigh_the_headline_more() -> None:
     headline_only = combine_scores(*args, headline_only=np.array([True]))
     assert with_text[0] == 0.8 * 0.2 + 0.2 * 0.8
     assert headline_only[0] == 0.5 * 0.2 + 0.5 * 0.8
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3])
+def test_keywords_do_not_depend_on_how_stories_are_chunked(
+    rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+
+    from storyclust import stories
+
+    rng = np.random.default_rng(4)
+    x = sp.csr_matrix(rng.random((9, 12)) * (rng.random((9, 12)) < 0.4))
+    labels = np.array([0, 1, 0, 2, 3, 3, 1, 4, 2], dtype=np.int64)
+    terms = np.array([f"t{j}" for j in range(12)])
+    whole = stories.keywords(x, terms, labels, 3)
+    monkeypatch.setattr(stories, "_KEYWORD_ROWS", rows)
+    assert stories.keywords(x, terms, labels, 3) == whole
+    assert stories.keywords(x, lambda cols: [f"t{c}" for c in cols], labels, 3) == whole

@@ -130,10 +130,12 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
             coh, weak, weak_score = cohesion(labels[order], scores)
             weak = np.where(weak >= 0, order[np.maximum(weak, 0)], -1)
             reps = _representatives(articles, labels, links_in, feats, inv, settings)
+            # Stories' terms summed in the features' own row order: a story's sum does
+            # not depend on it, and the matrix is not copied.
             kw = keywords(
-                feats.tfidf[inv],
+                feats.tfidf,
                 lambda cols: term_strings(feats, cols, canon),
-                labels,
+                labels[order],
                 settings.n_keywords,
             )
             stories = build_stories(

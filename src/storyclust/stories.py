@@ -34,6 +34,9 @@ __all__ = [
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
+#: Articles summed at a time when finding keywords (bounds the memory).
+_KEYWORD_ROWS = 65_536
+
 
 def _graph(n: int, links: Links) -> sp.csr_matrix:
     """Symmetric sparse matrix of link scores."""
@@ -217,19 +220,36 @@ def keywords(
     k = int(labels.max()) + 1 if len(labels) else 0
     if k == 0 or tfidf.shape[1] == 0 or n_keywords == 0:
         return [[] for _ in range(k)]
-    member = sp.csr_matrix(
-        (np.ones(len(labels)), (labels, np.arange(len(labels)))), shape=(k, len(labels))
-    )
-    mass = sp.csr_matrix(member @ tfidf)
-    mass.sort_indices()
-    df = np.bincount(mass.indices, minlength=tfidf.shape[1])
+    x = sp.csr_matrix(tfidf)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(k + 1))
+    # Stories in chunks of about `_KEYWORD_ROWS` articles: the summed rows of all
+    # stories at once would be as large as the whole matrix again.
+    cuts = np.unique(np.searchsorted(bounds, np.arange(0, len(labels), _KEYWORD_ROWS)))
+    spans = [(a, b) for a, b in itertools.pairwise([*cuts.tolist(), k]) if b > a]
+
+    def mass(s0: int, s1: int) -> sp.csr_matrix:
+        rows = order[bounds[s0] : bounds[s1]]
+        member = sp.csr_matrix(
+            (np.ones(len(rows), dtype=x.dtype), (labels[rows] - s0, np.arange(len(rows)))),
+            shape=(s1 - s0, len(rows)),
+        )
+        m = sp.csr_matrix(member @ x[rows])
+        m.sort_indices()
+        return m
+
+    df = np.zeros(x.shape[1], dtype=np.int64)
+    for s0, s1 in spans:
+        df += np.bincount(mass(s0, s1).indices, minlength=x.shape[1])
     weight = np.log1p(k / np.maximum(df, 1))
     top: list[I64] = []
-    for s in range(k):
-        lo, hi = mass.indptr[s], mass.indptr[s + 1]
-        cols, vals = mass.indices[lo:hi], mass.data[lo:hi] * weight[mass.indices[lo:hi]]
-        order = np.lexsort((cols, -vals))[:n_keywords]
-        top.append(cols[order].astype(np.int64))
+    for s0, s1 in spans:
+        m = mass(s0, s1)
+        for s in range(s1 - s0):
+            lo, hi = m.indptr[s], m.indptr[s + 1]
+            cols, vals = m.indices[lo:hi], m.data[lo:hi] * weight[m.indices[lo:hi]]
+            pick = np.lexsort((cols, -vals))[:n_keywords]
+            top.append(cols[pick].astype(np.int64))
     if callable(terms):
         needed = np.unique(np.concatenate(top)) if top else np.zeros(0, dtype=np.int64)
         found = dict(zip(needed.tolist(), terms(needed)))
