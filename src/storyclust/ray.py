@@ -26,8 +26,9 @@ TF-IDF neighbours, scoring, linkage    driver               feature vectors (no 
 The limits, then: the driver holds each article's key and id (about 60 bytes),
 the candidate pairs and links (16-60 bytes each, a few tens per article), and --
 for now -- the sparse feature vectors that the TF-IDF neighbour search and the
-linkage inside stories read (about ``12 * nnz + 4 * num_perm`` bytes an article,
-3-5 KB). Texts never reach the driver.
+linkage inside stories read (about ``8 * nnz + 4 * num_perm`` bytes an article,
+3-4 KB). Texts never reach the driver. The README's Scale section gives the plan
+for 100 million articles.
 """
 
 from __future__ import annotations
