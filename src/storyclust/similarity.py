@@ -1066,19 +1066,27 @@ def hash_raw_text(data: U8, offsets: I64, *, n_threads: int | None = None) -> tu
     return _token_hashes(data, offsets, raw=True, n_threads=n_threads)
 
 
+def _counted(
+    data: U8, offsets: I64, raw: bool, n_threads: int | None
+) -> tuple[U8, I64, int, I64, I64]:
+    """The first pass of tokenising: bytes, checked offsets, threads, token counts
+    (-1 where raw text needs Python) and token offsets."""
+    buf = np.ascontiguousarray(data, dtype=np.uint8)
+    off = _as_offsets(offsets, len(buf))
+    threads = _thread_count(n_threads, float(off[-1] - off[0]) * 64)
+    counts = np.zeros(len(off) - 1, dtype=np.int64)
+    _run(_count_tokens, (buf, off, raw, counts), off, threads)
+    tok_offsets = np.zeros(len(off), dtype=np.int64)
+    np.cumsum(np.maximum(counts, 0), out=tok_offsets[1:])
+    return buf, off, threads, counts, tok_offsets
+
+
 def _token_hashes(
     data: U8, offsets: I64, *, raw: bool, n_threads: int | None
 ) -> tuple[U64, I64, B1]:
     """Count, then fill, the token hashes of each document."""
-    buf = np.ascontiguousarray(data, dtype=np.uint8)
-    off = _as_offsets(offsets, len(buf))
-    n_docs = len(off) - 1
-    threads = _thread_count(n_threads, float(off[-1] - off[0]) * 64)
-    counts = np.zeros(n_docs, dtype=np.int64)
-    _run(_count_tokens, (buf, off, raw, counts), off, threads)
+    buf, off, threads, counts, tok_offsets = _counted(data, offsets, raw, n_threads)
     ok = counts >= 0
-    tok_offsets = np.zeros(n_docs + 1, dtype=np.int64)
-    np.cumsum(np.maximum(counts, 0), out=tok_offsets[1:])
     out = np.empty(int(tok_offsets[-1]), dtype=np.uint64)
     _run(_fill_tokens, (buf, off, raw, tok_offsets, out), off, threads)
     return out, tok_offsets, ok
@@ -1249,15 +1257,8 @@ def raw_words(data: U8, offsets: I64, *, n_threads: int | None = None) -> tuple[
     >>> raw_words(data, np.array([0, len(data)]))[0]
     ['strasse', 'in', 'münchen']
     """
-    buf = np.ascontiguousarray(data, dtype=np.uint8)
-    off = _as_offsets(offsets, len(buf))
-    n_docs = len(off) - 1
-    threads = _thread_count(n_threads, float(off[-1] - off[0]) * 64)
-    counts = np.zeros(n_docs, dtype=np.int64)
-    _run(_count_tokens, (buf, off, True, counts), off, threads)
+    buf, off, threads, counts, tok_offsets = _counted(data, offsets, True, n_threads)
     ok = counts >= 0
-    tok_offsets = np.zeros(n_docs + 1, dtype=np.int64)
-    np.cumsum(np.maximum(counts, 0), out=tok_offsets[1:])
     # Folded words never take more bytes than the text they come from.
     byte_offsets = off - off[0]
     out_bytes = np.zeros(int(byte_offsets[-1]), dtype=np.uint8)
