@@ -163,3 +163,24 @@ def test_keywords_do_not_depend_on_how_stories_are_chunked(
     monkeypatch.setattr(stories, "_KEYWORD_ROWS", rows)
     assert stories.keywords(x, terms, labels, 3) == whole
     assert stories.keywords(x, lambda cols: [f"t{c}" for c in cols], labels, 3) == whole
+
+
+@pytest.mark.parametrize("score", [0.2, 0.25, 0.25 - 1e-13, 0.3, 0.9])
+def test_two_article_groups_cut_as_linkage_does(score: float) -> None:
+    # The shortcut for a pair must agree with scipy's linkage + fcluster at the threshold.
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    links = Links(
+        pairs=np.array([[0, 1]]),
+        score=np.array([score]),
+        jaccard=np.zeros(1),
+        cosine=np.array([score]),
+        headline=np.full(1, np.nan),
+        names=np.full(1, np.nan),
+        time_factor=np.ones(1),
+        near_duplicate=np.zeros(1, dtype=bool),
+    )
+    got = group_links(2, links, threshold=0.25)
+    z = linkage(np.array([1.0 - score]), method="average")
+    want = fcluster(z, t=1.0 - 0.25 + 1e-12, criterion="distance")
+    assert (got[0] == got[1]) == (want[0] == want[1])

@@ -125,10 +125,14 @@ def group_links(
             np.subtract(1.0, dist, out=dist)
             np.clip(dist, 0.0, 1.0, out=dist)
             np.fill_diagonal(dist, 0.0)
-            condensed = squareform(dist, checks=False)
+            cut = 1.0 - threshold + 1e-12
+            if len(piece) == 2:  # what linkage and fcluster give for two articles, without them
+                sub = np.array([1, 1] if dist[0, 1] <= cut else [1, 2], dtype=np.int64)
+            else:
+                condensed = squareform(dist, checks=False)
+                z = linkage(condensed, method=method)
+                sub = fcluster(z, t=cut, criterion="distance").astype(np.int64)
             del dist
-            z = linkage(condensed, method=method)
-            sub = fcluster(z, t=1.0 - threshold + 1e-12, criterion="distance").astype(np.int64)
             labels[piece] = next_label + sub - 1
             next_label += int(sub.max())
     return labels
@@ -291,6 +295,10 @@ def cohesion(labels: I64, similarity: Callable[[I64], F64]) -> tuple[F64, I64, F
         dense = similarity(members)
         m = len(members)
         coh[story] = float(dense[np.triu_indices(m, 1)].mean())
+        if m == 2:  # one pair: it is the tree
+            weakest[story] = sorted((int(members[0]), int(members[1])))
+            weakest_score[story] = float(dense[0, 1])
+            continue
         # Maximum spanning tree: minimise 2 - score (strictly positive off the diagonal).
         weights = 2.0 - dense
         np.fill_diagonal(weights, 0.0)
