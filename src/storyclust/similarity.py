@@ -2031,7 +2031,16 @@ def cosine_candidates(
         )
 
     work = float(np.sum(np.where(hub, 0, postings) ** 2))
-    threads = _thread_count(n_threads, work)
+    pairs = _row_block_pairs(rows, n, block_rows, _thread_count(n_threads, work))
+    sims = cosine_pairs(x, pairs)
+    keep = sims >= threshold
+    return pairs[keep], sims[keep], int(hub.sum())
+
+
+def _row_block_pairs(
+    rows: Callable[[tuple[int, int]], I64], n: int, block_rows: int, threads: int
+) -> I64:
+    """Pair codes of every block of rows (on `threads` threads) as unique sorted (i, j) pairs."""
     step = max(1, block_rows)
     ranges = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
     if threads == 1:
@@ -2040,10 +2049,7 @@ def cosine_candidates(
         with ThreadPoolExecutor(max_workers=threads) as pool:
             codes = list(pool.map(rows, ranges))
     code = np.unique(np.concatenate(codes))
-    pairs = np.stack([code // n, code % n], axis=1)
-    sims = cosine_pairs(x, pairs)
-    keep = sims >= threshold
-    return pairs[keep], sims[keep], int(hub.sum())
+    return np.stack([code // n, code % n], axis=1)
 
 
 def cosine_neighbors(
@@ -2112,14 +2118,5 @@ def cosine_neighbors(
             indptr, indices, x.data, c_ptr, c_rows, c_vals, float(threshold), max_neighbors, *r
         )
 
-    threads = _thread_count(n_threads, float(x.nnz) * 64)
-    step = max(1, block_rows)
-    ranges = [(lo, min(lo + step, n)) for lo in range(0, n, step)]
-    if threads == 1:
-        codes = [rows(r) for r in ranges]
-    else:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            codes = list(pool.map(rows, ranges))
-    code = np.unique(np.concatenate(codes))
-    pairs = np.stack([code // n, code % n], axis=1)
+    pairs = _row_block_pairs(rows, n, block_rows, _thread_count(n_threads, float(x.nnz) * 64))
     return pairs, cosine_pairs(x, pairs)
