@@ -22,13 +22,14 @@ import numpy.typing as npt
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
-from ._index_kernels import available_cpus, names_hashes, pair_signals, postings, term_counts
+from ._index_kernels import available_cpus, pair_signals, postings, term_counts
 from .articles import Article
 from .features import find_boilerplate
 from .links import combine_scores, time_factor
 from .settings import Settings
 from .similarity import hash_raw_text, minhash_signatures, shingle_hashes
-from .text import STOP_WORDS, hash_strings, names_and_numbers, normalize, tokenize
+from .stages import article_names
+from .text import STOP_WORDS, hash_strings, normalize, tokenize
 
 U8 = npt.NDArray[np.uint8]
 I32 = npt.NDArray[np.int32]
@@ -123,23 +124,6 @@ def _concat(parts: list[U64]) -> tuple[U64, I64]:
     return np.concatenate(parts).astype(np.uint64), out_off
 
 
-def _names(
-    articles: Sequence[Article], texts: list[str], data: U8, offsets: I64, threads: int
-) -> tuple[U64, I64]:
-    """Hashes of ``names_and_numbers(text, title=title)`` of each article, and their offsets."""
-    hashes, off, ok = names_hashes(data, offsets, _STOP_HASHES, threads)
-    if ok.all():
-        return hashes, off
-    # Text outside ASCII: the Python scanner.
-    parts: list[U64] = [
-        hashes[off[k] : off[k + 1]]
-        if ok[k]
-        else hash_strings(names_and_numbers(texts[k], title=articles[k].title))
-        for k in range(len(texts))
-    ]
-    return _concat(parts)
-
-
 def _normal(line: str) -> str:
     """:func:`storyclust.text.normalize`, without its regex and NFKC passes for ASCII lines."""
     if line.isascii():  # NFKC keeps ASCII; str.split() splits where the regex's \s matches
@@ -201,7 +185,7 @@ def featurize(
     tf_ptr, tf_idx, tf_cnt = _counts(
         tok_doc[keep] // 2, term_ids(hashes[keep]), weight[keep], n, threads
     )
-    name_hashes, name_off = _names(articles, texts, data, doc_off, threads)
+    name_hashes, name_off = article_names([a.title for a in articles], texts)
     nm_ptr, nm_idx, nm_cnt = _counts(
         np.repeat(np.arange(n, dtype=np.int64), np.diff(name_off)),
         term_ids(name_hashes),

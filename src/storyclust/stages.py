@@ -62,6 +62,7 @@ __all__ = [
     "Tokens",
     "Vocabulary",
     "article_features",
+    "article_names",
     "articles_columns",
     "assemble_features",
     "band_key_rows",
@@ -344,6 +345,37 @@ _STOP_HASHES = hash_strings(sorted(STOP_WORDS))
 _NO_HASHES = np.zeros(0, dtype=np.uint64)
 
 
+def article_names(titles: Sequence[str], texts: Sequence[str]) -> tuple[U64, I64]:
+    """Hashes of ``names_and_numbers(text, title=title)`` of each article, and their offsets.
+
+    The texts go through the compiled :func:`storyclust.similarity.names_raw_text`,
+    the titles' words are added here; texts it does not cover go through
+    :func:`storyclust.text.names_and_numbers`. Within an article the order may
+    differ from that function's (only the counts are used).
+    """
+    n = len(titles)
+    text_data, text_off = utf8(list(texts))
+    nh, n_off, n_names, n_ok = names_raw_text(text_data, text_off, _STOP_HASHES)
+    redo_names: dict[int, U64] = {}
+    parts = [title_names(t) if n_ok[d] else ([], [], []) for d, t in enumerate(titles)]
+    sizes = np.array([[len(x) for x in p] for p in parts], dtype=np.int64).reshape(n, 3)
+    # One hashing call for the whole batch: per-call overhead dwarfs a title's words.
+    flat_hashes = hash_strings([w for p in parts for x in p for w in x])
+    starts = np.zeros(n * 3 + 1, dtype=np.int64)
+    np.cumsum(sizes.reshape(-1), out=starts[1:])
+    for d in np.flatnonzero(~n_ok | (sizes.sum(axis=1) > 0)).tolist():
+        if not n_ok[d]:
+            redo_names[d] = hash_strings(names_and_numbers(texts[d], title=titles[d]))
+            continue
+        keys, cand, figures = (
+            flat_hashes[starts[3 * d + f] : starts[3 * d + f + 1]] for f in range(3)
+        )
+        named = nh[n_off[d] : n_off[d] + n_names[d]]
+        own = nh[n_off[d] : n_off[d + 1]]
+        redo_names[d] = np.concatenate([own, keys, cand[np.isin(cand, named)], figures])
+    return _splice(nh, n_off, redo_names)
+
+
 def tokenize_batch(batch: Batch, settings: Settings, boilerplate: frozenset[int]) -> Tokens:
     """Tokenise and hash each article of a batch once (boilerplate lines stripped first).
 
@@ -374,27 +406,7 @@ def tokenize_batch(batch: Batch, settings: Settings, boilerplate: frozenset[int]
         lead_weight=settings.lead_weight,
     )
 
-    # Names and figures: the texts in the compiled scanner, the titles here.
-    text_data, text_off = utf8(texts)
-    nh, n_off, n_names, n_ok = names_raw_text(text_data, text_off, stop)
-    redo_names: dict[int, U64] = {}
-    parts = [title_names(t) if n_ok[d] else ([], [], []) for d, t in enumerate(titles)]
-    sizes = np.array([[len(x) for x in p] for p in parts], dtype=np.int64).reshape(n, 3)
-    # One hashing call for the whole batch: per-call overhead dwarfs a title's words.
-    flat_hashes = hash_strings([w for p in parts for x in p for w in x])
-    starts = np.zeros(n * 3 + 1, dtype=np.int64)
-    np.cumsum(sizes.reshape(-1), out=starts[1:])
-    for d in np.flatnonzero(~n_ok | (sizes.sum(axis=1) > 0)).tolist():
-        if not n_ok[d]:
-            redo_names[d] = hash_strings(names_and_numbers(texts[d], title=titles[d]))
-            continue
-        keys, cand, figures = (
-            flat_hashes[starts[3 * d + f] : starts[3 * d + f + 1]] for f in range(3)
-        )
-        named = nh[n_off[d] : n_off[d] + n_names[d]]
-        own = nh[n_off[d] : n_off[d + 1]]
-        redo_names[d] = np.concatenate([own, keys, cand[np.isin(cand, named)], figures])
-    nh, n_off = _splice(nh, n_off, redo_names)
+    nh, n_off = article_names(titles, texts)
     # Counted like TF-IDF terms: an empty title field, no stop words, no lead.
     name_fields = np.zeros(2 * n + 1, dtype=np.int64)
     name_fields[1::2] = n_off[:-1]
