@@ -39,13 +39,12 @@ from storyclust._index_kernels import (
     postings,
     row_norms,
     term_counts,
-    top_per_row,
 )
 from storyclust.cli import main
 from storyclust.index import _cut
 from storyclust.links import Links
 from storyclust.metrics import evaluate
-from storyclust.similarity import band_keys
+from storyclust.similarity import band_keys, top_per_row
 from storyclust.stages import article_names
 from storyclust.stories import group_links, number_by_first_appearance
 from storyclust.text import hash_strings, names_and_numbers

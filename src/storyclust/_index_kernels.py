@@ -30,7 +30,6 @@ __all__ = [
     "postings",
     "row_norms",
     "term_counts",
-    "top_per_row",
 ]
 
 I32 = npt.NDArray[np.int32]
@@ -640,40 +639,4 @@ def cut_roots(z: F64, m: int, height: float) -> I64:
         while parent[x] != x:
             x = parent[x]
         out[i] = x
-    return out
-
-
-@_jit
-def _top_rows(ptr: I64, weight: F64, k: int, keep: npt.NDArray[np.bool_]) -> None:
-    """Mark the `k` heaviest entries of each CSR row (ties to the earlier entry)."""
-    for r in range(len(ptr) - 1):
-        lo, hi = ptr[r], ptr[r + 1]
-        if hi - lo <= k:
-            keep[lo:hi] = True
-            continue
-        cut = np.sort(weight[lo:hi])[hi - lo - k]  # the k-th heaviest weight
-        room = k
-        for p in range(lo, hi):
-            if weight[p] > cut:
-                keep[p] = True
-                room -= 1
-        for p in range(lo, hi):  # entries equal to it, earliest first, while room is left
-            if room > 0 and weight[p] == cut:
-                keep[p] = True
-                room -= 1
-
-
-def top_per_row(ptr: I64, weight: F64, k: int) -> I64:
-    """Positions of the `k` heaviest entries of each CSR row, in their original order.
-
-    Ties go to the earlier entry.
-
-    Examples
-    --------
-    >>> top_per_row(np.array([0, 3, 4]), np.array([1.0, 3.0, 3.0, 2.0]), 2).tolist()
-    [1, 2, 3]
-    """
-    keep = np.zeros(len(weight), dtype=np.bool_)
-    _top_rows(np.ascontiguousarray(ptr, dtype=np.int64), np.ascontiguousarray(weight), k, keep)
-    out: I64 = np.flatnonzero(keep)
     return out

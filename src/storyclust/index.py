@@ -146,7 +146,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.cluster.hierarchy import linkage
 
-from ._index_kernels import available_cpus, components, cut_roots, neighbours, top_per_row
+from ._index_kernels import available_cpus, components, cut_roots, neighbours
 from ._index_state import (
     N_TERMS,
     STOP_DIGEST,
@@ -168,7 +168,7 @@ from .articles import Article, Articles, to_articles
 from .errors import InputError, InputTypeError, SettingsError
 from .result import Story
 from .settings import Settings
-from .similarity import band_candidates, band_keys
+from .similarity import band_candidates, band_keys, top_per_row
 from .stories import number_by_first_appearance
 from .text import STOP_WORDS, hash_strings, tokenize
 

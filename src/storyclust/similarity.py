@@ -83,6 +83,7 @@ __all__ = [
     "strip_line_hashes",
     "term_counts",
     "text_signatures",
+    "top_per_row",
 ]
 
 U8 = npt.NDArray[np.uint8]
@@ -1879,19 +1880,41 @@ def _prefix_rows(
 
 
 @_jit
-def _prefix_range(
-    indptr: I64, data: FLT, k: int, out_ptr: I64, keep: B1, r_lo: int, r_hi: int
-) -> None:
-    """Mark each row's k largest entries (ties to the lower column) in keep."""
+def _top_range(ptr: I64, weight: FLT, k: int, keep: B1, r_lo: int, r_hi: int) -> None:
+    """Mark the `k` largest entries of CSR rows r_lo..r_hi-1 in keep (ties to the earlier entry)."""
     for r in range(r_lo, r_hi):
-        lo, hi = indptr[r], indptr[r + 1]
+        lo, hi = ptr[r], ptr[r + 1]
         if hi - lo <= k:
             keep[lo:hi] = True
             continue
-        # Stable sort on the negated values: largest first, ties in column order.
-        order = np.argsort(-data[lo:hi], kind="mergesort")
-        for q in range(k):
-            keep[lo + order[q]] = True
+        cut = np.sort(weight[lo:hi])[hi - lo - k]  # the k-th largest value
+        room = k
+        for p in range(lo, hi):
+            if weight[p] > cut:
+                keep[p] = True
+                room -= 1
+        for p in range(lo, hi):  # entries equal to it, earliest first, while room is left
+            if room > 0 and weight[p] == cut:
+                keep[p] = True
+                room -= 1
+
+
+def top_per_row(ptr: npt.ArrayLike, weight: npt.ArrayLike, k: int) -> I64:
+    """Positions of the `k` largest entries of each CSR row, in their original order.
+
+    Ties go to the earlier entry.
+
+    Examples
+    --------
+    >>> top_per_row(np.array([0, 3, 4]), np.array([1.0, 3.0, 3.0, 2.0]), 2).tolist()
+    [1, 2, 3]
+    """
+    p = np.ascontiguousarray(ptr, dtype=np.int64)
+    w = np.ascontiguousarray(weight)
+    keep = np.zeros(len(w), dtype=np.bool_)
+    _run(_top_range, (p, w, int(k), keep), p, _thread_count(None, float(len(w)) * 16))
+    out: I64 = np.flatnonzero(keep)
+    return out
 
 
 def _float_rows(x: sp.spmatrix) -> sp.csr_matrix:
@@ -1914,12 +1937,9 @@ def prefix_matrix(x: sp.csr_matrix, max_terms: int) -> sp.csr_matrix:
     if not x.has_canonical_format:  # sorted, no duplicates: copy only when not so
         x = x.copy()
         x.sum_duplicates()
-    indptr = x.indptr.astype(np.int64)
-    keep = np.zeros(x.nnz, dtype=bool)
+    keep = top_per_row(x.indptr, x.data, int(max_terms))
     out_ptr = np.zeros(x.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.minimum(np.diff(indptr), max_terms), out=out_ptr[1:])
-    threads = _thread_count(None, float(x.nnz) * 16)
-    _run(_prefix_range, (indptr, x.data, int(max_terms), out_ptr, keep), indptr, threads)
+    np.cumsum(np.minimum(np.diff(x.indptr), max_terms), out=out_ptr[1:])
     return sp.csr_matrix((x.data[keep], x.indices[keep], out_ptr), shape=x.shape)
 
 
