@@ -22,12 +22,13 @@ import numpy.typing as npt
 from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
-from ._index_kernels import available_cpus, pair_signals, postings, term_counts
+from ._index_kernels import available_cpus, pair_signals, postings
+from ._index_kernels import term_counts as _term_counts
 from .articles import Article
 from .features import find_boilerplate
 from .links import combine_scores, time_factor
 from .settings import Settings
-from .similarity import hash_raw_text, minhash_signatures, shingle_hashes
+from .similarity import hash_raw_text, minhash_signatures, shingle_hashes, term_counts
 from .stages import article_names
 from .text import STOP_WORDS, hash_strings, normalize, tokenize
 
@@ -46,6 +47,7 @@ N_TERMS: Final = 1 << TERM_BITS
 SNIPPET: Final = 200
 STOP_DIGEST: Final = hashlib.sha256("\n".join(sorted(STOP_WORDS)).encode()).hexdigest()[:16]
 _STOP_HASHES: Final = np.sort(hash_strings(sorted(STOP_WORDS)))
+_NOT_A_TERM: Final = np.array([N_TERMS], dtype=np.uint64)  # what a stop word's term id becomes
 
 
 @dataclass
@@ -88,7 +90,7 @@ def _counts(doc: I64, terms: I64, weight: I64, n: int, threads: int) -> tuple[I6
     """Per-document sorted term ids and summed weights, as CSR pieces (`doc` ascending)."""
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(doc, minlength=n), out=ptr[1:])
-    ptr, idx, cnt = term_counts(ptr, terms, weight, threads)
+    ptr, idx, cnt = _term_counts(ptr, terms, weight, threads)
     return ptr, idx.astype(np.int32), np.minimum(cnt, 65535).astype(np.uint16)
 
 
@@ -173,18 +175,23 @@ def featurize(
     hashes, off = _tokens(docs, data, doc_off, threads)
     art_off = np.ascontiguousarray(off[0::2])  # article i spans tokens off[2i]:off[2i+2]
     # TF over content words, as storyclust.stages.tokenize_batch: the title's counted
-    # title_weight times, the lead's (the text's first lead_words) lead_weight more times.
-    tok_doc = np.repeat(np.arange(2 * n, dtype=np.int64), np.diff(off))
+    # title_weight times, the lead's (the text's first lead_words) lead_weight more times,
+    # by the kernel's term_counts over term ids. A stop word becomes N_TERMS (no term id),
+    # its only "stop hash", so that two words sharing a term id are still told apart from
+    # stop words by their full hash.
     content = _STOP_HASHES[np.searchsorted(_STOP_HASHES[:-1], hashes)] != hashes
-    in_text = content & (tok_doc % 2 == 1)
-    before = np.r_[0, np.cumsum(in_text)]
-    rank = before[:-1] - before[off[tok_doc]]  # content words of its text before it
-    lead = 1 + settings.lead_weight * (rank < settings.lead_words)
-    weight = np.where(tok_doc % 2 == 0, settings.title_weight, lead).astype(np.int64)
-    keep = content & (weight > 0)
-    tf_ptr, tf_idx, tf_cnt = _counts(
-        tok_doc[keep] // 2, term_ids(hashes[keep]), weight[keep], n, threads
+    ids = np.where(content, hashes & np.uint64(N_TERMS - 1), np.uint64(N_TERMS))
+    terms, counts, tf_ptr = term_counts(
+        ids,
+        off,
+        _NOT_A_TERM,
+        title_weight=settings.title_weight,
+        lead_words=settings.lead_words,
+        lead_weight=settings.lead_weight,
+        n_threads=threads,
     )
+    tf_idx = terms.astype(np.int32)
+    tf_cnt = np.minimum(counts, 65535).astype(np.uint16)
     name_hashes, name_off = article_names([a.title for a in articles], texts)
     nm_ptr, nm_idx, nm_cnt = _counts(
         np.repeat(np.arange(n, dtype=np.int64), np.diff(name_off)),
