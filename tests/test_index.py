@@ -24,6 +24,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz import fuzz
+from rapidfuzz.process import cdist
 
 import storyclust
 from storyclust import (
@@ -35,14 +37,17 @@ from storyclust import (
 from storyclust._index_kernels import (
     cosine_matrix,
     neighbours,
+    pair_scores,
     pair_signals,
     postings,
     row_norms,
     term_counts,
+    work_space,
 )
+from storyclust._index_state import N_TERMS
 from storyclust.cli import main
 from storyclust.index import _cut
-from storyclust.links import Links
+from storyclust.links import Links, combine_scores, time_factor
 from storyclust.metrics import evaluate
 from storyclust.similarity import band_keys, top_per_row
 from storyclust.stages import article_names
@@ -752,6 +757,20 @@ def test_kernels_agree_with_plain_numpy() -> None:
         for i in range(3):
             want = [j for j in np.lexsort((np.arange(n), -raw[:, i])) if raw[j, i] >= 0.2][:5]
             assert found[i][found[i] >= 0].tolist() == want
+        # In pieces (as the index searches beside its assignment loop), norms kept: the same.
+        norms = np.full(n, -1.0)
+        for first, last in ((0, 1), (1, 3)):
+            piece = neighbours(
+                queries, np.full(3, math.nan), np.full(3, n), main, tail, 32, (lo, hi, idx, val),
+                n, lg, c, np.ones(n, dtype=bool), np.full(n, math.nan), np.arange(n),
+                horizon=math.inf, floor=-math.inf, cut=np.full(3, 0.2), k=5, n_threads=threads,
+                norms=norms, span=(first, last),
+            )  # fmt: skip
+            assert np.array_equal(piece[first:last], found[first:last])
+            assert (piece[:first] == -1).all() and (piece[last:] == -1).all()
+        assert np.allclose(
+            norms[norms >= 0], row_norms(np.arange(n), lo, hi, idx, val, lg, c)[norms >= 0]
+        )
 
 
 def test_pair_signals_equal_the_separate_kernels() -> None:
@@ -781,6 +800,98 @@ def test_pair_signals_equal_the_separate_kernels() -> None:
         assert np.array_equal(names, want, equal_nan=True)
         same = (sig[x][:, None, :] == sig[y][None, :, :]).mean(axis=2)
         assert np.array_equal(jac, np.where(has_sh[x][:, None] & has_sh[y][None, :], same, 0.0))
+
+
+def _title_rows(titles: list[str]) -> tuple[Any, Any, Any]:
+    """Titles as pair_scores takes them: each one's distinct words, sorted, as code points."""
+    keys = [" ".join(sorted(set(t.split()))) for t in titles]
+    hi = np.cumsum([len(k) for k in keys]).astype(np.int64)
+    chars = np.frombuffer("".join(keys).encode("utf-32-le"), dtype="<u4").copy()
+    return hi - [len(k) for k in keys], hi, chars
+
+
+def _headline_scores(a: Any, b: Any, titles: list[str]) -> Any:
+    """The headline signal of pair_scores alone (the cosine, names, Jaccard and time ignored)."""
+    n = len(titles)
+    rows = (np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(0, np.int32))
+    tf = (*rows, np.zeros(0, np.float32), np.zeros(1))
+    sig, sh = np.zeros((n, 1), np.uint32), np.zeros(n, bool)
+    out = pair_scores(
+        a, b, tf, tf, 1.0, sig, sh, _title_rows(titles), np.zeros(n, np.int64), 0,
+        np.ones((len(a), len(b))), (0.2, 0.4, 0.2, 0.8),
+    )  # fmt: skip
+    return out[2]
+
+
+_WORDS = st.text(alphabet="abcdeéz東ü_9", min_size=1, max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(_WORDS, max_size=24).map(" ".join), min_size=1, max_size=6))
+def test_headline_kernel_equals_rapidfuzz_token_set_ratio(titles: list[str]) -> None:
+    # Titles of many words (their differences past 64 characters), repeated words, non-ASCII.
+    idx = np.arange(len(titles))
+    want = cdist(titles, titles, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=1) / 100
+    has = np.array([bool(t) for t in titles])
+    want[~(has[:, None] & has[None, :])] = np.nan
+    for a in (idx, idx[:1]):
+        got = _headline_scores(a, idx if a is not idx else a, titles)
+        assert np.array_equal(got, want[a], equal_nan=True)  # to the last bit
+
+
+def test_pair_scores_equal_the_separate_signals_and_combine_scores() -> None:
+    recs = [
+        *CORPUS,
+        {"id": "long", "title": " ".join(f"w{k} x{k % 7}" for k in range(40)), "text": "w1 w2"},
+        {
+            "id": "jp",
+            "title": "東京で地震 Tokyo quake",
+            "text": "東京で地震があった",
+            "published": _day(3),
+        },
+        {"id": "short", "title": "Quake hits Tokyo", "text": "", "published": _day(9)},
+        {"id": "untitled", "title": "", "text": "A strong earthquake shook Tokyo on Monday."},
+    ]
+    index = StoryIndex()
+    index.add(recs)
+    pool, s = index._pool, index.settings
+    lg, c = index._lg, math.log1p(index._n_docs) + 1.0
+    tf = (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val, lg[0])
+    nm = (pool.nm_lo, pool.nm_hi, pool.nm.idx, pool.nm.val, lg[1])
+    titles = (pool.hd_lo, pool.hd_hi, pool.hd.chars)
+    weights = (
+        s.headline_weight,
+        s.headline_only_weight,
+        s.names_weight,
+        s.near_duplicate_threshold,
+    )
+    norms = (np.full(pool.n, -1.0), np.full(pool.n, -1.0))
+    work = work_space(N_TERMS)
+    every = np.arange(pool.n)
+    seen = np.zeros(4, dtype=bool)  # a missing headline, headline-only pairs and others, time
+    for a, b in ((every[:9], every), (every, every), (every[-3:], every[::-1].copy())):
+        days = time_factor(
+            pool.day[a][:, None], pool.day[b][None, :],
+            window=s.time_window_days, decay=s.time_decay_days,
+        )  # fmt: skip
+        cos, names, jac = pair_signals(a, b, tf, nm, c, pool.sig, pool.has_sh)
+        ta, tb = [pool.titles[k] for k in a], [pool.titles[k] for k in b]
+        head = cdist(ta, tb, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=1) / 100.0
+        head[~(np.array([bool(t) for t in ta])[:, None] & np.array([bool(t) for t in tb]))] = np.nan
+        short = pool.n_tokens <= s.headline_only_words
+        only = short[a][:, None] | short[b][None, :]
+        near = np.where(jac >= s.near_duplicate_threshold, jac, 0.0)
+        score = combine_scores(cos, head, names, days, near, s, headline_only=only)
+        for cache in (None, norms, norms):  # a fresh cache, then one filled by the call before
+            got = pair_scores(
+                a, b, tf, nm, c, pool.sig, pool.has_sh, titles, pool.n_tokens,
+                s.headline_only_words, days, weights, cache, work,
+            )  # fmt: skip
+            for x, y in zip(got, (score, cos, head, names, jac)):
+                assert np.array_equal(x, y, equal_nan=True)  # to the last bit
+        assert not work[0].any() and not work[1].any()  # the working space is left as found
+        seen |= [np.isnan(head).any(), only.any(), not only.all(), (days < 1).any()]
+    assert seen.all()
 
 
 @settings(max_examples=50, deadline=None)

@@ -14,7 +14,7 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 import numba
 import numpy as np
@@ -25,16 +25,21 @@ __all__ = [
     "components",
     "cosine_matrix",
     "cut_roots",
+    "live_row_norms",
     "neighbours",
+    "pair_scores",
     "parallel",
     "postings",
     "row_norms",
     "term_counts",
+    "work_space",
 ]
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
+U32 = npt.NDArray[np.uint32]
+U64 = npt.NDArray[np.uint64]
 F64 = npt.NDArray[np.float64]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -322,6 +327,9 @@ def neighbours(
     cut: F64,
     k: int,
     n_threads: int = 1,
+    norms: F64 | None = None,
+    norms_ready: bool = False,
+    span: tuple[int, int] | None = None,
 ) -> I64:
     """The `k` best TF-IDF neighbours of each query among the stored rows.
 
@@ -334,7 +342,11 @@ def neighbours(
     undated row always is) and scoring at least the query's `cut`; best first, ties to the
     lower `row`. An undated query (NaN `q_day`) keeps the undated rows and those
     dated `floor` or later. Queries are split over `n_threads` threads; the
-    result is the same for any number.
+    result is the same for any number. `norms` (length `n`, negative where not
+    computed yet) receives the rows' norms, for the caller to keep; with
+    `norms_ready` they are all there already (:func:`live_row_norms`). `span`
+    ``(first, last)`` searches those queries only (the other rows of the result
+    are -1): a caller can search in pieces, each giving what the whole would.
 
     Returns
     -------
@@ -346,11 +358,13 @@ def neighbours(
     tail_ptr, tail_slot, tail_val = tail
     lo, hi, idx, val = rows
     out = np.full((len(q_ptr) - 1, k), -1, dtype=np.int64)
-    n_queries = len(q_ptr) - 1
-    norms = np.full(int(n), -1.0)
-    if n_queries * 64 >= n:  # most rows will be reached: their norms up front, on every CPU
-        by_row = (lo, hi, idx, val, lg, float(c), alive, norms)
-        parallel(_norms_range, by_row, int(n), n_threads)
+    first, last = (0, len(q_ptr) - 1) if span is None else span
+    if norms is None:
+        norms = np.full(int(n), -1.0)
+    if norms_ready:
+        pass
+    elif (last - first) * 64 >= n:  # most rows will be reached: their norms up front, on every CPU
+        live_row_norms(rows, n, lg, c, alive, norms, n_threads)
     else:  # a few queries: norms as rows are reached, on one thread (shared cache)
         n_threads = 1
     args = (
@@ -382,8 +396,22 @@ def neighbours(
         norms,
         out,
     )
-    parallel(_search, args, len(q_ptr) - 1, n_threads)
+    parallel(_search, args, last - first, n_threads, start=first)
     return out
+
+
+def live_row_norms(
+    rows: tuple[I64, I64, I32, F32],
+    n: int,
+    lg: F64,
+    c: float,
+    alive: npt.NDArray[np.bool_],
+    out: F64,
+    n_threads: int = 1,
+) -> None:
+    """The TF-IDF norms of the live rows among the first `n`, into `out`, over `n_threads` threads."""
+    lo, hi, idx, val = rows
+    parallel(_norms_range, (lo, hi, idx, val, lg, float(c), alive, out), int(n), n_threads)
 
 
 # --- names and figures ----------------------------------------------------------------------
@@ -400,17 +428,19 @@ def available_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def parallel(kernel: Callable[..., None], args: tuple[Any, ...], n: int, n_threads: int) -> None:
-    """Call ``kernel(*args, lo, hi)`` over `n_threads` contiguous ranges of 0..n-1 at once.
+def parallel(
+    kernel: Callable[..., None], args: tuple[Any, ...], n: int, n_threads: int, start: int = 0
+) -> None:
+    """Call ``kernel(*args, lo, hi)`` over `n_threads` contiguous ranges of start..start+n-1 at once.
 
     The kernels release the GIL and each range writes only its own rows, so the
     result does not depend on `n_threads`.
     """
     parts = max(1, min(n_threads, n))
     if parts == 1:
-        kernel(*args, 0, n)
+        kernel(*args, start, start + n)
         return
-    cuts = np.linspace(0, n, parts + 1).astype(np.int64).tolist()
+    cuts = (start + np.linspace(0, n, parts + 1).astype(np.int64)).tolist()
     with ThreadPoolExecutor(max_workers=parts) as pool:
         for f in [pool.submit(kernel, *args, lo, hi) for lo, hi in itertools.pairwise(cuts)]:
             f.result()
@@ -437,20 +467,75 @@ def _row_cosine(
     p, pe = lo[ra], hi[ra]
     q, qe = lo[rb], hi[rb]
     acc = 0.0
+    # Branch-free steps (only a shared term branches): the merge runs about twice as fast.
     while p < pe and q < qe:
         tp = idx[p]
         tq = idx[q]
         if tp == tq:
             w = c - lg[tp]
             acc += val[p] * val[q] * w * w
-            p += 1
-            q += 1
-        elif tp < tq:
-            p += 1
-        else:
-            q += 1
+        p += tp <= tq
+        q += tq <= tp
     v = acc / (na * nb)
     return min(max(v, 0.0), 1.0)
+
+
+@_jit
+def _spread(r: int, lo: I64, hi: I64, idx: I32, val: F32, dense: F32, bits: U64) -> None:
+    """Spread row r's TF into `dense`, its terms marked in the bitmap `bits`."""
+    for e in range(lo[r], hi[r]):
+        t = idx[e]
+        dense[t] = val[e]
+        bits[t >> 6] |= np.uint64(1) << np.uint64(t & 63)
+
+
+@_jit
+def _unspread(r: int, lo: I64, hi: I64, idx: I32, dense: F32, bits: U64) -> None:
+    """Undo ``_spread`` of row r: `dense` and `bits` zeros again."""
+    for e in range(lo[r], hi[r]):
+        t = idx[e]
+        dense[t] = 0.0
+        bits[t >> 6] = np.uint64(0)
+
+
+@_jit
+def _dense_cosine(
+    rb: int,
+    dense: F32,
+    bits: U64,
+    lo: I64,
+    hi: I64,
+    idx: I32,
+    val: F32,
+    lg: F64,
+    c: float,
+    na: float,
+    nb: float,
+) -> float:
+    """``_row_cosine`` of the row spread into `dense` and row rb: the same sum, term by term.
+
+    A pass over row rb, its terms looked up in the bitmap (small enough to stay in
+    cache) before the spread values: about twice as fast as merging two rows.
+    """
+    acc = 0.0
+    for q in range(lo[rb], hi[rb]):
+        t = idx[q]
+        if (bits[t >> 6] >> np.uint64(t & 63)) & np.uint64(1):
+            w = c - lg[t]
+            acc += dense[t] * val[q] * w * w
+    v = acc / (na * nb)
+    return min(max(v, 0.0), 1.0)
+
+
+@_jit
+def _cached_norm(
+    r: int, lo: I64, hi: I64, idx: I32, val: F32, lg: F64, c: float, cache: F64
+) -> float:
+    """``_row_norm`` of row r, kept in cache[r] (negative there: not computed yet)."""
+    if cache[r] < 0.0:
+        cache[r] = _row_norm(r, lo, hi, idx, val, lg, c)
+    out: float = cache[r]
+    return out
 
 
 @_jit
@@ -463,32 +548,44 @@ def _block(
     c: float,
     sig: npt.NDArray[np.uint32],
     has_sh: npt.NDArray[np.bool_],
+    tf_norm: F64,
+    nm_norm: F64,
+    work: tuple[F32, U64],
     cos: F64,
     names: F64,
     jac: F64,
 ) -> None:
-    """Cosine, names cosine (NaN unless both have names) and signature Jaccard of a x b."""
+    """Cosine, names cosine (NaN unless both have names) and signature Jaccard of a x b.
+
+    `tf_norm` and `nm_norm` cache the rows' norms by slot (negative: not computed yet).
+    `work` is zeros (one float a term id, one bit a term id), left so: row a[i]'s TF
+    is spread into it while its cosines are taken, each a pass over row b[j].
+    """
+    dense, bits = work
     tf_lo, tf_hi, tf_idx, tf_val, tf_lg = tf
     nm_lo, nm_hi, nm_idx, nm_val, nm_lg = nm
     ta = np.empty(len(a))
     tn = np.empty(len(a))
     for i in range(len(a)):
-        ta[i] = _row_norm(a[i], tf_lo, tf_hi, tf_idx, tf_val, tf_lg, c)
-        tn[i] = _row_norm(a[i], nm_lo, nm_hi, nm_idx, nm_val, nm_lg, c)
+        ta[i] = _cached_norm(a[i], tf_lo, tf_hi, tf_idx, tf_val, tf_lg, c, tf_norm)
+        tn[i] = _cached_norm(a[i], nm_lo, nm_hi, nm_idx, nm_val, nm_lg, c, nm_norm)
     tb = np.empty(len(b))
     bn = np.empty(len(b))
     for j in range(len(b)):
-        tb[j] = _row_norm(b[j], tf_lo, tf_hi, tf_idx, tf_val, tf_lg, c)
-        bn[j] = _row_norm(b[j], nm_lo, nm_hi, nm_idx, nm_val, nm_lg, c)
+        tb[j] = _cached_norm(b[j], tf_lo, tf_hi, tf_idx, tf_val, tf_lg, c, tf_norm)
+        bn[j] = _cached_norm(b[j], nm_lo, nm_hi, nm_idx, nm_val, nm_lg, c, nm_norm)
     p = sig.shape[1]
     for i in range(len(a)):
         ra = a[i]
         a_names = nm_hi[ra] > nm_lo[ra]
+        _spread(ra, tf_lo, tf_hi, tf_idx, tf_val, dense, bits)
         for j in range(i if symmetric else 0, len(b)):
             rb = b[j]
             v = 0.0
             if ta[i] != 0.0 and tb[j] != 0.0:
-                v = _row_cosine(ra, rb, tf_lo, tf_hi, tf_idx, tf_val, tf_lg, c, ta[i], tb[j])
+                v = _dense_cosine(
+                    rb, dense, bits, tf_lo, tf_hi, tf_idx, tf_val, tf_lg, c, ta[i], tb[j]
+                )
             w = np.nan
             if a_names and nm_hi[rb] > nm_lo[rb]:
                 w = 0.0
@@ -507,6 +604,17 @@ def _block(
                 cos[j, i] = v
                 names[j, i] = w
                 jac[j, i] = x
+        _unspread(ra, tf_lo, tf_hi, tf_idx, dense, bits)
+
+
+def work_space(n_terms: int) -> tuple[F32, U64]:
+    """Working space of the pair kernels over term ids below `n_terms`: zeros, kept so."""
+    return np.zeros(n_terms, dtype=np.float32), np.zeros((n_terms + 63) // 64, dtype=np.uint64)
+
+
+def _work(tf: tuple[Any, ...]) -> tuple[F32, U64]:
+    """Working space for the term ids of rows `tf`."""
+    return work_space(int(tf[2].max()) + 1 if len(tf[2]) else 1)
 
 
 def pair_signals(
@@ -535,7 +643,10 @@ def pair_signals(
     b = a if symmetric else np.ascontiguousarray(b, dtype=np.int64)
     shape = (len(a), len(b))
     cos, names, jac = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    _block(a, b, symmetric, tf, nm, float(c), sig, has_sh, cos, names, jac)
+    tf_norm, nm_norm = np.full(len(tf[0]), -1.0), np.full(len(nm[0]), -1.0)
+    _block(
+        a, b, symmetric, tf, nm, float(c), sig, has_sh, tf_norm, nm_norm, _work(tf), cos, names, jac
+    )
     return cos, names, jac
 
 
@@ -639,4 +750,303 @@ def cut_roots(z: F64, m: int, height: float) -> I64:
         while parent[x] != x:
             x = parent[x]
         out[i] = x
+    return out
+
+
+# --- headline similarity (rapidfuzz's token_set_ratio) and the combined pair score ----------
+
+_ONES: Final = np.uint64(0xFFFFFFFFFFFFFFFF)
+_SPACE: Final = 32
+
+
+@_jit
+def _split(chars: U32, lo: int, hi: int, st: I64, en: I64) -> int:
+    """Bounds of the space-separated tokens of chars[lo:hi] into st, en; their number."""
+    n = 0
+    p = lo
+    while p < hi:
+        q = p
+        while q < hi and chars[q] != _SPACE:
+            q += 1
+        if q > p:
+            st[n] = p
+            en[n] = q
+            n += 1
+        p = q + 1
+    return n
+
+
+@_jit
+def _compare(chars: U32, p: int, pe: int, q: int, qe: int) -> int:
+    """-1, 0 or 1 as token chars[p:pe] sorts before, equal to or after chars[q:qe] (code points)."""
+    while p < pe and q < qe:
+        if chars[p] != chars[q]:
+            return -1 if chars[p] < chars[q] else 1
+        p += 1
+        q += 1
+    if p == pe and q == qe:
+        return 0
+    return -1 if p == pe else 1
+
+
+@_jit
+def _popcount(x: np.uint64) -> int:
+    """Set bits of a 64-bit word."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return int((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@_jit
+def _lcs(
+    s1: U32, n1: int, s2: U32, n2: int, pm: npt.NDArray[np.uint64], v: npt.NDArray[np.uint64]
+) -> int:
+    """Length of the longest common subsequence of s1[:n1] and s2[:n2] (bit-parallel, Hyyro).
+
+    `pm` is a zeroed (256, words) table for code points below 256 (left zeroed);
+    other code points are found by a scan of s1.
+    """
+    if n1 == 0 or n2 == 0:
+        return 0
+    if n1 > n2:  # the shorter one as the bit pattern
+        s1, s2, n1, n2 = s2, s1, n2, n1
+    words = (n1 + 63) >> 6
+    for p in range(n1):
+        ch = s1[p]
+        if ch < 256:
+            pm[ch, p >> 6] |= np.uint64(1) << np.uint64(p & 63)
+    for w in range(words):
+        v[w] = _ONES
+    mask = np.empty(words, dtype=np.uint64)
+    for q in range(n2):
+        ch = s2[q]
+        if ch < 256:
+            for w in range(words):
+                mask[w] = pm[ch, w]
+        else:
+            for w in range(words):
+                mask[w] = np.uint64(0)
+            for p in range(n1):
+                if s1[p] == ch:
+                    mask[p >> 6] |= np.uint64(1) << np.uint64(p & 63)
+        carry = np.uint64(0)
+        for w in range(words):
+            x = v[w]
+            u = x & mask[w]
+            s = x + u
+            c1 = s < x
+            s2_ = s + carry
+            c2 = s2_ < s
+            carry = np.uint64(1) if (c1 or c2) else np.uint64(0)
+            v[w] = s2_ | (x - u)
+    out = 0
+    for w in range(words):
+        bits = ~v[w]
+        if w == words - 1 and n1 & 63:
+            bits &= (np.uint64(1) << np.uint64(n1 & 63)) - np.uint64(1)
+        out += _popcount(bits)
+    for p in range(n1):
+        ch = s1[p]
+        if ch < 256:
+            pm[ch, p >> 6] = np.uint64(0)
+    return out
+
+
+@_jit
+def _norm_score(dist: int, lensum: int) -> float:
+    """rapidfuzz's normalised similarity of an Indel distance, in 0..100."""
+    if lensum > 0:
+        return 100.0 - 100.0 * float(dist) / float(lensum)
+    return 100.0
+
+
+@_jit
+def _token_set_ratio(
+    chars: U32,
+    a_st: I64,
+    a_en: I64,
+    na: int,
+    b_st: I64,
+    b_en: I64,
+    nb: int,
+    buf_a: U32,
+    buf_b: U32,
+    pm: npt.NDArray[np.uint64],
+    v: npt.NDArray[np.uint64],
+) -> float:
+    """``rapidfuzz.fuzz.token_set_ratio`` of two token lists, each sorted and distinct."""
+    if na == 0 or nb == 0:
+        return 0.0
+    i = 0
+    j = 0
+    n_sect = 0
+    sect_chars = 0
+    la = 0
+    lb = 0
+    while i < na or j < nb:
+        if i < na and j < nb:
+            c = _compare(chars, a_st[i], a_en[i], b_st[j], b_en[j])
+        else:
+            c = -1 if i < na else 1
+        if c == 0:
+            n_sect += 1
+            sect_chars += a_en[i] - a_st[i]
+            i += 1
+            j += 1
+        elif c < 0:
+            if la:
+                buf_a[la] = _SPACE
+                la += 1
+            for p in range(a_st[i], a_en[i]):
+                buf_a[la] = chars[p]
+                la += 1
+            i += 1
+        else:
+            if lb:
+                buf_b[lb] = _SPACE
+                lb += 1
+            for p in range(b_st[j], b_en[j]):
+                buf_b[lb] = chars[p]
+                lb += 1
+            j += 1
+    if n_sect and (la == 0 or lb == 0):  # one title's words are all in the other
+        return 100.0
+    sect_len = sect_chars + n_sect - 1 if n_sect else 0
+    has_sect = 1 if sect_len else 0
+    sect_ab_len = sect_len + has_sect + la
+    sect_ba_len = sect_len + has_sect + lb
+    dist = la + lb - 2 * _lcs(buf_a, la, buf_b, lb, pm, v)
+    result = _norm_score(dist, sect_ab_len + sect_ba_len)
+    if not sect_len:
+        return result
+    ab = _norm_score(has_sect + la, sect_len + sect_ab_len)
+    ba = _norm_score(has_sect + lb, sect_len + sect_ba_len)
+    return max(result, ab, ba)
+
+
+@_jit
+def _headlines(a: I64, b: I64, symmetric: bool, lo: I64, hi: I64, chars: U32, out: F64) -> None:
+    """token_set_ratio / 100 of the titles of every (a[i], b[j]); NaN unless both have one."""
+    longest = 1
+    for k in range(len(a)):
+        longest = max(longest, hi[a[k]] - lo[a[k]])
+    for k in range(len(b)):
+        longest = max(longest, hi[b[k]] - lo[b[k]])
+    a_st = np.empty(longest, dtype=np.int64)
+    a_en = np.empty(longest, dtype=np.int64)
+    b_st = np.empty(longest, dtype=np.int64)
+    b_en = np.empty(longest, dtype=np.int64)
+    buf_a = np.empty(longest, dtype=np.uint32)
+    buf_b = np.empty(longest, dtype=np.uint32)
+    words = (longest + 63) >> 6
+    pm = np.zeros((256, words), dtype=np.uint64)
+    v = np.empty(words, dtype=np.uint64)
+    for i in range(len(a)):
+        ra = a[i]
+        na = _split(chars, lo[ra], hi[ra], a_st, a_en)
+        for j in range(i if symmetric else 0, len(b)):
+            rb = b[j]
+            h = np.nan
+            if na and hi[rb] > lo[rb]:
+                nb = _split(chars, lo[rb], hi[rb], b_st, b_en)
+                if nb:
+                    r = _token_set_ratio(chars, a_st, a_en, na, b_st, b_en, nb, buf_a, buf_b, pm, v)
+                    h = r / 100.0
+            out[i, j] = h
+            if symmetric:
+                out[j, i] = h
+
+
+@_jit
+def _pair_scores(
+    a: I64,
+    b: I64,
+    symmetric: bool,
+    tf: tuple[I64, I64, I32, F32, F64],
+    nm: tuple[I64, I64, I32, F32, F64],
+    c: float,
+    sig: npt.NDArray[np.uint32],
+    has_sh: npt.NDArray[np.bool_],
+    titles: tuple[I64, I64, U32],
+    n_tokens: I64,
+    only_words: int,
+    tfac: F64,
+    weights: tuple[float, float, float, float],
+    norms: tuple[F64, F64],
+    work: tuple[F32, U64],
+    out: tuple[F64, F64, F64, F64, F64],
+) -> None:
+    """Every signal of a x b and their combined score (see ``pair_scores``)."""
+    score, cos, head, names, jac = out
+    _block(a, b, symmetric, tf, nm, c, sig, has_sh, norms[0], norms[1], work, cos, names, jac)
+    _headlines(a, b, symmetric, titles[0], titles[1], titles[2], head)
+    w_head, w_only, wn, near = weights
+    # links.combine_scores, pair by pair, in the same order of operations.
+    for i in range(len(a)):
+        for j in range(len(b)):
+            wh = w_only if n_tokens[a[i]] <= only_words or n_tokens[b[j]] <= only_words else w_head
+            wc = 1.0 - wh - wn
+            h = head[i, j]
+            x = names[i, j]
+            has_h = not math.isnan(h)
+            has_n = not math.isnan(x)
+            total = wc + (wh if has_h else 0.0) + (wn if has_n else 0.0)
+            text = (wc * cos[i, j] + wh * (h if has_h else 0.0) + wn * (x if has_n else 0.0)) / max(
+                total, 1e-12
+            )
+            if not total > 0:
+                text = cos[i, j]
+            floor = jac[i, j] if jac[i, j] >= near else 0.0
+            score[i, j] = min(max(max(text * tfac[i, j], floor), 0.0), 1.0)
+
+
+def pair_scores(
+    a: I64,
+    b: I64,
+    tf: tuple[I64, I64, I32, F32, F64],
+    nm: tuple[I64, I64, I32, F32, F64],
+    c: float,
+    sig: npt.NDArray[np.uint32],
+    has_sh: npt.NDArray[np.bool_],
+    titles: tuple[I64, I64, U32],
+    n_tokens: I64,
+    only_words: int,
+    tfac: F64,
+    weights: tuple[float, float, float, float],
+    norms: tuple[F64, F64] | None = None,
+    work: tuple[F32, U64] | None = None,
+) -> tuple[F64, F64, F64, F64, F64]:
+    """Every signal of every pair ``(a[i], b[j])`` and the combined link score, in one call.
+
+    The signals of :func:`pair_signals`, the headline similarity
+    (``rapidfuzz.fuzz.token_set_ratio / 100`` of the rows' titles, NaN unless both
+    have one) and :func:`storyclust.links.combine_scores` of them with the time
+    factors `tfac` (shape ``(len(a), len(b))``), equal to those functions to the
+    last bit (tested). `titles` holds each row's title words, sorted and
+    distinct, as code points ``chars[lo[r]:hi[r]]`` joined by spaces; a row with at
+    most `only_words` tokens (`n_tokens`) is a headline alone; `weights` are ``(headline_weight,
+    headline_only_weight, names_weight, near_duplicate_threshold)``. `norms`
+    caches the rows' TF-IDF and names norms by slot (negative: not computed
+    yet), valid while the IDF stays the same; `work` (``work_space(n_terms)``,
+    left as it was found) can be kept between calls.
+
+    Returns
+    -------
+    score, cosine, headline, names, jaccard : ndarray of float64, shape (len(a), len(b)) each
+    """
+    symmetric = a is b
+    a = np.ascontiguousarray(a, dtype=np.int64)
+    b = a if symmetric else np.ascontiguousarray(b, dtype=np.int64)
+    shape = (len(a), len(b))
+    out = (np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape))
+    if norms is None:
+        norms = (np.full(len(tf[0]), -1.0), np.full(len(nm[0]), -1.0))
+    if work is None:
+        work = _work(tf)
+    w = (float(weights[0]), float(weights[1]), float(weights[2]), float(weights[3]))
+    _pair_scores(
+        a, b, symmetric, tf, nm, float(c), sig, has_sh, titles, n_tokens, int(only_words),
+        np.ascontiguousarray(tfac, dtype=np.float64), w, norms, work, out,
+    )  # fmt: skip
     return out

@@ -19,14 +19,12 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from rapidfuzz import fuzz
-from rapidfuzz.process import cdist
 
-from ._index_kernels import available_cpus, pair_signals, postings
+from ._index_kernels import available_cpus, pair_scores, postings
 from ._index_kernels import term_counts as _term_counts
 from .articles import Article
 from .features import find_boilerplate
-from .links import combine_scores, time_factor
+from .links import time_factor
 from .settings import Settings
 from .similarity import hash_raw_text, minhash_signatures, shingle_hashes, term_counts
 from .stages import article_names
@@ -324,6 +322,36 @@ class _Flat:
         return _Flat(self.idx[pos].copy(), self.val[pos].copy()), new_lo, new_hi
 
 
+class _Titles:
+    """Title words in one flat array of code points: a row's distinct words, sorted, space-joined."""
+
+    def __init__(self, chars: U32 | None = None) -> None:
+        self.chars: U32 = np.zeros(4096, dtype=np.uint32) if chars is None else chars
+        self.used = 0 if chars is None else len(chars)
+
+    def append(self, titles: list[str]) -> tuple[I64, I64]:
+        """Append titles; return their lo and hi bounds."""
+        keys = [" ".join(sorted(set(t.split()))) for t in titles]
+        lengths = np.fromiter((len(k) for k in keys), dtype=np.int64, count=len(keys))
+        hi = self.used + np.cumsum(lengths)
+        lo = hi - lengths
+        flat = np.frombuffer("".join(keys).encode("utf-32-le"), dtype="<u4")
+        need = self.used + len(flat)
+        if need > len(self.chars):
+            self.chars = np.resize(self.chars, max(need, 2 * len(self.chars)))
+        self.chars[self.used : need] = flat
+        self.used = need
+        return lo.astype(np.int64), hi.astype(np.int64)
+
+    def gather(self, lo: I64, hi: I64) -> tuple[_Titles, I64, I64]:
+        """A new store holding rows lo..hi of this one, in order, and their new bounds."""
+        lengths = hi - lo
+        new_hi = np.cumsum(lengths).astype(np.int64)
+        new_lo = new_hi - lengths
+        pos = np.repeat(lo - new_lo, lengths) + np.arange(int(new_hi[-1]) if len(hi) else 0)
+        return _Titles(self.chars[pos].copy()), new_lo, new_hi
+
+
 _SLOT_ARRAYS: Final = (
     ("row", np.int64),
     ("story", np.int64),
@@ -336,6 +364,8 @@ _SLOT_ARRAYS: Final = (
     ("tf_hi", np.int64),
     ("nm_lo", np.int64),
     ("nm_hi", np.int64),
+    ("hd_lo", np.int64),
+    ("hd_hi", np.int64),
 )
 
 
@@ -359,6 +389,8 @@ class Pool:
     tf_hi: I64
     nm_lo: I64
     nm_hi: I64
+    hd_lo: I64
+    hd_hi: I64
     sig: U32
 
     def __init__(self, num_perm: int) -> None:
@@ -368,6 +400,7 @@ class Pool:
         self._alloc(256)
         self.tf = _Flat()
         self.nm = _Flat()
+        self.hd = _Titles()
         self.ids: list[str] = []
         self.titles: list[str] = []
         self.slot_of: dict[int, int] = {}
@@ -410,6 +443,7 @@ class Pool:
         self.n_tokens[sl] = batch.n_tokens
         self.tf_lo[sl], self.tf_hi[sl] = self.tf.append(batch.tf_ptr, batch.tf_idx, batch.tf_cnt)
         self.nm_lo[sl], self.nm_hi[sl] = self.nm.append(batch.nm_ptr, batch.nm_idx, batch.nm_cnt)
+        self.hd_lo[sl], self.hd_hi[sl] = self.hd.append(batch.titles)
         self.sig[sl] = batch.sig
         self.ids.extend(batch.ids)
         self.titles.extend(batch.titles)
@@ -428,6 +462,7 @@ class Pool:
             self.slot_of.pop(int(self.row[slot]), None)
         self.tf.used = int(self.tf_lo[n])
         self.nm.used = int(self.nm_lo[n])
+        self.hd.used = int(self.hd_lo[n])
         del self.ids[n:]
         del self.titles[n:]
         self.n = n
@@ -468,6 +503,7 @@ class Pool:
         sig = self.sig[keep]
         tf, tf_lo, tf_hi = self.tf.gather(self.tf_lo[keep], self.tf_hi[keep])
         nm, nm_lo, nm_hi = self.nm.gather(self.nm_lo[keep], self.nm_hi[keep])
+        hd, hd_lo, hd_hi = self.hd.gather(self.hd_lo[keep], self.hd_hi[keep])
         ids = [self.ids[k] for k in keep.tolist()]
         titles = [self.titles[k] for k in keep.tolist()]
         m = len(keep)
@@ -477,6 +513,7 @@ class Pool:
         self.sig[:m] = sig
         self.tf, self.nm = tf, nm
         self.tf_lo[:m], self.tf_hi[:m], self.nm_lo[:m], self.nm_hi[:m] = tf_lo, tf_hi, nm_lo, nm_hi
+        self.hd, self.hd_lo[:m], self.hd_hi[:m] = hd, hd_lo, hd_hi
         self.ids, self.titles = ids, titles
         self.n, self.n_dead = m, 0
         self.slot_of = {r: k for k, r in enumerate(self.row[:m].tolist())}
@@ -553,12 +590,31 @@ class Signals:
 
 
 def signals(
-    pool: Pool, a: I64, b: I64, lg: tuple[F64, F64], n_docs: int, settings: Settings
+    pool: Pool,
+    a: I64,
+    b: I64,
+    lg: tuple[F64, F64],
+    n_docs: int,
+    settings: Settings,
+    norms: tuple[F64, F64] | None = None,
+    work: tuple[F32, U64] | None = None,
 ) -> Signals:
-    """Every signal between slots `a` and slots `b`, with IDF from `lg` = log(1 + df)."""
+    """Every signal between slots `a` and slots `b`, with IDF from `lg` = log(1 + df).
+
+    The signals and score of the batch links (:func:`storyclust.links.combine_scores`,
+    the headline weighing more where either article is a headline alone), in one
+    compiled call. `norms` caches the rows' norms under this IDF, `work` is
+    working space (see ``pair_scores``).
+    """
     s = settings
     c = math.log1p(max(n_docs, 0)) + 1.0
-    cos, names, jac = pair_signals(
+    tf = time_factor(
+        pool.day[a][:, None],
+        pool.day[b][None, :],
+        window=s.time_window_days,
+        decay=s.time_decay_days,
+    )
+    score, cos, head, names, jac = pair_scores(
         a,
         b,
         (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val, lg[0]),
@@ -566,28 +622,14 @@ def signals(
         c,
         pool.sig,
         pool.has_sh,
+        (pool.hd_lo, pool.hd_hi, pool.hd.chars),
+        pool.n_tokens,
+        s.headline_only_words,
+        tf,
+        (s.headline_weight, s.headline_only_weight, s.names_weight, s.near_duplicate_threshold),
+        norms,
+        work,
     )
-    ta = [pool.titles[k] for k in a.tolist()]
-    # The same list for both sides lets rapidfuzz score a symmetric block once.
-    tb = ta if a is b else [pool.titles[k] for k in b.tolist()]
-    if ta and tb:
-        head = cdist(ta, tb, scorer=fuzz.token_set_ratio, dtype=np.float64, workers=1) / 100.0
-    else:
-        head = np.zeros((len(a), len(b)))
-    ea = np.fromiter((bool(t) for t in ta), dtype=bool, count=len(ta))
-    eb = np.fromiter((bool(t) for t in tb), dtype=bool, count=len(tb))
-    head[~(ea[:, None] & eb[None, :])] = np.nan
-    tf = time_factor(
-        pool.day[a][:, None],
-        pool.day[b][None, :],
-        window=s.time_window_days,
-        decay=s.time_decay_days,
-    )
-    near = np.where(jac >= s.near_duplicate_threshold, jac, 0.0)
-    # As batch: a pair with a headline alone (few tokens) weighs the headline more.
-    short_a = pool.n_tokens[a] <= s.headline_only_words
-    only = short_a[:, None] | (pool.n_tokens[b] <= s.headline_only_words)[None, :]
-    score = combine_scores(cos, head, names, tf, near, s, headline_only=only)
     return Signals(score=score, cosine=cos, headline=head, names=names, jaccard=jac, time_factor=tf)
 
 

@@ -125,6 +125,7 @@ what happens to be in memory.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import itertools
 import json
@@ -146,7 +147,14 @@ import numpy as np
 import numpy.typing as npt
 from scipy.cluster.hierarchy import linkage
 
-from ._index_kernels import available_cpus, components, cut_roots, neighbours
+from ._index_kernels import (
+    available_cpus,
+    components,
+    cut_roots,
+    live_row_norms,
+    neighbours,
+    work_space,
+)
 from ._index_state import (
     N_TERMS,
     STOP_DIGEST,
@@ -744,6 +752,8 @@ class StoryIndex:
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"damaged index metadata ({exc!r})", path=self._path) from None
         self._horizon = _horizon(s)
+        self._norms: tuple[F64, F64] | None = None  # row norms under the IDF of an add() call
+        self._work: tuple[Any, Any] | None = None  # pair_scores' working space (zeros)
         df = (np.zeros(N_TERMS, dtype=np.int64), np.zeros(N_TERMS, dtype=np.int64))
         for space, page, blob in self._conn.execute("SELECT space, page, counts FROM df_pages"):
             if space not in (0, 1) or not 0 <= page < N_TERMS // _PAGE:
@@ -1325,20 +1335,55 @@ class StoryIndex:
         batch, slots, lsh = self._prepare(arts, learn=True)
         # What is stored of each article does not depend on the assignments: it is
         # packed on another thread (zlib releases the GIL) while they are made.
-        with ThreadPoolExecutor(max_workers=1) as packer:
+        # The neighbour search runs on a third, a piece ahead of the assignment loop.
+        with ThreadPoolExecutor(max_workers=1) as packer, ThreadPoolExecutor(1) as searcher:
             packed = packer.submit(pack_rows, batch)
-            return self._assign(arts, batch, slots, lsh, packed)
+            return self._assign(arts, batch, slots, lsh, packed, searcher)
 
     def _assign(
-        self, arts: Articles, batch: Batch, slots: I64, lsh: list[I64], packed: Future[Packed]
+        self,
+        arts: Articles,
+        batch: Batch,
+        slots: I64,
+        lsh: list[I64],
+        packed: Future[Packed],
+        searcher: ThreadPoolExecutor,
     ) -> list[Assignment]:
         """Assign prepared articles, one by one, then write everything (inside a transaction)."""
-        s = self._settings
         pool = self._pool
         pages = self._count(batch, +1)
-        nbrs = self._tfidf_candidates(batch, slots)
         ch = _Changes()
         out: list[Assignment] = []
+        # The IDF stays as it is until the call ends: each row's norms are computed once
+        # (the TF-IDF ones by the neighbour search).
+        self._norms = (np.full(pool.n, -1.0), np.full(pool.n, -1.0))
+        try:
+            nbrs = self._tfidf_candidates(batch, slots, worker=searcher)
+            self._assign_each(batch, slots, nbrs, lsh, ch, out)
+        finally:
+            self._norms = None
+        clock = self._clock
+        if np.isfinite(batch.days).any():
+            top_day = float(np.nanmax(batch.days))
+            clock = top_day if math.isnan(clock) else max(clock, top_day)
+        self._write(arts, batch, slots, clock, ch, pages, packed.result())
+        self._next_row += len(arts)
+        self._clock = clock
+        self._evict()
+        return out
+
+    def _assign_each(
+        self,
+        batch: Batch,
+        slots: I64,
+        nbrs: Sequence[I64],
+        lsh: list[I64],
+        ch: _Changes,
+        out: list[Assignment],
+    ) -> None:
+        """The assignment loop: each article in turn, seeing the stories as those before it left them."""
+        s = self._settings
+        pool = self._pool
         for k, aid in enumerate(batch.ids):
             slot = int(slots[k])
             cands = np.union1d(nbrs[k], lsh[k])
@@ -1376,15 +1421,6 @@ class StoryIndex:
                     split=tuple(o.other for o in done if o.kind == "split"),
                 )
             )
-        clock = self._clock
-        if np.isfinite(batch.days).any():
-            top_day = float(np.nanmax(batch.days))
-            clock = top_day if math.isnan(clock) else max(clock, top_day)
-        self._write(arts, batch, slots, clock, ch, pages, packed.result())
-        self._next_row += len(arts)
-        self._clock = clock
-        self._evict()
-        return out
 
     def _new_story(self, opened_by: str, ch: _Changes) -> int:
         """A fresh story id."""
@@ -1407,7 +1443,11 @@ class StoryIndex:
 
     def _signals(self, a: I64, b: I64) -> Signals:
         """Every signal between slots `a` and `b` with the current IDF."""
-        return signals(self._pool, a, b, self._lg, self._n_docs, self._settings)
+        if self._work is None:
+            self._work = work_space(N_TERMS)
+        return signals(
+            self._pool, a, b, self._lg, self._n_docs, self._settings, self._norms, self._work
+        )
 
     def _undated_floor(self) -> float:
         """Oldest date an undated article is compared with: the horizon behind the clock."""
@@ -1584,13 +1624,36 @@ class StoryIndex:
                 pool.move(pool.members.pop(sid), dst)
                 ch.ops.append(_Op("merge", dst, sid, aid, score))
 
-    def _tfidf_candidates(self, batch: Batch, slots: I64, *, stay: bool = True) -> list[I64]:
-        """Each new article's best TF-IDF neighbours among the earlier articles within the horizon."""
-        s = self._settings
-        pool = self._pool
+    def _tfidf_candidates(
+        self,
+        batch: Batch,
+        slots: I64,
+        *,
+        stay: bool = True,
+        worker: ThreadPoolExecutor | None = None,
+    ) -> Sequence[I64]:
+        """Each new article's best TF-IDF neighbours among the earlier articles within the horizon.
+
+        With a `worker` thread, the search runs there in pieces while the caller
+        reads the results in order (waiting for a piece not done yet), so that the
+        assignment loop runs beside it; the results are the same.
+        """
         n = len(slots)
         if len(batch.tf_idx) == 0:
             return [np.zeros(0, dtype=np.int64) for _ in range(n)]
+        query = self._neighbour_query(batch, slots, stay)
+        if worker is None:
+            return self._neighbour_search(query, 0, n, available_cpus())
+        pieces = [(lo, min(n, lo + step)) for lo, step in _pieces(n)]
+        return _InOrder(
+            [(lo, worker.submit(self._neighbour_search, query, lo, hi, 1)) for lo, hi in pieces], n
+        )
+
+    def _neighbour_query(self, batch: Batch, slots: I64, stay: bool) -> dict[str, Any]:
+        """Everything the neighbour search of new articles needs, but the search (see ``neighbours``)."""
+        s = self._settings
+        pool = self._pool
+        n = len(slots)
         lg = self._lg[0]
         c = math.log1p(self._n_docs) + 1.0
         idf = c - lg[batch.tf_idx]
@@ -1616,27 +1679,38 @@ class StoryIndex:
         kept: F64 = np.bincount(doc[keep], unit[keep] ** 2, minlength=n).astype(np.float64)
         q_ptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(doc[keep], minlength=n), out=q_ptr[1:])
-        found = neighbours(
-            (q_ptr, batch.tf_idx[keep], qw[keep]),
-            pool.day[slots],
-            slots,
-            main,
-            recent,
-            scan_from,
-            (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val),
-            pool.n,
-            lg,
-            c,
-            pool.alive,
-            pool.day,
-            pool.row,
-            horizon=self._horizon,
-            floor=self._undated_floor(),
-            cut=s.link_threshold * kept,
-            k=s.max_neighbors,
-            n_threads=available_cpus(),
-        )
-        return [r[r >= 0] for r in found]
+        rows = (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val)
+        norms = self._norms[0] if self._norms is not None else np.full(pool.n, -1.0)
+        ready = n * 64 >= pool.n  # most rows will be reached: their norms now, on every CPU
+        if ready:
+            live_row_norms(rows, pool.n, lg, c, pool.alive, norms, available_cpus())
+        return {
+            "queries": (q_ptr, batch.tf_idx[keep], qw[keep]),
+            "q_day": pool.day[slots],
+            "q_limit": slots,
+            "main": main,
+            "tail": recent,
+            "upto": scan_from,
+            "rows": rows,
+            "n": pool.n,
+            "lg": lg,
+            "c": c,
+            "alive": pool.alive,
+            "day": pool.day,
+            "row": pool.row,
+            "horizon": self._horizon,
+            "floor": self._undated_floor(),
+            "cut": s.link_threshold * kept,
+            "k": s.max_neighbors,
+            "norms": norms,
+            "norms_ready": ready,
+        }
+
+    @staticmethod
+    def _neighbour_search(query: dict[str, Any], lo: int, hi: int, threads: int) -> list[I64]:
+        """The neighbours of the new articles lo..hi-1 (slots, best first)."""
+        found = neighbours(**query, span=(lo, hi), n_threads=threads)
+        return [r[r >= 0] for r in found[lo:hi]]
 
     def _lsh_lookup(self, keys: U64, has_sh: B1) -> list[list[int]]:
         """Rows held that share a band key with each new article (the most recent ``_MAX_LSH``)."""
@@ -2080,6 +2154,32 @@ def _blob(value: Any, dtype: str, length: int | None, path: str | None, what: st
     if len(value) % size or (length is not None and len(value) != length * size):
         raise InputError(f"damaged index: {what} has {len(value)} bytes", path=path)
     return np.frombuffer(value, dtype=dtype)
+
+
+def _pieces(n: int) -> list[tuple[int, int]]:
+    """(start, size) of the pieces a background search of `n` articles runs in: small ones first."""
+    out, lo, step = [], 0, 16
+    while lo < n:
+        out.append((lo, step))
+        lo += step
+        step = min(2 * step, 256)
+    return out
+
+
+class _InOrder(Sequence[I64]):
+    """Results computed in pieces on another thread: reading one waits for its piece."""
+
+    def __init__(self, pieces: list[tuple[int, Future[list[I64]]]], n: int) -> None:
+        self._starts = [lo for lo, _ in pieces]
+        self._futures = [f for _, f in pieces]
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, k: Any) -> Any:
+        p = bisect.bisect_right(self._starts, k) - 1
+        return self._futures[p].result()[k - self._starts[p]]
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
