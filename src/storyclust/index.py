@@ -147,6 +147,14 @@ import numpy as np
 import numpy.typing as npt
 from scipy.cluster.hierarchy import linkage
 
+try:  # the compiled routines behind scipy's linkage (see _linkage_matrix)
+    from scipy.cluster import _hierarchy as _scipy_hierarchy
+    from scipy.cluster import hierarchy as _scipy_linkage_module
+
+    _SCIPY_METHODS: dict[str, int] = dict(_scipy_linkage_module._LINKAGE_METHODS)
+except (ImportError, AttributeError):  # pragma: no cover - another scipy: linkage itself
+    _SCIPY_METHODS = {}
+
 from ._index_kernels import (
     available_cpus,
     components,
@@ -582,12 +590,15 @@ class StoryIndex:
         """The SQLite connection, with the pragmas the index relies on."""
         try:
             if self._path is None:
-                conn = sqlite3.connect(":memory:", isolation_level=None)
+                conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
             elif self._readonly:
                 uri = Path(self._path).resolve().as_uri() + "?mode=ro"
                 conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=60.0)
             else:
-                conn = sqlite3.connect(self._path, isolation_level=None, timeout=60.0)
+                # An add() writes on a worker thread while the main one assigns (never both at once).
+                conn = sqlite3.connect(
+                    self._path, isolation_level=None, timeout=60.0, check_same_thread=False
+                )
             conn.execute("PRAGMA trusted_schema = OFF")
             conn.execute("PRAGMA temp_store = MEMORY")
             conn.execute("PRAGMA cache_size = -65536")
@@ -1335,10 +1346,11 @@ class StoryIndex:
         batch, slots, lsh = self._prepare(arts, learn=True)
         # What is stored of each article does not depend on the assignments: it is
         # packed on another thread (zlib releases the GIL) while they are made.
-        # The neighbour search runs on a third, a piece ahead of the assignment loop.
+        # The neighbour search runs on a third, a piece ahead of the assignment loop, and
+        # what is stored whatever the assignments is written on the packer's meanwhile.
         with ThreadPoolExecutor(max_workers=1) as packer, ThreadPoolExecutor(1) as searcher:
             packed = packer.submit(pack_rows, batch)
-            return self._assign(arts, batch, slots, lsh, packed, searcher)
+            return self._assign(arts, batch, slots, lsh, packed, packer, searcher)
 
     def _assign(
         self,
@@ -1347,6 +1359,7 @@ class StoryIndex:
         slots: I64,
         lsh: list[I64],
         packed: Future[Packed],
+        writer: ThreadPoolExecutor,
         searcher: ThreadPoolExecutor,
     ) -> list[Assignment]:
         """Assign prepared articles, one by one, then write everything (inside a transaction)."""
@@ -1359,14 +1372,19 @@ class StoryIndex:
         self._norms = (np.full(pool.n, -1.0), np.full(pool.n, -1.0))
         try:
             nbrs = self._tfidf_candidates(batch, slots, worker=searcher)
-            self._assign_each(batch, slots, nbrs, lsh, ch, out)
+            # The loop never touches the database: the writer has it until the loop ends.
+            written = writer.submit(self._write_batch, arts, batch, slots, pages)
+            try:
+                self._assign_each(batch, slots, nbrs, lsh, ch, out)
+            finally:
+                written.result()
         finally:
             self._norms = None
         clock = self._clock
         if np.isfinite(batch.days).any():
             top_day = float(np.nanmax(batch.days))
             clock = top_day if math.isnan(clock) else max(clock, top_day)
-        self._write(arts, batch, slots, clock, ch, pages, packed.result())
+        self._write(arts, batch, slots, clock, ch, packed.result())
         self._next_row += len(arts)
         self._clock = clock
         self._evict()
@@ -1641,9 +1659,10 @@ class StoryIndex:
         n = len(slots)
         if len(batch.tf_idx) == 0:
             return [np.zeros(0, dtype=np.int64) for _ in range(n)]
-        query = self._neighbour_query(batch, slots, stay)
         if worker is None:
-            return self._neighbour_search(query, 0, n, available_cpus())
+            return self._neighbour_search(self._neighbour_query(batch, slots, stay), 0, n, 0)
+        # The worker runs its tasks in order: the query is ready before the first piece.
+        query = worker.submit(self._neighbour_query, batch, slots, stay)
         pieces = [(lo, min(n, lo + step)) for lo, step in _pieces(n)]
         return _InOrder(
             [(lo, worker.submit(self._neighbour_search, query, lo, hi, 1)) for lo, hi in pieces], n
@@ -1707,9 +1726,12 @@ class StoryIndex:
         }
 
     @staticmethod
-    def _neighbour_search(query: dict[str, Any], lo: int, hi: int, threads: int) -> list[I64]:
-        """The neighbours of the new articles lo..hi-1 (slots, best first)."""
-        found = neighbours(**query, span=(lo, hi), n_threads=threads)
+    def _neighbour_search(
+        query: dict[str, Any] | Future[dict[str, Any]], lo: int, hi: int, threads: int
+    ) -> list[I64]:
+        """The neighbours of the new articles lo..hi-1 (slots, best first); 0 threads: every CPU."""
+        q = query.result() if isinstance(query, Future) else query
+        found = neighbours(**q, span=(lo, hi), n_threads=threads or available_cpus())
         return [r[r >= 0] for r in found[lo:hi]]
 
     def _lsh_lookup(self, keys: U64, has_sh: B1) -> list[list[int]]:
@@ -1767,10 +1789,9 @@ class StoryIndex:
         slots: I64,
         clock: float,
         ch: _Changes,
-        pages: set[tuple[int, int]],
         packed: Packed,
     ) -> None:
-        """Write one add() call's changes (inside its transaction)."""
+        """Write one add() call's articles, stories and events (inside its transaction)."""
         c = self._conn
         pool = self._pool
         now = time.time()
@@ -1810,22 +1831,6 @@ class StoryIndex:
                 )
             )
         c.executemany(f"INSERT INTO articles VALUES ({','.join('?' * 17)})", records)
-        pos = np.flatnonzero(batch.has_sh)
-        if len(pos):
-            keys = band_keys(batch.sig[pos], self._bands, self._rows_per_band)
-            first = self._next_row
-            self._put_run(
-                first, first + len(arts) - 1, *LshRuns.entries(keys, pool.row[slots[pos]])
-            )
-            merge = self._runs.to_merge()
-            if merge:
-                self._put_run(*self._runs.merged(merge), replace=merge)
-        self._write_pages(pages)
-        c.executemany(
-            "INSERT OR IGNORE INTO boilerplate (hash, line) VALUES (?, ?)",
-            sorted(batch.learned.items()),
-        )
-        self._boiler = self._boiler | frozenset(batch.learned.values())
         self._put_meta(
             {
                 "n_docs": self._n_docs,
@@ -1834,6 +1839,27 @@ class StoryIndex:
                 "clock": None if math.isnan(clock) else clock,
             }
         )
+
+    def _write_batch(
+        self, arts: Articles, batch: Batch, slots: I64, pages: set[tuple[int, int]]
+    ) -> None:
+        """Write what an add() call stores whatever the assignments: LSH keys, frequencies, boilerplate."""
+        pos = np.flatnonzero(batch.has_sh)
+        if len(pos):
+            keys = band_keys(batch.sig[pos], self._bands, self._rows_per_band)
+            first = self._next_row
+            self._put_run(
+                first, first + len(arts) - 1, *LshRuns.entries(keys, self._pool.row[slots[pos]])
+            )
+            merge = self._runs.to_merge()
+            if merge:
+                self._put_run(*self._runs.merged(merge), replace=merge)
+        self._write_pages(pages)
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO boilerplate (hash, line) VALUES (?, ?)",
+            sorted(batch.learned.items()),
+        )
+        self._boiler = self._boiler | frozenset(batch.learned.values())
 
     def _put_run(
         self, first: int, last: int, keys: U64, rows: I64, *, replace: Sequence[int] = ()
@@ -1876,12 +1902,11 @@ class StoryIndex:
 
     def _write_pages(self, pages: set[tuple[int, int]]) -> None:
         """Store the document-frequency pages that changed."""
+        size = _PAGE * 4
+        raw = {sp: self._df[sp].astype("<i4").tobytes() for sp in {sp for sp, _ in pages}}
         self._conn.executemany(
             "INSERT OR REPLACE INTO df_pages (space, page, counts) VALUES (?, ?, ?)",
-            [
-                (sp_, pg, self._df[sp_][pg * _PAGE : (pg + 1) * _PAGE].astype("<i4").tobytes())
-                for sp_, pg in sorted(pages)
-            ],
+            [(sp, pg, raw[sp][pg * size : (pg + 1) * size]) for sp, pg in sorted(pages)],
         )
 
     # --- query, remove --------------------------------------------------------------------
@@ -2108,8 +2133,25 @@ def _cut(dense: F64, s: Settings) -> I64:
         return np.zeros(m, dtype=np.int64)
     comp = components(dense >= s.link_threshold)
     dist = np.where(comp[:, None] == comp[None, :], 1.0 - dense, 1.0)
-    z = linkage(np.clip(dist[iu], 0.0, 1.0), method=s.linkage)
+    z = _linkage_matrix(np.clip(dist[iu], 0.0, 1.0), m, s.linkage)
     return number_by_first_appearance(cut_roots(z, m, 1.0 - s.threshold + 1e-12))
+
+
+def _linkage_matrix(y: F64, m: int, method: str) -> F64:
+    """``scipy.cluster.hierarchy.linkage(y, method)`` of a condensed, finite distance matrix.
+
+    The compiled routine linkage itself calls, without its checks and array-API
+    dispatch (most of its cost on the small matrices of a re-cut); linkage
+    itself if scipy no longer has it.
+    """
+    z: F64
+    if method == "single" and _SCIPY_METHODS:
+        z = _scipy_hierarchy.mst_single_linkage(y, m)
+    elif method in ("average", "complete") and method in _SCIPY_METHODS:
+        z = _scipy_hierarchy.nn_chain(y, m, _SCIPY_METHODS[method])
+    else:
+        z = linkage(y, method=method)
+    return z
 
 
 def _linkage(scores: F64, method: str) -> float:
