@@ -44,8 +44,9 @@ from storyclust._index_kernels import (
     term_counts,
     work_space,
 )
-from storyclust._index_state import N_TERMS
+from storyclust._index_state import N_TERMS, strip_known
 from storyclust.cli import main
+from storyclust.features import strip_lines
 from storyclust.index import _cut
 from storyclust.links import Links, combine_scores, time_factor
 from storyclust.metrics import evaluate
@@ -674,6 +675,37 @@ def test_add_and_query_input_errors() -> None:
         index.story_of("nope")
     with pytest.raises(KeyError, match=r"not in the index: 'nope'"):
         index.labels(["nope"])
+
+
+_LINE_PIECES = st.sampled_from(
+    [
+        "Related",
+        "ARTICLES",
+        "articles",
+        "Read",
+        "more",
+        "É",
+        "é",
+        "東",
+        " ",
+        "  ",
+        "\t",
+        "\x1c",
+        "x",
+    ]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(_LINE_PIECES, max_size=6).map("".join), max_size=8),
+    st.lists(st.lists(_LINE_PIECES, max_size=4).map("".join), max_size=4),
+)
+def test_strip_known_equals_strip_lines(lines: list[str], known_raw: list[str]) -> None:
+    # The first-word shortcut for ASCII lines must drop exactly what normalising would.
+    known = frozenset(storyclust.text.normalize(x) for x in known_raw)
+    text = "\n".join(lines)
+    assert strip_known(text, known) == strip_lines(text, known)
 
 
 def test_boilerplate_is_learned_stored_and_stripped(tmp_path: Path) -> None:

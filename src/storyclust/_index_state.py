@@ -131,10 +131,13 @@ def _normal(line: str) -> str:
     return normalize(line)
 
 
-def strip_known(text: str, known: frozenset[str]) -> str:
+def strip_known(text: str, known: frozenset[str], firsts: frozenset[str] | None = None) -> str:
     """`text` without the lines whose normalised form is in `known`.
 
-    The result of :func:`storyclust.features.strip_lines`, faster on ASCII text.
+    The result of :func:`storyclust.features.strip_lines`, faster on ASCII text:
+    an ASCII line whose first word (casefolded) starts no known line is kept
+    without normalising it. `firsts` (``first_words(known)``) saves computing
+    those words on every call.
 
     Examples
     --------
@@ -143,7 +146,23 @@ def strip_known(text: str, known: frozenset[str]) -> str:
     """
     if not known:
         return text
-    return "\n".join(x for x in text.splitlines() if _normal(x) not in known)
+    if firsts is None:
+        firsts = first_words(known)
+    out = []
+    for line in text.splitlines():
+        if line.isascii():
+            words = line.split(None, 1)
+            if (words[0].casefold() if words else "") not in firsts:
+                out.append(line)
+                continue
+        if _normal(line) not in known:
+            out.append(line)
+    return "\n".join(out)
+
+
+def first_words(known: frozenset[str]) -> frozenset[str]:
+    """The first word of each normalised line (single spaces; "" for an empty line)."""
+    return frozenset(k.split(" ", 1)[0] for k in known)
 
 
 def featurize(
@@ -164,7 +183,8 @@ def featurize(
             learned = dict(zip(hash_strings(found).view(np.int64).tolist(), found))
         known = boiler | frozenset(learned.values())
         if known:
-            texts = [strip_known(t, known) for t in texts]
+            firsts = first_words(known)
+            texts = [strip_known(t, known, firsts) for t in texts]
     docs: list[str] = []
     for a, t in zip(articles, texts):
         docs += [a.title, t]
