@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from unittest import mock
 
 import numpy as np
@@ -645,6 +646,7 @@ def test_cosine_neighbors_rejects_bad_threshold(threshold: float) -> None:
     min_partial=st.sampled_from([None, 0.0, 0.2]),
     max_neighbors=st.sampled_from([0, 1, 2, 50]),
     horizon=st.sampled_from([0.0, 1.5, np.inf]),
+    max_nearby=st.sampled_from([None, 1, 2]),
     block_rows=st.sampled_from([1, 3, 2048]),
     n_threads=st.sampled_from([1, 2]),
 )
@@ -657,6 +659,7 @@ def test_cosine_candidates_equals_reference(
     min_partial: float | None,
     max_neighbors: int,
     horizon: float,
+    max_nearby: int | None,
     block_rows: int,
     n_threads: int,
 ) -> None:
@@ -670,6 +673,7 @@ def test_cosine_candidates_equals_reference(
         max_neighbors=max_neighbors,
         days=days,
         horizon=horizon,
+        max_nearby=max_nearby,
     )
     pairs, sims, hubs = sim.cosine_candidates(x, block_rows=block_rows, n_threads=n_threads, **kw)
     r_pairs, r_sims, r_hubs = ref.cosine_candidates(x, **kw)
@@ -704,6 +708,23 @@ def test_cosine_candidates_hub_terms_propose_nothing_and_time_bounds_pairs() -> 
     days = np.array([0.0, 10.0, 0.0, np.nan])
     p, _, _ = sim.cosine_candidates(x, threshold=0.4, max_postings=3, days=days, horizon=2.0)
     assert p.tolist() == [[2, 3]]  # 0 and 1 are 10 days apart; 3 has no date
+
+
+def test_cosine_candidates_max_nearby_meets_the_nearest_in_time() -> None:
+    # Six dated rows and one undated share one feature; rows given out of time order.
+    x = sp.csr_matrix(np.ones((7, 1)))
+    days = np.array([5.0, 0.0, 4.0, 1.0, 3.0, 2.0, np.nan])
+    p, _, _ = sim.cosine_candidates(x, threshold=0.5, max_terms=1, days=days, max_nearby=1)
+    by_time = [1, 3, 5, 4, 2, 0]  # rows in time order: each meets the next, and row 6 all
+    chain = {tuple(sorted(ab)) for ab in itertools.pairwise(by_time)}
+    assert set(map(tuple, p.tolist())) == chain | {(r, 6) for r in range(6)}
+    # Unbounded, every pair; within a horizon of 1 day, only the neighbours in time.
+    p, _, _ = sim.cosine_candidates(x, threshold=0.5, max_terms=1, days=days)
+    assert len(p) == 21
+    p, _, _ = sim.cosine_candidates(x, threshold=0.5, max_terms=1, days=days, horizon=1.0)
+    assert set(map(tuple, p.tolist())) == chain | {(r, 6) for r in range(6)}
+    with pytest.raises(ValueError, match="max_nearby must be an int >= 1 or None; got 0"):
+        sim.cosine_candidates(x, threshold=0.5, max_nearby=0)
 
 
 def test_prefix_matrix_equals_reference() -> None:

@@ -440,6 +440,7 @@ def cosine_candidates(
     max_neighbors: int = 50,
     days: npt.ArrayLike | None = None,
     horizon: float = math.inf,
+    max_nearby: int | None = None,
 ) -> tuple[I64, F64, int]:
     """Twin of :func:`storyclust.similarity.cosine_candidates`: every pair, by the definition."""
     prefix = _row_dicts(prefix_matrix(x, max_terms))
@@ -450,6 +451,12 @@ def cosine_candidates(
             postings[f] = postings.get(f, 0) + 1
     hubs = {f for f, c in postings.items() if c > max_postings}
     d = [math.nan] * n if days is None else [float(v) for v in np.asarray(days)]
+    # Each feature's dated rows in time order (ties: lower row first): a dated pair
+    # meets through the feature only if at most max_nearby places apart there.
+    rank: dict[int, dict[int, int]] = {}
+    for f in postings:
+        holders = sorted((d[r], r) for r in range(n) if f in prefix[r] and not math.isnan(d[r]))
+        rank[f] = {r: k for k, (_, r) in enumerate(holders)}
     low = threshold / 2 if min_partial is None else min_partial
     kept: set[tuple[int, int]] = set()
     for i in range(n):
@@ -458,6 +465,8 @@ def cosine_candidates(
             if j == i or abs(d[i] - d[j]) > horizon:
                 continue
             shared = sorted((set(prefix[i]) & set(prefix[j])) - hubs)
+            if max_nearby is not None and not (math.isnan(d[i]) or math.isnan(d[j])):
+                shared = [f for f in shared if abs(rank[f][i] - rank[f][j]) <= max_nearby]
             if not shared:
                 continue
             s = 0.0

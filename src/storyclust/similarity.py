@@ -1731,7 +1731,12 @@ def cosine_pairs(x: sp.csr_matrix, pairs: I64, *, chunk: int = 1 << 13) -> F64:
     out = np.zeros(len(pairs))
     for s in range(0, len(pairs), chunk):
         p = pairs[s : s + chunk]
-        out[s : s + chunk] = np.asarray(x[p[:, 0]].multiply(x[p[:, 1]]).sum(axis=1)).ravel()
+        # Summed in float64 whatever the matrix holds: the same value (to ~1e-16) as
+        # any other order of the sum, a matrix product's included.
+        a = x[p[:, 0]].astype(np.float64)
+        out[s : s + chunk] = np.asarray(
+            a.multiply(x[p[:, 1]].astype(np.float64)).sum(axis=1)
+        ).ravel()
     return np.clip(out, 0.0, 1.0)
 
 
@@ -1826,7 +1831,12 @@ def _prefix_rows(
     c_vals: FLT,
     hub: B1,
     days: F64,
+    win_lo: I64,
+    win_hi: I64,
+    n_dated: int,
+    orig: I64,
     horizon: float,
+    nearby: int,
     min_partial: float,
     max_neighbors: int,
     r_lo: int,
@@ -1834,10 +1844,15 @@ def _prefix_rows(
 ) -> I64:
     """Pair codes (lo * n + hi) that rows r_lo..r_hi-1 keep by their prefix dot products.
 
-    (indptr, indices, data) are the prefix rows (each row's heaviest features,
-    columns ascending); (c_ptr, c_rows, c_vals) the same by column. Partial sums
-    accumulate in one dense array; the rows touched are listed as they are, so
-    the work is the postings read, never a sweep over all rows.
+    The rows are in time order (undated last; `orig` maps them back to the
+    caller's rows, whose numbers the codes and the tie-breaks use). (indptr,
+    indices, data) are the prefix rows (each row's heaviest features, columns
+    ascending); (c_ptr, c_rows, c_vals) the same by column, rows ascending within a
+    column, so in time order. A dated row reads of each column only the postings
+    of rows `win_lo[i]..win_hi[i]-1` (those within the horizon, found by binary
+    search) and the undated rows (from `n_dated` on): the work is the postings
+    within the horizon, never those outside it. Partial sums accumulate in one
+    dense array; the rows touched are listed as they are.
     """
     n = len(indptr) - 1
     acc = np.zeros(n)
@@ -1849,18 +1864,31 @@ def _prefix_rows(
     n_out = 0
     for i in range(r_lo, r_hi):
         n_touched = 0
+        dated = i < n_dated
         for e in range(indptr[i], indptr[i + 1]):
             f = indices[e]
             if hub[f]:
                 continue
             v = data[e]
-            for q in range(c_ptr[f], c_ptr[f + 1]):
-                j = c_rows[q]
-                if not seen[j]:  # (a product may underflow to 0: never test acc for it)
-                    seen[j] = True
-                    touched[n_touched] = j
-                    n_touched += 1
-                acc[j] += v * c_vals[q]
+            c0, c1 = c_ptr[f], c_ptr[f + 1]
+            if dated:
+                col = c_rows[c0:c1]
+                q0 = c0 + np.searchsorted(col, win_lo[i])
+                q1 = c0 + np.searchsorted(col, win_hi[i])
+                if nearby < n:  # only the nearest in time on each side
+                    at = c0 + np.searchsorted(col, i)
+                    q0, q1 = max(q0, at - nearby), min(q1, at + nearby + 1)
+                spans = ((q0, q1), (c0 + np.searchsorted(col, n_dated), c1))
+            else:
+                spans = ((c0, c1), (c1, c1))
+            for q0, q1 in spans:
+                for q in range(q0, q1):
+                    j = c_rows[q]
+                    if not seen[j]:  # (a product may underflow to 0: never test acc for it)
+                        seen[j] = True
+                        touched[n_touched] = j
+                        n_touched += 1
+                    acc[j] += v * c_vals[q]
         n_kept = 0
         day_i = days[i]
         for t in range(n_touched):
@@ -1872,10 +1900,10 @@ def _prefix_rows(
                 continue
             if abs(day_i - days[j]) > horizon:  # False where either day is NaN
                 continue
-            kept_j[n_kept] = j
+            kept_j[n_kept] = orig[j]
             kept_s[n_kept] = s
             n_kept += 1
-        out, n_out = _keep_best(out, n_out, i, n, kept_j, kept_s, n_kept, max_neighbors)
+        out, n_out = _keep_best(out, n_out, orig[i], n, kept_j, kept_s, n_kept, max_neighbors)
     return out[:n_out]
 
 
@@ -1887,7 +1915,7 @@ def _top_range(ptr: I64, weight: FLT, k: int, keep: B1, r_lo: int, r_hi: int) ->
         if hi - lo <= k:
             keep[lo:hi] = True
             continue
-        cut = np.sort(weight[lo:hi])[hi - lo - k]  # the k-th largest value
+        cut = np.partition(weight[lo:hi], hi - lo - k)[hi - lo - k]  # the k-th largest value
         room = k
         for p in range(lo, hi):
             if weight[p] > cut:
@@ -1953,6 +1981,7 @@ def cosine_candidates(
     max_neighbors: int = 50,
     days: npt.ArrayLike | None = None,
     horizon: float = math.inf,
+    max_nearby: int | None = None,
     block_rows: int = 2048,
     n_threads: int | None = None,
 ) -> tuple[I64, F64, int]:
@@ -1964,12 +1993,20 @@ def cosine_candidates(
     common in this corpus) proposes no pairs. Each row keeps its `max_neighbors`
     best rows by the dot product over the shared prefix features (a lower bound of
     the cosine) if it is at least `min_partial`, and, with `days`, only rows
-    within `horizon` days (rows without a day are compared with all). The kept
-    pairs' exact cosines are then computed, and those under `threshold` dropped.
+    within `horizon` days (rows without a day are compared with all). With
+    `max_nearby`, a dated row meets through each feature only the `max_nearby`
+    dated rows on each side of it in time among those sharing the feature (and
+    every undated one): a bound on the work that keeps the rows nearest in time,
+    where a corpus dense in time would otherwise read thousands of postings a
+    feature. The kept pairs' exact cosines are then computed, and those under
+    `threshold` dropped.
 
-    Work is the sum over features of (prefix postings)**2, capped by
-    ``max_postings**2`` a feature: linear in the rows for a fixed vocabulary
-    spread, where the exact search is quadratic in the common words.
+    Rows are searched in time order, each feature's postings with them, so a row
+    reads only the postings within `horizon` of it. Work is the sum over features
+    of their postings times the postings within the horizon, capped by
+    ``max_postings**2`` a feature (by ``(2 * max_nearby + 1)`` a row and feature
+    with `max_nearby`): linear in the rows for a fixed vocabulary spread, where
+    the exact search is quadratic in the common words.
 
     Parameters
     ----------
@@ -1985,6 +2022,8 @@ def cosine_candidates(
     days : array of float, shape (n_docs,), optional
         Time of each row in days; NaN where unknown.
     horizon : float, default inf
+    max_nearby : int, optional
+        No bound by default. Ties in time go to the lower row.
     block_rows : int, default 2048
     n_threads : int, optional
         Same result for any number.
@@ -2009,8 +2048,15 @@ def cosine_candidates(
         raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
     if max_postings < 2:
         raise ValueError(f"max_postings must be >= 2; got {max_postings}")
+    if max_nearby is not None and (
+        isinstance(max_nearby, bool)
+        or not isinstance(max_nearby, (int, np.integer))
+        or max_nearby < 1
+    ):
+        raise ValueError(f"max_nearby must be an int >= 1 or None; got {max_nearby!r}")
     x = _float_rows(x)
     n = x.shape[0]
+    nearby = n if max_nearby is None else int(max_nearby)
     if n == 0 or x.nnz == 0:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0), 0
     d = (
@@ -2020,15 +2066,29 @@ def cosine_candidates(
     )
     if len(d) != n:
         raise ValueError(f"days must hold one value a row ({n}); got {len(d)}")
-    p = prefix_matrix(x, max_terms)
+    # Rows in time order, undated last (ties by row): each column's postings are then
+    # in time order too, and a row reads only those within the horizon.
+    order = np.argsort(d, kind="stable").astype(np.int64)
+    d_sorted = d[order]
+    n_dated = int(np.count_nonzero(~np.isnan(d_sorted)))
+    # A little slack on the window: the exact test (|day_i - day_j| <= horizon) is
+    # made again on every pair read, so rounding here can only read more.
+    slack = 1e-6 * (1.0 + float(np.max(np.abs(d_sorted[:n_dated]), initial=0.0)))
+    lo_day = d_sorted[:n_dated] - horizon - slack
+    hi_day = d_sorted[:n_dated] + horizon + slack
+    win_lo = np.searchsorted(d_sorted[:n_dated], lo_day, side="left").astype(np.int64)
+    win_hi = np.searchsorted(d_sorted[:n_dated], hi_day, side="right").astype(np.int64)
+    p = prefix_matrix(x, max_terms)[order]
     pc = p.tocsc()
     pc.sort_indices()
     postings = np.diff(pc.indptr)
     hub = postings > max_postings
     if max_neighbors < 1:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0), int(hub.sum())
-    indptr, indices = p.indptr.astype(np.int64), p.indices.astype(np.int64)
-    c_ptr, c_rows = pc.indptr.astype(np.int64), pc.indices.astype(np.int64)
+    # Column numbers and rows stay in the matrices' own (int32) type: at a million
+    # rows an int64 copy of each would be 256 MB more.
+    indptr, indices = p.indptr.astype(np.int64), p.indices
+    c_ptr, c_rows = pc.indptr.astype(np.int64), pc.indices
     c_vals = pc.data
     low = threshold / 2 if min_partial is None else float(min_partial)
     # A partial sum of 0 marks an untouched row; keep every touched one at least.
@@ -2043,8 +2103,13 @@ def cosine_candidates(
             c_rows,
             c_vals,
             hub,
-            d,
+            d_sorted,
+            win_lo,
+            win_hi,
+            n_dated,
+            order,
             float(horizon),
+            nearby,
             low,
             max_neighbors,
             *r,
