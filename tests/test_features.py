@@ -7,10 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 import storyclust
 from storyclust import Article, find_boilerplate, names_and_numbers
+from storyclust import features as features_module
 from storyclust.features import line_hash, strip_line_hashes_py, strip_lines, term_strings
 from storyclust.settings import Settings
 from storyclust.stages import corpus_features
@@ -160,6 +162,25 @@ def test_hashed_features_equal_scikit_learn_over_python_tokens(which: str) -> No
     assert np.allclose(f.names.toarray(), expected_names[:, name_cols], rtol=0, atol=1e-7)
     # and the words come back from the hashes
     assert term_strings(f, np.arange(len(vocab)), arts) == [vocab[c] for c in cols]
+
+
+@pytest.mark.parametrize("scan_rows", [1, 2, 3, 16_384])
+def test_first_rows_finds_each_columns_first_row(
+    monkeypatch: pytest.MonkeyPatch, scan_rows: int
+) -> None:
+    rng = np.random.default_rng(8)
+    dense = rng.random((23, 11)) * (rng.random((23, 11)) < 0.15)
+    dense[:, 10] = 0.0  # one column nobody uses
+    x = sp.csr_matrix(dense)
+    monkeypatch.setattr(features_module, "_SCAN_ROWS", scan_rows)
+    used = np.flatnonzero(x.getnnz(axis=0))
+    cols = rng.permutation(used)
+    by_column = sp.csc_matrix(x)
+    by_column.sort_indices()
+    expected = [int(by_column.indices[by_column.indptr[c]]) for c in cols]
+    assert features_module._first_rows(x, cols).tolist() == expected
+    with pytest.raises(ValueError, match="a column is used by no article"):
+        features_module._first_rows(x, np.array([10]))
 
 
 def test_article_record_is_accepted() -> None:

@@ -136,3 +136,34 @@ def test_sharded_buckets_give_the_lsh_candidates(shards: int) -> None:
         got, band_candidates(band_keys(f.signatures, bands, r), valid=f.has_shingles)
     )
     assert len(got)  # the corpus has near-duplicates
+
+
+@pytest.mark.parametrize("keep", [3, 64])
+def test_group_scores_of_small_components_are_dense_scores(
+    monkeypatch: pytest.MonkeyPatch, keep: int
+) -> None:
+    from storyclust.links import dense_scores, score_links
+
+    s = Settings(link_threshold=0.05)
+    arts = _corpus()
+    feats = stages.corpus_features(arts, s)
+    n = len(arts)
+    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)], dtype=np.int64)
+    links = score_links(feats, pairs, s)
+    monkeypatch.setattr(stages.GroupScores, "_KEEP", keep)
+    scores = stages.GroupScores(feats, links, s)
+    sizes = np.bincount(scores.component)
+    assert sizes.max() >= 3  # the corpus links into groups worth scoring
+    for c in np.flatnonzero(sizes >= 2):
+        members = np.flatnonzero(scores.component == c)
+        # Scored in one batch (components of 3 to keep) or one by one: the same scores.
+        np.testing.assert_allclose(
+            scores(members), dense_scores(feats, members, links, s), rtol=0, atol=1e-12
+        )
+        part = members[::2]  # a story inside the component
+        if len(part) >= 2:
+            np.testing.assert_allclose(
+                scores(part), dense_scores(feats, part, links, s), rtol=0, atol=1e-12
+            )
+    batched = [k for k in scores.cache if 3 <= len(k) // 8 <= keep]
+    assert len(batched) == int(((sizes >= 3) & (sizes <= keep)).sum())

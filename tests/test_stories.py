@@ -184,3 +184,20 @@ def test_two_article_groups_cut_as_linkage_does(score: float) -> None:
     z = linkage(np.array([1.0 - score]), method="average")
     want = fcluster(z, t=1.0 - 0.25 + 1e-12, criterion="distance")
     assert (got[0] == got[1]) == (want[0] == want[1])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_weakest_tree_link_is_the_maximum_spanning_trees_bottleneck(seed: int) -> None:
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    from storyclust.stories import _weakest_tree_link
+
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(2, 40))
+    scores = np.round(rng.random((m, m)), 2) * (rng.random((m, m)) < 0.6)  # ties and zeros
+    scores = np.triu(scores, 1) + np.triu(scores, 1).T
+    a, b = _weakest_tree_link(scores)
+    assert 0 <= a < b < m
+    # scipy's tree over 2 - score (all positive off the diagonal) has the same bottleneck
+    tree = sp.coo_matrix(minimum_spanning_tree(np.where(np.eye(m, dtype=bool), 0.0, 2.0 - scores)))
+    assert scores[a, b] == pytest.approx(2.0 - tree.data.max(), abs=1e-12)

@@ -31,9 +31,10 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -43,7 +44,7 @@ from sklearn.preprocessing import normalize as _l2_normalize
 
 from .articles import Article, to_articles
 from .features import Features, strip_texts, utf8
-from .links import Links, dense_scores
+from .links import Links, dense_scores, pair_scores
 from .settings import Settings
 from .similarity import (
     band_keys,
@@ -772,6 +773,45 @@ def _batch_columns(articles: Sequence[Article]) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class _BatchTerms:
+    """What the second feature pass keeps of one batch (the token arrays are gone)."""
+
+    text: _Terms
+    names: _Terms
+    frequencies: dict[str, Any]
+    titles: list[str]
+    signatures: npt.NDArray[np.uint32]
+    has_shingles: npt.NDArray[np.bool_]
+    lengths: I64
+
+
+_T = TypeVar("_T")
+
+
+def _in_order(
+    spans: Sequence[tuple[int, int]], work: Callable[[tuple[int, int]], _T]
+) -> Iterator[tuple[tuple[int, int], _T]]:
+    """``(span, work(span))`` for each span, in order, two batches in flight.
+
+    The compiled kernels of a batch already use every CPU, but each batch also has
+    single-threaded parts (sorting, Python over titles): a second batch in flight
+    fills those gaps. Results come back in span order, so the outcome is the
+    same as one batch at a time; at most two batches' intermediate arrays are held.
+    """
+    if len(spans) < 2:
+        for span in spans:
+            yield span, work(span)
+        return
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        ahead = pool.submit(work, spans[0])
+        for k, span in enumerate(spans):
+            current = ahead
+            if k + 1 < len(spans):
+                ahead = pool.submit(work, spans[k + 1])
+            yield span, current.result()
+
+
 def corpus_features(
     articles: Sequence[Article],
     settings: Settings,
@@ -795,28 +835,42 @@ def corpus_features(
     boiler: frozenset[int] = frozenset()
     if settings.strip_boilerplate:
         counts = []
-        for lo, hi in spans:
-            counts.append(line_counts(_batch_columns(articles[lo:hi])))
+        for (lo, hi), c in _in_order(
+            spans, lambda sp_: line_counts(_batch_columns(articles[sp_[0] : sp_[1]]))
+        ):
+            counts.append(c)
             tick(hi - lo)
         boiler = boilerplate_from_counts(_concat_columns(counts), n)
+
+    def terms_of(span: tuple[int, int]) -> _BatchTerms:
+        t = tokenize_batch(_batch_columns(articles[span[0] : span[1]]), settings, boiler)
+        sh, sh_off = shingle_hashes(t.token_hashes, t.offsets, settings.shingle_size)
+        sig = minhash_signatures(sh, sh_off, num_perm=settings.num_perm, seed=settings.seed)
+        # Keep what the vectors need, compactly; the token hashes go.
+        return _BatchTerms(
+            text=_Terms.of(t.term_hashes, t.term_counts, t.term_offsets),
+            names=_Terms.of(t.name_hashes, t.name_counts, t.name_offsets),
+            frequencies=document_frequencies(t),
+            titles=t.titles,
+            signatures=sig,
+            has_shingles=np.diff(sh_off) > 0,
+            lengths=np.diff(t.offsets),
+        )
+
     text_terms: list[_Terms] = []
     name_terms: list[_Terms] = []
     titles: list[str] = []
     sigs, has, lengths = [], [], []
     freqs: dict[str, Any] | None = None
-    for lo, hi in spans:
-        t = tokenize_batch(_batch_columns(articles[lo:hi]), settings, boiler)
-        sh, sh_off = shingle_hashes(t.token_hashes, t.offsets, settings.shingle_size)
-        sigs.append(minhash_signatures(sh, sh_off, num_perm=settings.num_perm, seed=settings.seed))
-        has.append(np.diff(sh_off) > 0)
-        del sh, sh_off
-        freqs = _sum_frequencies(freqs, document_frequencies(t))
-        # Keep what the vectors need, compactly; the token hashes go.
-        text_terms.append(_Terms.of(t.term_hashes, t.term_counts, t.term_offsets))
-        name_terms.append(_Terms.of(t.name_hashes, t.name_counts, t.name_offsets))
-        titles += t.titles
-        lengths.append(np.diff(t.offsets))
-        del t
+    for (lo, hi), b in _in_order(spans, terms_of):
+        sigs.append(b.signatures)
+        has.append(b.has_shingles)
+        freqs = _sum_frequencies(freqs, b.frequencies)
+        text_terms.append(b.text)
+        name_terms.append(b.names)
+        titles += b.titles
+        lengths.append(b.lengths)
+        del b
         release_memory()
         tick(hi - lo)
     text_vocab, names_vocab = vocabularies(freqs or _concat_columns([]), n)
@@ -881,7 +935,10 @@ class GroupScores:
     dense scoring reads the group's near-duplicate links: handing it the whole
     corpus's links would make each call cost as much as all links. Small groups'
     matrices are kept, so cohesion reuses what linkage computed (each caller
-    gets its own copy).
+    gets its own copy). The components of 3 to ``_KEEP`` articles, the many
+    small groups of a large corpus, are scored all at once when the scorer is
+    made (:func:`storyclust.links.pair_scores`: one vectorised call instead of one
+    dense scoring a group); a group inside one of them is read off its matrix.
     """
 
     _KEEP = 64  # members: groups up to this size are cached
@@ -899,6 +956,43 @@ class GroupScores:
             of_link[self.order], np.arange(int(self.component.max(initial=0)) + 2)
         )
         self.cache: dict[bytes, npt.NDArray[np.float64]] = {}
+        # Each component's articles, ascending (as the stories stage lists a group).
+        self.by_component = np.argsort(self.component, kind="stable")
+        self.component_starts = np.searchsorted(
+            self.component[self.by_component], np.arange(int(self.component.max(initial=0)) + 2)
+        )
+        self._score_small_components()
+
+    def _members(self, c: int) -> npt.NDArray[np.int64]:
+        out: npt.NDArray[np.int64] = self.by_component[
+            self.component_starts[c] : self.component_starts[c + 1]
+        ]
+        return out
+
+    def _score_small_components(self) -> None:
+        """Every pair of every component of 3 to ``_KEEP`` articles, scored in one call."""
+        sizes = np.diff(self.component_starts)
+        small = np.flatnonzero((sizes >= 3) & (sizes <= self._KEEP))
+        if not len(small):
+            return
+        tri = {int(m): np.triu_indices(int(m), 1) for m in np.unique(sizes[small])}
+        firsts, seconds = [], []
+        for c in small.tolist():
+            mem = self._members(c)
+            a, b = tri[len(mem)]
+            firsts.append(mem[a])
+            seconds.append(mem[b])
+        pairs = np.stack([np.concatenate(firsts), np.concatenate(seconds)], axis=1)
+        scores = pair_scores(self.feats, pairs, self.links, self.settings)
+        at = 0
+        for c in small.tolist():
+            mem = self._members(c)
+            a, b = tri[len(mem)]
+            out = np.zeros((len(mem), len(mem)))
+            out[a, b] = scores[at : at + len(a)]
+            out[b, a] = out[a, b]
+            at += len(a)
+            self.cache[mem.tobytes()] = out
 
     def __call__(self, members: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         key = np.asarray(members, dtype=np.int64).tobytes()
@@ -907,6 +1001,13 @@ class GroupScores:
             copy: npt.NDArray[np.float64] = hit.copy()  # callers may work in place
             return copy
         c = int(self.component[members[0]])
+        whole = self.cache.get(self._members(c).tobytes())
+        if whole is not None:  # a part of a small component: read off its matrix
+            mem = self._members(c)
+            at = np.minimum(np.searchsorted(mem, members), len(mem) - 1)
+            if np.array_equal(mem[at], members):
+                part: npt.NDArray[np.float64] = whole[np.ix_(at, at)]
+                return part
         mine = self.links.take(self.order[self.starts[c] : self.starts[c + 1]])
         if len(members) == 2 and len(mine) == 1:
             # A linked pair alone: its score is the link's (dense scoring would
