@@ -167,3 +167,29 @@ def test_group_scores_of_small_components_are_dense_scores(
             )
     batched = [k for k in scores.cache if 3 <= len(k) // 8 <= keep]
     assert len(batched) == int(((sizes >= 3) & (sizes <= keep)).sum())
+
+
+def test_condensed_scores_are_the_dense_matrix_condensed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scipy.spatial.distance import squareform
+
+    import storyclust.links as links_mod
+    import storyclust.stories as stories_mod
+    from storyclust.links import condensed_scores, dense_scores, score_links
+
+    s = Settings(link_threshold=0.05)
+    arts = _corpus()
+    feats = stages.corpus_features(arts, s)
+    n = len(arts)
+    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)], dtype=np.int64)
+    links = score_links(feats, pairs, s)
+    members = np.arange(n, dtype=np.int64)
+    for cells in (1 << 21, 5):  # one block, or a row or so a block
+        monkeypatch.setattr(links_mod, "_BLOCK_CELLS", cells)
+        dense = dense_scores(feats, members, links, s)
+        assert np.array_equal(condensed_scores(feats, members, links, s), squareform(dense))
+    # The stories stage gives the same stories through either form.
+    whole, _ = stages.partition(feats, links, s)
+    monkeypatch.setattr(stories_mod, "LARGE_GROUP", 2)
+    through_condensed, _ = stages.partition(feats, links, s)
+    assert whole.tolist() == through_condensed.tolist()
+    assert len(np.unique(whole)) < n  # groups were cut, not all singletons

@@ -44,7 +44,7 @@ from sklearn.preprocessing import normalize as _l2_normalize
 
 from .articles import Article, to_articles
 from .features import Features, strip_texts, utf8
-from .links import Links, dense_scores, pair_scores
+from .links import Links, condensed_scores, dense_scores, pair_scores
 from .settings import Settings
 from .similarity import (
     band_keys,
@@ -1020,6 +1020,12 @@ class GroupScores:
             self.cache[key] = out.copy()
         return out
 
+    def condensed(self, members: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """The scores of `members` in condensed form (:func:`storyclust.links.condensed_scores`)."""
+        c = int(self.component[members[0]])
+        mine = self.links.take(self.order[self.starts[c] : self.starts[c + 1]])
+        return condensed_scores(self.feats, members, mine, self.settings)
+
 
 def partition(features: Features, links: Links, settings: Settings) -> tuple[I64, GroupScores]:
     """Scored links -> a story number per article (canonical positions), and the group scorer.
@@ -1035,5 +1041,6 @@ def partition(features: Features, links: Links, settings: Settings) -> tuple[I64
         method=settings.linkage,
         max_component_size=settings.max_component_size,
         similarity=scores,
+        condensed=scores.condensed,
     )
     return labels, scores

@@ -34,6 +34,8 @@ __all__ = [
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
+#: Groups larger than this are scored in condensed form when a scorer for it is given.
+LARGE_GROUP = 64
 #: Articles summed at a time when finding keywords (bounds the memory).
 _KEYWORD_ROWS = 65_536
 
@@ -76,6 +78,7 @@ def group_links(
     method: str = "average",
     max_component_size: int = 3000,
     similarity: Callable[[I64], F64] | None = None,
+    condensed: Callable[[I64], F64] | None = None,
 ) -> I64:
     """Cluster `n` articles from their scored links.
 
@@ -94,6 +97,10 @@ def group_links(
     similarity : callable, optional
         ``similarity(members) -> (m, m) matrix`` giving the score of every pair in
         a group; by default the link scores, a missing link counting as 0.
+    condensed : callable, optional
+        ``condensed(members) -> (m * (m - 1) / 2,) array``: the same scores in
+        condensed form (pairs i < j, row by row), used for groups of more than
+        :data:`LARGE_GROUP` articles instead of `similarity`: half the memory.
 
     Returns
     -------
@@ -119,6 +126,16 @@ def group_links(
             if len(piece) == 1:
                 labels[piece] = next_label
                 next_label += 1
+                continue
+            if condensed is not None and len(piece) > LARGE_GROUP:
+                y = condensed(piece)
+                np.subtract(1.0, y, out=y)
+                np.clip(y, 0.0, 1.0, out=y)
+                z = linkage(y, method=method)
+                del y
+                sub = fcluster(z, t=1.0 - threshold + 1e-12, criterion="distance").astype(np.int64)
+                labels[piece] = next_label + sub - 1
+                next_label += int(sub.max())
                 continue
             dist = graph[piece][:, piece].toarray() if similarity is None else similarity(piece)
             # Distances in place: the square matrix is the largest object held here.
