@@ -201,3 +201,35 @@ def test_weakest_tree_link_is_the_maximum_spanning_trees_bottleneck(seed: int) -
     # scipy's tree over 2 - score (all positive off the diagonal) has the same bottleneck
     tree = sp.coo_matrix(minimum_spanning_tree(np.where(np.eye(m, dtype=bool), 0.0, 2.0 - scores)))
     assert scores[a, b] == pytest.approx(2.0 - tree.data.max(), abs=1e-12)
+
+
+def test_condensed_scorer_serves_large_groups_mixed_with_small(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scipy.spatial.distance import squareform
+
+    import storyclust.stories as stories_mod
+
+    rng = np.random.default_rng(2)
+    # Groups of 3, 6, 3, 6 articles (in that order), each a clique of random scores.
+    pairs, scores, start = [], [], 0
+    for size in (3, 6, 3, 6):
+        for i in range(start, start + size):
+            for j in range(i + 1, start + size):
+                pairs.append((i, j))
+                scores.append(float(rng.choice([0.2, 0.9])))
+        start += size
+    links = _links(pairs, scores)
+    n = start
+    graph = stories_mod._graph(n, links)
+    calls: list[int] = []
+
+    def condensed(piece: np.ndarray) -> np.ndarray:
+        calls.append(len(piece))
+        out: np.ndarray = squareform(graph[piece][:, piece].toarray(), checks=False)
+        return out
+
+    plain = group_links(n, links, threshold=0.5)
+    monkeypatch.setattr(stories_mod, "LARGE_GROUP", 4)
+    mixed = group_links(n, links, threshold=0.5, condensed=condensed)
+    assert mixed.tolist() == plain.tolist() and calls == [6, 6]

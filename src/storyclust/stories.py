@@ -146,8 +146,8 @@ def group_links(
             if len(piece) == 2:  # what linkage and fcluster give for two articles, without them
                 sub = np.array([1, 1] if dist[0, 1] <= cut else [1, 2], dtype=np.int64)
             else:
-                condensed = squareform(dist, checks=False)
-                z = linkage(condensed, method=method)
+                flat = squareform(dist, checks=False)
+                z = linkage(flat, method=method)
                 sub = fcluster(z, t=cut, criterion="distance").astype(np.int64)
             del dist
             labels[piece] = next_label + sub - 1
