@@ -196,3 +196,15 @@ def test_condensed_scores_are_the_dense_matrix_condensed(monkeypatch: pytest.Mon
         monkeypatch.setattr(stories_mod, "LARGE_GROUP", large)
         through_condensed, _ = stages.partition(feats, links, s)
         assert whole.tolist() == through_condensed.tolist()
+
+
+def test_frequencies_from_term_entries_are_document_frequencies() -> None:
+    s = Settings()
+    cols = stages.articles_columns(_corpus())
+    t = stages.tokenize_batch(cols, s, frozenset())
+    text = stages._Terms.of(t.term_hashes, t.term_counts, t.term_offsets)
+    names = stages._Terms.of(t.name_hashes, t.name_counts, t.name_offsets)
+    got, want = stages._frequencies(text, names), stages.document_frequencies(t)
+    assert want["df"].max() > 1  # some term is in several articles
+    for k in ("field", "term", "df"):
+        assert got[k].tolist() == want[k].tolist()

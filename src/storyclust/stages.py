@@ -357,24 +357,49 @@ def article_names(titles: Sequence[str], texts: Sequence[str]) -> tuple[U64, I64
     n = len(titles)
     text_data, text_off = utf8(list(texts))
     nh, n_off, n_names, n_ok = names_raw_text(text_data, text_off, _STOP_HASHES)
-    redo_names: dict[int, U64] = {}
     parts = [title_names(t) if n_ok[d] else ([], [], []) for d, t in enumerate(titles)]
     sizes = np.array([[len(x) for x in p] for p in parts], dtype=np.int64).reshape(n, 3)
     # One hashing call for the whole batch: per-call overhead dwarfs a title's words.
-    flat_hashes = hash_strings([w for p in parts for x in p for w in x])
-    starts = np.zeros(n * 3 + 1, dtype=np.int64)
-    np.cumsum(sizes.reshape(-1), out=starts[1:])
-    for d in np.flatnonzero(~n_ok | (sizes.sum(axis=1) > 0)).tolist():
-        if not n_ok[d]:
-            redo_names[d] = hash_strings(names_and_numbers(texts[d], title=titles[d]))
-            continue
-        keys, cand, figures = (
-            flat_hashes[starts[3 * d + f] : starts[3 * d + f + 1]] for f in range(3)
-        )
-        named = nh[n_off[d] : n_off[d] + n_names[d]]
-        own = nh[n_off[d] : n_off[d + 1]]
-        redo_names[d] = np.concatenate([own, keys, cand[np.isin(cand, named)], figures])
-    return _splice(nh, n_off, redo_names)
+    flat = hash_strings([w for p in parts for x in p for w in x])
+    # Each title hash's article and kind (0 key names, 1 candidates, 2 figures).
+    doc = np.repeat(np.repeat(np.arange(n, dtype=np.int64), 3), sizes.reshape(-1))
+    kind = np.repeat(np.tile(np.arange(3, dtype=np.int64), n), sizes.reshape(-1))
+    own_doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(n_off))
+    rank = np.arange(len(nh), dtype=np.int64) - np.repeat(n_off[:-1], np.diff(n_off))
+    named = rank < np.repeat(n_names, np.diff(n_off))  # the text's names (then its figures)
+    keep = kind != 1
+    cand = np.flatnonzero(kind == 1)
+    # A candidate counts if its article's text names it too.
+    keep[cand] = _in_same_article(doc[cand], flat[cand], own_doc[named], nh[named])
+    # Per article: the text's own, then the title's keys, candidates kept, figures.
+    all_doc = np.concatenate([own_doc, doc[keep]])
+    by_doc = np.argsort(all_doc, kind="stable")
+    hashes = np.concatenate([nh, flat[keep]])[by_doc]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(all_doc, minlength=n), out=offsets[1:])
+    redo_names = {
+        d: hash_strings(names_and_numbers(texts[d], title=titles[d]))
+        for d in np.flatnonzero(~n_ok).tolist()
+    }
+    return _splice(hashes, offsets, redo_names)
+
+
+def _in_same_article(doc: I64, hashes: U64, set_doc: I64, set_hashes: U64) -> npt.NDArray[np.bool_]:
+    """Whether each (doc, hash) is among the pairs (set_doc, set_hashes), by one sort."""
+    d = np.concatenate([set_doc, doc])
+    h = np.concatenate([set_hashes, hashes])
+    probe = np.concatenate(
+        [np.zeros(len(set_doc), dtype=np.int8), np.ones(len(doc), dtype=np.int8)]
+    )
+    order = np.lexsort((probe, h, d))  # within a (doc, hash): the set's entry first
+    ds, hs, ps = d[order], h[order], probe[order]
+    start = np.ones(len(order), dtype=bool)
+    start[1:] = (ds[1:] != ds[:-1]) | (hs[1:] != hs[:-1])
+    in_set = (ps[start] == 0)[np.cumsum(start) - 1]
+    out = np.zeros(len(doc), dtype=bool)
+    asked = ps == 1
+    out[order[asked] - len(set_doc)] = in_set[asked]
+    return out
 
 
 def tokenize_batch(batch: Batch, settings: Settings, boilerplate: frozenset[int]) -> Tokens:
@@ -530,6 +555,23 @@ class _Terms:
         # Weighed in float64, kept in float32: cosines to about 1e-7, half the memory
         # (the vectors are the largest thing a large run holds).
         return sp.csr_matrix(x, dtype=np.float32)
+
+
+def _frequencies(text: _Terms, names: _Terms) -> dict[str, Any]:
+    """:func:`document_frequencies` of a batch from its term entries, without sorting again.
+
+    Each article lists a term once, so a term's entries count its articles.
+    """
+    out_f, out_t, out_c = [], [], []
+    for field, terms in ((TEXT, text), (NAMES, names)):
+        out_f.append(np.full(len(terms.vocab), field, dtype=np.int64))
+        out_t.append(terms.vocab.view(np.int64))
+        out_c.append(np.bincount(terms.local, minlength=len(terms.vocab)).astype(np.int64))
+    return {
+        "field": np.concatenate(out_f),
+        "term": np.concatenate(out_t),
+        "df": np.concatenate(out_c),
+    }
 
 
 def _tfidf_rows(hashes: U64, counts: I64, offsets: I64, vocab: Vocabulary) -> sp.csr_matrix:
@@ -847,10 +889,12 @@ def corpus_features(
         sh, sh_off = shingle_hashes(t.token_hashes, t.offsets, settings.shingle_size)
         sig = minhash_signatures(sh, sh_off, num_perm=settings.num_perm, seed=settings.seed)
         # Keep what the vectors need, compactly; the token hashes go.
+        text = _Terms.of(t.term_hashes, t.term_counts, t.term_offsets)
+        names = _Terms.of(t.name_hashes, t.name_counts, t.name_offsets)
         return _BatchTerms(
-            text=_Terms.of(t.term_hashes, t.term_counts, t.term_offsets),
-            names=_Terms.of(t.name_hashes, t.name_counts, t.name_offsets),
-            frequencies=document_frequencies(t),
+            text=text,
+            names=names,
+            frequencies=_frequencies(text, names),
             titles=t.titles,
             signatures=sig,
             has_shingles=np.diff(sh_off) > 0,
