@@ -458,7 +458,22 @@ def _term_count_range(
     d_lo: int,
     d_hi: int,
 ) -> None:
-    """Weighted content-term counts of articles d_lo..d_hi-1, each in its own token slots."""
+    """Weighted content-term counts of articles d_lo..d_hi-1, each in its own token slots.
+
+    An article's terms are summed in an open-addressing table (the hashes' low bits
+    place them), then only the distinct terms are sorted.
+    """
+    longest = 1
+    for d in range(d_lo, d_hi):
+        longest = max(longest, field_offsets[2 * d + 2] - field_offsets[2 * d])
+    size = 1
+    while size < 2 * longest:
+        size *= 2
+    mask = np.uint64(size - 1)
+    t_key = np.zeros(size, dtype=np.uint64)
+    t_cnt = np.zeros(size, dtype=np.int64)
+    t_used = np.zeros(size, dtype=np.bool_)
+    slots = np.empty(size, dtype=np.int64)
     for d in range(d_lo, d_hi):
         base = field_offsets[2 * d]
         m = 0
@@ -477,25 +492,33 @@ def _term_count_range(
                 out_counts[base + m] = 1 + lead_weight if seen < lead_words else 1
                 seen += 1
                 m += 1
-        if m == 0:
-            n_terms[d] = 0
-            continue
-        seg = out_terms[base : base + m].copy()
-        cnt = out_counts[base : base + m].copy()
-        order = np.argsort(seg)
         u = 0
-        prev = seg[order[0]]
-        out_terms[base] = prev
-        out_counts[base] = 0
         for q in range(m):
-            x = seg[order[q]]
-            if x != prev:
+            x = out_terms[base + q]
+            h = x & mask
+            while t_used[h] and t_key[h] != x:
+                h = (h + np.uint64(1)) & mask
+            if not t_used[h]:
+                t_used[h] = True
+                t_key[h] = x
+                t_cnt[h] = 0
+                slots[u] = h
                 u += 1
-                out_terms[base + u] = x
-                out_counts[base + u] = 0
-                prev = x
-            out_counts[base + u] += cnt[order[q]]
-        n_terms[d] = u + 1
+            t_cnt[h] += out_counts[base + q]
+        terms = np.empty(u, dtype=np.uint64)
+        for k in range(u):
+            terms[k] = t_key[slots[k]]
+        terms.sort()
+        for k in range(u):
+            x = terms[k]
+            h = x & mask
+            while t_key[h] != x:
+                h = (h + np.uint64(1)) & mask
+            out_terms[base + k] = x
+            out_counts[base + k] = t_cnt[h]
+        for k in range(u):
+            t_used[slots[k]] = False
+        n_terms[d] = u
 
 
 @_jit
