@@ -15,7 +15,7 @@ benchmark: see tests/test_index.py for the labelled sets).
 Each size runs in a fresh process so memory figures are its own.
 
     python benchmarks/bench_index.py                 # 10k and 100k
-    python benchmarks/bench_index.py --large         # and 1M (most of an hour)
+    python benchmarks/bench_index.py --large         # and 1M (20 minutes on a quiet 2-CPU machine)
     python benchmarks/bench_index.py --sizes 2000    # a quick check
     python benchmarks/bench_index.py --merge a.json b.json   # one table from separate runs
 """
