@@ -1950,6 +1950,47 @@ def _top_range(ptr: I64, weight: FLT, k: int, keep: B1, r_lo: int, r_hi: int) ->
                 room -= 1
 
 
+@_jit
+def _top_fill(
+    ptr: I64,
+    weight: FLT,
+    cols: npt.NDArray[Any],
+    k: int,
+    rows: I64,
+    out_ptr: I64,
+    out_data: FLT,
+    out_cols: npt.NDArray[Any],
+    q_lo: int,
+    q_hi: int,
+) -> None:
+    """Write the `k` largest entries of CSR row rows[q] (ties to the earlier entry,
+    original order kept) as output row q, for q in q_lo..q_hi-1."""
+    for q in range(q_lo, q_hi):
+        r = rows[q]
+        lo, hi = ptr[r], ptr[r + 1]
+        at = out_ptr[q]
+        if hi - lo <= k:
+            for p in range(lo, hi):
+                out_data[at] = weight[p]
+                out_cols[at] = cols[p]
+                at += 1
+            continue
+        cut = np.partition(weight[lo:hi], hi - lo - k)[hi - lo - k]  # the k-th largest value
+        above = 0
+        for p in range(lo, hi):
+            if weight[p] > cut:
+                above += 1
+        ties = k - above  # entries equal to the cut kept, earliest first
+        for p in range(lo, hi):
+            w = weight[p]
+            if w > cut or (w == cut and ties > 0):
+                if w == cut:
+                    ties -= 1
+                out_data[at] = w
+                out_cols[at] = cols[p]
+                at += 1
+
+
 def top_per_row(ptr: npt.ArrayLike, weight: npt.ArrayLike, k: int) -> I64:
     """Positions of the `k` largest entries of each CSR row, in their original order.
 
@@ -1988,10 +2029,28 @@ def prefix_matrix(x: sp.csr_matrix, max_terms: int) -> sp.csr_matrix:
     if not x.has_canonical_format:  # sorted, no duplicates: copy only when not so
         x = x.copy()
         x.sum_duplicates()
-    keep = top_per_row(x.indptr, x.data, int(max_terms))
-    out_ptr = np.zeros(x.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.minimum(np.diff(x.indptr), max_terms), out=out_ptr[1:])
-    return sp.csr_matrix((x.data[keep], x.indices[keep], out_ptr), shape=x.shape)
+    return _prefix_in_order(x, int(max_terms), np.arange(x.shape[0], dtype=np.int64))
+
+
+def _prefix_in_order(x: sp.csr_matrix, max_terms: int, rows: I64) -> sp.csr_matrix:
+    """:func:`prefix_matrix` of the rows `rows` of canonical CSR `x`, in that order.
+
+    Written straight into the output arrays (no mask over every entry, no copy to
+    reorder): at a million articles of 390 terms that saves about 600 MB.
+    """
+    ptr = x.indptr.astype(np.int64)
+    counts = np.minimum(np.diff(ptr), max_terms)[rows]
+    out_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out_ptr[1:])
+    out_data = np.empty(int(out_ptr[-1]), dtype=x.data.dtype)
+    out_cols = np.empty(int(out_ptr[-1]), dtype=x.indices.dtype)
+    _run(
+        _top_fill,
+        (ptr, x.data, x.indices, max_terms, rows, out_ptr, out_data, out_cols),
+        out_ptr,
+        _thread_count(None, float(len(x.data)) * 16),
+    )
+    return sp.csr_matrix((out_data, out_cols, out_ptr), shape=(len(rows), x.shape[1]))
 
 
 def cosine_candidates(
@@ -2101,7 +2160,10 @@ def cosine_candidates(
     hi_day = d_sorted[:n_dated] + horizon + slack
     win_lo = np.searchsorted(d_sorted[:n_dated], lo_day, side="left").astype(np.int64)
     win_hi = np.searchsorted(d_sorted[:n_dated], hi_day, side="right").astype(np.int64)
-    p = prefix_matrix(x, max_terms)[order]
+    if not x.has_canonical_format:  # sorted, no duplicates: copy only when not so
+        x = x.copy()
+        x.sum_duplicates()
+    p = _prefix_in_order(x, int(max_terms), order)
     pc = p.tocsc()
     pc.sort_indices()
     postings = np.diff(pc.indptr)

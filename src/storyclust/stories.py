@@ -37,7 +37,7 @@ F64 = npt.NDArray[np.float64]
 #: Groups larger than this are scored in condensed form when a scorer for it is given.
 LARGE_GROUP = 64
 #: Articles summed at a time when finding keywords (bounds the memory).
-_KEYWORD_ROWS = 65_536
+_KEYWORD_ROWS = 16_384
 
 
 def _graph(n: int, links: Links) -> sp.csr_matrix:
