@@ -35,16 +35,25 @@ from storyclust import (
     StoryIndex,
 )
 from storyclust._index_kernels import (
+    candidate_stories,
+    components,
     cosine_matrix,
+    cut_distances,
+    cut_labels,
+    cut_roots,
+    eligible,
+    linkage_by,
     neighbours,
     pair_scores,
     pair_signals,
     postings,
     row_norms,
+    story_members,
     term_counts,
+    time_overs,
     work_space,
 )
-from storyclust._index_state import N_TERMS, strip_known
+from storyclust._index_state import N_TERMS, _time_factor, strip_known
 from storyclust.cli import main
 from storyclust.features import strip_lines
 from storyclust.index import _cut
@@ -744,6 +753,97 @@ def test_cut_is_the_batch_stories_stage(data: st.DataObject) -> None:
         m, links, threshold=s.threshold, method=method, similarity=lambda i: dense[np.ix_(i, i)]
     )
     assert _cut(dense, s).tolist() == number_by_first_appearance(ref).tolist()
+
+
+_days = st.one_of(st.just(math.nan), st.floats(0, 30), st.integers(0, 30).map(float))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(_days, min_size=1, max_size=12),
+    st.sampled_from([0.0, 2.0, 2.5, math.inf]),
+    st.sampled_from([0.0, 3.0, math.inf]),
+)
+def test_time_factor_of_slots_equals_links_time_factor(
+    days: list[float], window: float, decay: float
+) -> None:
+    day = np.array(days)
+    a = np.arange(len(day), dtype=np.int64)[::2].copy()
+    b = np.arange(len(day), dtype=np.int64)
+    ref = time_factor(day[a][:, None], day[b][None, :], window=window, decay=decay)
+    got = _time_factor(day, a, b, window, decay)
+    assert got.tobytes() == ref.tobytes()
+    over, anyover = time_overs(day, a, b, window)
+    assert anyover == bool((over > 0).any())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_cut_kernels_equal_the_numpy_expressions(data: st.DataObject) -> None:
+    m = data.draw(st.integers(2, 20))
+    flat = data.draw(st.lists(st.floats(0, 1), min_size=m * m, max_size=m * m))
+    dense = np.array(flat).reshape(m, m)  # not necessarily symmetric
+    np.fill_diagonal(dense, 0.0)
+    lt = data.draw(st.sampled_from([0.1, 0.3, 0.6]))
+    iu = np.triu_indices(m, 1)
+    comp = components(dense >= lt)
+    ref = np.clip(np.where(comp[:, None] == comp[None, :], 1.0 - dense, 1.0)[iu], 0.0, 1.0)
+    y, low = cut_distances(dense, lt)
+    assert y.tobytes() == ref.tobytes() and low == dense[iu].min()
+    z = storyclust.index._linkage_matrix(y.copy(), m, "average")
+    h = data.draw(st.floats(0, 1))
+    assert cut_labels(z, m, h).tolist() == number_by_first_appearance(cut_roots(z, m, h)).tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.data())
+def test_story_bookkeeping_kernels_equal_numpy(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 40))
+    day = np.array(data.draw(st.lists(_days, min_size=n, max_size=n)))
+    story = np.array(data.draw(st.lists(st.integers(-1, 6), min_size=n, max_size=n)))
+    alive = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    pick = st.lists(st.integers(0, n - 1), max_size=n)
+    nbr = np.array(data.draw(pick), dtype=np.int64)
+    lsh = np.unique(np.array(data.draw(pick), dtype=np.int64))
+    slot = data.draw(st.integers(0, n - 1))
+    horizon = data.draw(st.sampled_from([0.0, 3.0, 8.9, math.inf]))
+    floor = data.draw(st.sampled_from([-math.inf, 5.0]))
+    # Candidates and their stories, as union1d and unique have them.
+    cands = np.union1d(nbr, lsh)
+    cands = cands[(cands < slot) & alive[cands]]
+    st_ = story[cands]
+    got_c, got_s = candidate_stories(nbr, lsh, slot, alive, story)
+    assert got_c.tolist() == cands.tolist() and got_s.tolist() == np.unique(st_[st_ >= 0]).tolist()
+    # Eligibility, as the numpy expressions have it.
+    m = np.array(data.draw(pick), dtype=np.int64)
+    ok = np.ones(len(m), dtype=bool)
+    if math.isfinite(horizon) and len(m):
+        md, x = day[m], day[slot]
+        near = md >= floor if math.isnan(x) else np.abs(md - x) <= horizon
+        ok = np.isnan(md) | near
+        if len(lsh):
+            ok |= lsh[np.minimum(np.searchsorted(lsh, m), len(lsh) - 1)] == m
+    assert eligible(day, slot, m, horizon, floor, lsh).tolist() == ok.tolist()
+    # Members of stories, grouped, with their linkage scores.
+    sizes = np.array(data.draw(st.lists(st.integers(0, 5), min_size=1, max_size=5)))
+    flat = np.array(data.draw(st.lists(st.integers(0, n - 1), min_size=int(sizes.sum()),
+                                       max_size=int(sizes.sum()))), dtype=np.int64)  # fmt: skip
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    keep = eligible(day, slot, flat, horizon, floor, lsh) & (flat != slot)
+    counts = np.bincount(owner[keep], minlength=len(sizes))
+    got_m, got_o, got_n = story_members(flat, sizes, slot, day, horizon, floor, lsh)
+    assert got_m.tolist() == flat[keep].tolist() and got_o.tolist() == owner[keep].tolist()
+    assert got_n.tolist() == counts.tolist()
+    scores = np.array(data.draw(st.lists(st.floats(0, 1), min_size=len(got_m),
+                                         max_size=len(got_m))))  # fmt: skip
+    sums = np.bincount(got_o, weights=scores, minlength=len(sizes))
+    mean = np.divide(sums, counts, out=np.zeros(len(sizes)), where=counts > 0)
+    assert linkage_by(scores, got_o, counts, 0).tobytes() == mean.tobytes()
+    for code, ufunc, start in ((1, np.maximum, -np.inf), (2, np.minimum, np.inf)):
+        ref = np.full(len(sizes), start)
+        ufunc.at(ref, got_o, scores)
+        ref[counts == 0] = 0.0
+        assert linkage_by(scores, got_o, counts, code).tobytes() == ref.tobytes()
 
 
 def test_kernels_agree_with_plain_numpy() -> None:

@@ -22,16 +22,23 @@ import numpy.typing as npt
 
 __all__ = [
     "available_cpus",
+    "candidate_stories",
     "components",
     "cosine_matrix",
+    "cut_distances",
+    "cut_labels",
     "cut_roots",
+    "eligible",
+    "linkage_by",
     "live_row_norms",
     "neighbours",
     "pair_scores",
     "parallel",
     "postings",
     "row_norms",
+    "story_members",
     "term_counts",
+    "time_overs",
     "work_space",
 ]
 
@@ -753,6 +760,190 @@ def cut_roots(z: F64, m: int, height: float) -> I64:
     return out
 
 
+@_jit
+def _cut_distances(dense: F64, link_threshold: float, y: F64) -> float:
+    """Fill `y` (see ``cut_distances``); return the smallest score above the diagonal."""
+    m = dense.shape[0]
+    comp = components(dense >= link_threshold)
+    low = np.inf
+    nan = False
+    k = 0
+    for i in range(m):
+        for j in range(i + 1, m):
+            x = dense[i, j]
+            if math.isnan(x):
+                nan = True
+            elif x < low:
+                low = x
+            d = 1.0 - x if comp[i] == comp[j] else 1.0
+            y[k] = min(max(d, 0.0), 1.0)
+            k += 1
+    return np.nan if nan else low
+
+
+def cut_distances(dense: F64, link_threshold: float) -> tuple[F64, float]:
+    """The condensed distances a re-cut's linkage is given, and the smallest pair score.
+
+    Pairs in one group of links (scores >= `link_threshold`, the components of
+    the graph) are ``clip(1 - score, 0, 1)`` apart, pairs in different groups 1;
+    ``y`` is in ``scipy.spatial.distance.squareform`` order. The smallest score
+    above the diagonal (NaN if any is NaN; inf if m < 2) tells whether any cut is
+    needed. Equal to the numpy expressions to the last bit (tested).
+    """
+    m = len(dense)
+    y = np.empty(m * (m - 1) // 2)
+    low = _cut_distances(np.ascontiguousarray(dense, dtype=np.float64), float(link_threshold), y)
+    return y, float(low)
+
+
+@_jit
+def cut_labels(z: F64, m: int, height: float) -> I64:
+    """``number_by_first_appearance(cut_roots(z, m, height))``: labels 0..k-1 by first appearance."""
+    roots = cut_roots(z, m, height)
+    ids = np.full(2 * m, -1, dtype=np.int64)
+    out = np.empty(m, dtype=np.int64)
+    k = 0
+    for i in range(m):
+        r = roots[i]
+        if ids[r] < 0:
+            ids[r] = k
+            k += 1
+        out[i] = ids[r]
+    return out
+
+
+# --- the assignment loop's bookkeeping -------------------------------------------------------
+
+
+@_jit
+def _sorted_unique(x: I64) -> I64:
+    """``np.unique`` of an int64 array."""
+    y: I64 = np.sort(x)
+    if len(y) == 0:
+        return y
+    keep = np.ones(len(y), dtype=np.bool_)
+    for k in range(1, len(y)):
+        keep[k] = y[k] != y[k - 1]
+    return y[keep]
+
+
+@_jit
+def candidate_stories(
+    nbr: I64, lsh: I64, slot: int, alive: npt.NDArray[np.bool_], story: I64
+) -> tuple[I64, I64]:
+    """An article's candidates (``union1d(nbr, lsh)``, earlier and alive ones) and their stories.
+
+    Returns the candidate slots and the distinct stories (>= 0) they are in, both ascending.
+    """
+    both = _sorted_unique(np.concatenate((nbr.astype(np.int64), lsh.astype(np.int64))))
+    keep = np.zeros(len(both), dtype=np.bool_)
+    for k in range(len(both)):
+        c = both[k]
+        keep[k] = c < slot and alive[c]
+    cands = both[keep]
+    st = story[cands]
+    return cands, _sorted_unique(st[st >= 0])
+
+
+@_jit
+def _in_sorted(x: I64, v: int) -> bool:
+    """Whether `v` is in the sorted array `x` (bisection)."""
+    lo, hi = 0, len(x)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if x[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < len(x) and x[lo] == v
+
+
+@_jit
+def _is_eligible(day: F64, x_day: float, r: int, horizon: float, floor: float, lsh: I64) -> bool:
+    """Whether slot `r` is compared with an article of day `x_day` (see ``eligible``)."""
+    md = day[r]
+    if math.isnan(md):
+        return True
+    if math.isnan(x_day):
+        if md >= floor:
+            return True
+    elif abs(md - x_day) <= horizon:
+        return True
+    return len(lsh) > 0 and _in_sorted(lsh, r)
+
+
+@_jit
+def eligible(
+    day: F64, slot: int, m: I64, horizon: float, floor: float, lsh: I64
+) -> npt.NDArray[np.bool_]:
+    """Which of the slots `m` an article in `slot` is compared with.
+
+    All of them if `horizon` is infinite. Otherwise undated ones; dated ones
+    within `horizon` days of the article's day (or, for an undated article, on or
+    after `floor`); and the LSH candidates `lsh` (sorted, distinct).
+    """
+    out = np.ones(len(m), dtype=np.bool_)
+    if not math.isfinite(horizon):
+        return out
+    x_day = day[slot]
+    for k in range(len(m)):
+        out[k] = _is_eligible(day, x_day, m[k], horizon, floor, lsh)
+    return out
+
+
+@_jit
+def story_members(
+    flat: I64, sizes: I64, slot: int, day: F64, horizon: float, floor: float, lsh: I64
+) -> tuple[I64, I64, I64]:
+    """The eligible members (other than `slot`) of stories given as concatenated member lists.
+
+    Returns the members kept, the index of the story of each, and the count a story.
+    """
+    n = len(sizes)
+    keep = eligible(day, slot, flat, horizon, floor, lsh)
+    owner = np.empty(len(flat), dtype=np.int64)
+    counts = np.zeros(n, dtype=np.int64)
+    k = 0
+    for o in range(n):
+        for _ in range(sizes[o]):
+            owner[k] = o
+            if flat[k] == slot:
+                keep[k] = False
+            if keep[k]:
+                counts[o] += 1
+            k += 1
+    return flat[keep], owner[keep], counts
+
+
+@_jit
+def linkage_by(scores: F64, owner: I64, counts: I64, method: int) -> F64:
+    """The linkage of each group's scores (0: average, 1: single, 2: complete; 0.0 if empty).
+
+    The mean is summed in input order, as ``np.bincount`` with weights does.
+    """
+    n = len(counts)
+    out = np.zeros(n)
+    if method == 0:
+        for k in range(len(scores)):
+            out[owner[k]] += scores[k]
+        for o in range(n):
+            out[o] = out[o] / counts[o] if counts[o] > 0 else 0.0
+        return out
+    out[:] = np.inf if method == 2 else -np.inf
+    for k in range(len(scores)):
+        x = scores[k]
+        o = owner[k]
+        if method == 2:
+            if x < out[o] or math.isnan(x):
+                out[o] = x
+        elif x > out[o] or math.isnan(x):
+            out[o] = x
+    for o in range(n):
+        if counts[o] == 0:
+            out[o] = 0.0
+    return out
+
+
 # --- headline similarity (rapidfuzz's token_set_ratio) and the combined pair score ----------
 
 _ONES: Final = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -1001,6 +1192,35 @@ def _pair_scores(
             score[i, j] = min(max(max(text * tfac[i, j], floor), 0.0), 1.0)
 
 
+@_jit
+def _time_overs(day: F64, a: I64, b: I64, window: float, out: F64) -> bool:
+    """Days past `window` between a[i] and b[j] (0 where either is undated); any above 0."""
+    finite = not math.isinf(window)
+    anyover = False
+    for i in range(len(a)):
+        x = day[a[i]]
+        for j in range(len(b)):
+            dt = abs(x - day[b[j]])
+            o = 0.0
+            if finite and not math.isnan(dt):
+                o = max(dt - window, 0.0)
+                anyover = anyover or o > 0
+            out[i, j] = o
+    return anyover
+
+
+def time_overs(day: F64, a: I64, b: I64, window: float) -> tuple[F64, bool]:
+    """``max(|day[a[i]] - day[b[j]]| - window, 0)`` (0 where either day is NaN), and whether any is above 0.
+
+    The part of :func:`storyclust.links.time_factor` before its ``exp``, in one
+    call instead of a dozen numpy passes on a small block; equal to it to the
+    last bit (tested).
+    """
+    out = np.empty((len(a), len(b)))
+    anyover = _time_overs(day, a, b, float(window), out)
+    return out, bool(anyover)
+
+
 def pair_scores(
     a: I64,
     b: I64,
@@ -1038,8 +1258,8 @@ def pair_scores(
     symmetric = a is b
     a = np.ascontiguousarray(a, dtype=np.int64)
     b = a if symmetric else np.ascontiguousarray(b, dtype=np.int64)
-    shape = (len(a), len(b))
-    out = (np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape), np.zeros(shape))
+    block = np.zeros((5, len(a), len(b)))
+    out = (block[0], block[1], block[2], block[3], block[4])
     if norms is None:
         norms = (np.full(len(tf[0]), -1.0), np.full(len(nm[0]), -1.0))
     if work is None:

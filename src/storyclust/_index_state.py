@@ -10,6 +10,7 @@ vocabulary so that vectors need no refit as articles arrive.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import zlib
@@ -20,11 +21,10 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from ._index_kernels import available_cpus, pair_scores, postings
+from ._index_kernels import available_cpus, pair_scores, postings, time_overs
 from ._index_kernels import term_counts as _term_counts
 from .articles import Article
 from .features import find_boilerplate
-from .links import time_factor
 from .settings import Settings
 from .similarity import hash_raw_text, minhash_signatures, shingle_hashes, term_counts
 from .stages import article_names
@@ -506,15 +506,24 @@ class Pool:
 
     def move(self, slots: Sequence[int], story: int) -> None:
         """Put slots into `story` (from whatever story they were in)."""
+        members = self.members
         for slot in slots:
             old = int(self.story[slot])
-            lst = self.members.get(old)
-            if lst is not None and slot in lst:
-                lst.remove(slot)
-                if not lst:
-                    del self.members[old]
+            lst = members.get(old)
+            if lst is not None:  # members lists are sorted and distinct: bisect
+                i = bisect.bisect_left(lst, slot)
+                if i < len(lst) and lst[i] == slot:
+                    del lst[i]
+                    if not lst:
+                        del members[old]
             self.story[slot] = story
-        self.members[story] = sorted({*self.members.get(story, []), *slots})
+        lst = members.get(story)
+        if lst is not None and len(slots) == 1:  # an article joining: no re-sort
+            i = bisect.bisect_left(lst, slots[0])
+            if i == len(lst) or lst[i] != slots[0]:
+                lst.insert(i, slots[0])
+        else:
+            members[story] = sorted({*(lst or ()), *slots})
 
     def compact(self) -> None:
         """Rebuild the arrays without dead slots."""
@@ -628,12 +637,7 @@ def signals(
     """
     s = settings
     c = math.log1p(max(n_docs, 0)) + 1.0
-    tf = time_factor(
-        pool.day[a][:, None],
-        pool.day[b][None, :],
-        window=s.time_window_days,
-        decay=s.time_decay_days,
-    )
+    tf = _time_factor(pool.day, a, b, s.time_window_days, s.time_decay_days)
     score, cos, head, names, jac = pair_scores(
         a,
         b,
@@ -651,6 +655,17 @@ def signals(
         work,
     )
     return Signals(score=score, cosine=cos, headline=head, names=names, jaccard=jac, time_factor=tf)
+
+
+def _time_factor(day: F64, a: I64, b: I64, window: float, decay: float) -> F64:
+    """:func:`storyclust.links.time_factor` of slots `a` x `b`, with the same numpy ``exp``."""
+    over, anyover = time_overs(day, a, b, window)
+    if decay == 0:
+        return np.where(over > 0, 0.0, 1.0)
+    if not anyover:  # exp(-0 / decay) is exactly 1
+        return np.ones_like(over)
+    out: F64 = np.exp(-over / decay)
+    return out
 
 
 # --- LSH buckets as sorted runs -------------------------------------------------------------

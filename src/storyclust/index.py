@@ -157,10 +157,15 @@ except (ImportError, AttributeError):  # pragma: no cover - another scipy: linka
 
 from ._index_kernels import (
     available_cpus,
+    candidate_stories,
     components,
-    cut_roots,
+    cut_distances,
+    cut_labels,
+    eligible,
+    linkage_by,
     live_row_norms,
     neighbours,
+    story_members,
     work_space,
 )
 from ._index_state import (
@@ -185,7 +190,6 @@ from .errors import InputError, InputTypeError, SettingsError
 from .result import Story
 from .settings import Settings
 from .similarity import band_candidates, band_keys, top_per_row
-from .stories import number_by_first_appearance
 from .text import STOP_WORDS, hash_strings, tokenize
 
 __all__ = [
@@ -210,6 +214,8 @@ _PAGE: Final = 128  # document frequencies per stored page
 _QUERY_TERMS: Final = 32  # heaviest terms of an article used to find TF-IDF neighbours
 _MAX_POSTINGS: Final = 5000  # articles held with a term beyond which it is not searched
 _MAX_LSH: Final = 200  # most recent articles taken from one LSH bucket
+_NONE: Final = np.zeros(0, dtype=np.int64)  # no LSH candidates
+_LINKAGE_CODE: Final = {"average": 0, "single": 1, "complete": 2}  # as ``linkage_by`` takes it
 _MAX_PAIRS: Final = 250_000  # largest block of pairs scored for one merge
 _RECUT_EVERY: Final = 24  # stories up to this size are re-cut at every join
 _HOOD_SMALL: Final = 32  # articles in the neighbourhood re-cut then
@@ -1404,9 +1410,8 @@ class StoryIndex:
         pool = self._pool
         for k, aid in enumerate(batch.ids):
             slot = int(slots[k])
-            cands = np.union1d(nbrs[k], lsh[k])
-            cands = cands[(cands < slot) & pool.alive[cands]]
-            scored = self._score_stories(slot, cands, lsh[k])
+            cands, stories = candidate_stories(nbrs[k], lsh[k], slot, pool.alive, pool.story)
+            scored = self._score_stories(slot, cands, stories, lsh[k])
             best = int(np.argmax(scored.agg)) if len(scored.agg) else -1
             best_score = float(scored.agg[best]) if best >= 0 else 0.0
             if best_score < s.threshold:
@@ -1485,16 +1490,14 @@ class StoryIndex:
         horizon behind the index clock. Defined by the stored data, never by what
         happens to be in memory, so a reopened index decides alike.
         """
-        if not math.isfinite(self._horizon) or not len(m):
-            return np.ones(len(m), dtype=np.bool_)
-        x_day = self._pool.day[slot]
-        md = self._pool.day[m]
-        if math.isnan(x_day):
-            ok: B1 = np.isnan(md) | (md >= self._undated_floor())
-        else:
-            ok = np.isnan(md) | (np.abs(md - x_day) <= self._horizon)
-        if lsh is not None and len(lsh):  # sorted and distinct: bisect
-            ok |= lsh[np.minimum(np.searchsorted(lsh, m), len(lsh) - 1)] == m
+        ok: B1 = eligible(
+            self._pool.day,
+            slot,
+            m,
+            self._horizon,
+            self._undated_floor(),
+            _NONE if lsh is None else lsh,
+        )
         return ok
 
     def _recent(self, m: I64, keep: I64) -> I64:
@@ -1504,19 +1507,16 @@ class StoryIndex:
         recent = m[np.argsort(-self._pool.row[m], kind="stable")[: self._max_members]]
         return np.union1d(recent, np.intersect1d(m, keep)).astype(np.int64)
 
-    def _score_stories(self, slot: int, cands: I64, lsh: I64) -> _Scored:
-        """Score `slot` against the members of the stories of its candidates."""
+    def _score_stories(self, slot: int, cands: I64, stories: I64, lsh: I64) -> _Scored:
+        """Score `slot` against the members of `stories` (those of its candidates `cands`)."""
         pool = self._pool
-        st = pool.story[cands]
-        stories = np.unique(st[st >= 0])
         lists = [pool.members[sid] for sid in stories.tolist()]
         sizes = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
-        members = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64)
-        owner = np.repeat(np.arange(len(lists), dtype=np.int64), sizes)
-        ok = self._eligible_mask(slot, members, lsh) & (members != slot)
-        members, owner = members[ok], owner[ok]
-        counts = np.bincount(owner, minlength=len(stories))
-        if (counts > self._max_members).any():
+        flat = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64)
+        members, owner, counts = story_members(
+            flat, sizes, slot, pool.day, self._horizon, self._undated_floor(), lsh
+        )
+        if counts.max(initial=0) > self._max_members:
             parts, owners = [], []
             for o in range(len(stories)):
                 m = members[owner == o]
@@ -1527,7 +1527,7 @@ class StoryIndex:
             members, owner = np.concatenate(parts), np.concatenate(owners)
             counts = np.bincount(owner, minlength=len(stories))
         sig = self._signals(np.array([slot], dtype=np.int64), members)
-        agg = _linkage_by(sig.score[0], owner, counts, self._settings.linkage)
+        agg = linkage_by(sig.score[0], owner, counts, _LINKAGE_CODE.get(self._settings.linkage, 1))
         return _Scored(stories=stories, agg=agg, members=members, owner=owner, signals=sig)
 
     def _add_centrality(self, a: I64, b: I64, block: F64, ch: _Changes) -> None:
@@ -1543,6 +1543,8 @@ class StoryIndex:
     ) -> int:
         """Merge the other stories `slot` bridges into its story; return its story then."""
         s = self._settings
+        if np.count_nonzero(scored.agg >= s.threshold) < 2:  # no other story to merge
+            return story
         pool = self._pool
         side = scored.members[scored.owner == best]
         for o in np.lexsort((scored.stories, -scored.agg)).tolist():
@@ -1920,9 +1922,8 @@ class StoryIndex:
             self._count(batch, +1)
             try:
                 nbrs = self._tfidf_candidates(batch, slots, stay=False)
-                cands = np.union1d(nbrs[0], lsh[0])
-                cands = cands[(cands < slot) & pool.alive[cands]]
-                scored = self._score_stories(slot, cands, lsh[0])
+                cands, stories = candidate_stories(nbrs[0], lsh[0], slot, pool.alive, pool.story)
+                scored = self._score_stories(slot, cands, stories, lsh[0])
             finally:
                 self._count(batch, -1)
         finally:
@@ -2128,13 +2129,14 @@ def _cut(dense: F64, s: Settings) -> I64:
     Returns labels 0..k-1 by first appearance.
     """
     m = len(dense)
-    iu = np.triu_indices(m, 1)
-    if m < 2 or dense[iu].min() >= s.threshold:  # every linkage keeps such a group whole
+    if m < 2:
         return np.zeros(m, dtype=np.int64)
-    comp = components(dense >= s.link_threshold)
-    dist = np.where(comp[:, None] == comp[None, :], 1.0 - dense, 1.0)
-    z = _linkage_matrix(np.clip(dist[iu], 0.0, 1.0), m, s.linkage)
-    return number_by_first_appearance(cut_roots(z, m, 1.0 - s.threshold + 1e-12))
+    y, low = cut_distances(dense, s.link_threshold)
+    if low >= s.threshold:  # every linkage keeps such a group whole
+        return np.zeros(m, dtype=np.int64)
+    z = _linkage_matrix(y, m, s.linkage)
+    labels: I64 = cut_labels(z, m, 1.0 - s.threshold + 1e-12)
+    return labels
 
 
 def _linkage_matrix(y: F64, m: int, method: str) -> F64:
@@ -2163,19 +2165,6 @@ def _linkage(scores: F64, method: str) -> float:
     if method == "complete":
         return float(scores.min())
     return float(scores.mean())
-
-
-def _linkage_by(scores: F64, owner: I64, counts: I64, method: str) -> F64:
-    """``_linkage`` of the scores of each group (``owner``; 0.0 for an empty group)."""
-    n = len(counts)
-    if method == "average":
-        sums = np.bincount(owner, weights=scores, minlength=n)
-        out: F64 = np.divide(sums, counts, out=np.zeros(n), where=counts > 0)
-        return out
-    out = np.full(n, np.inf if method == "complete" else -np.inf)
-    (np.minimum if method == "complete" else np.maximum).at(out, owner, scores)
-    out[counts == 0] = 0.0
-    return out
 
 
 def _horizon(s: Settings) -> float:
