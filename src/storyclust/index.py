@@ -1601,9 +1601,14 @@ class StoryIndex:
         dense = self._signals(m, m).score
         np.fill_diagonal(dense, 0.0)
         labels = _cut(dense, s)
-        pool.score[m] = (dense * (labels[:, None] == labels[None, :])).sum(axis=1)
+        whole = not labels.any()
+        pool.score[m] = (dense if whole else dense * (labels[:, None] == labels[None, :])).sum(
+            axis=1
+        )
         ch.dirty.update(m.tolist())
-        self._apply(m, labels, dense, aid, ch)
+        cur = pool.story[m]
+        if not (whole and (cur == cur[0]).all()):  # else one story, kept whole: nothing moves
+            self._apply(m, labels, dense, aid, ch)
         return int(pool.story[slot])
 
     def _apply(self, m: I64, labels: I64, dense: F64, aid: str, ch: _Changes) -> None:
