@@ -879,3 +879,31 @@ def test_line_hashes_and_stripping_equal_reference(
             assert h[off[d] : off[d + 1]].tolist() == r_h[r_off[d] : r_off[d + 1]].tolist()
             assert words[off[d] : off[d + 1]].tolist() == r_words[r_off[d] : r_off[d + 1]].tolist()
             assert out[out_off[d] : out_off[d + 1]].tobytes().decode() == expected[d]
+
+
+# --- average_linkage: scipy's dendrogram, in place ---------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_average_linkage_is_scipys_bit_for_bit(seed: int) -> None:
+    from scipy.cluster.hierarchy import linkage
+
+    rng = np.random.default_rng(seed)
+    m = int(rng.integers(2, 70))
+    y = rng.random(m * (m - 1) // 2)
+    if seed % 2:
+        y = np.round(y, 1)  # many ties: the chain's tie-breaks must be scipy's too
+    if seed % 3 == 0:
+        y = np.minimum(2 * y, 1.0)  # a block of equal largest distances (missing links)
+    want = linkage(y.copy(), method="average")
+    work = y.copy()
+    got = sim.average_linkage(work, m)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_average_linkage_checks_its_input() -> None:
+    assert sim.average_linkage(np.zeros(0), 1).shape == (0, 4)
+    with pytest.raises(ValueError, match="n \\* \\(n - 1\\) / 2 = 3 values; got 2"):
+        sim.average_linkage(np.zeros(2), 3)
+    with pytest.raises(ValueError, match="contiguous 1-d float64"):
+        sim.average_linkage(np.zeros(3, dtype=np.float32), 3)

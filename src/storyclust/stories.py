@@ -22,6 +22,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
 
 from .links import Links
+from .similarity import average_linkage
 
 __all__ = [
     "cohesion",
@@ -131,7 +132,7 @@ def group_links(
                 y = condensed(piece)
                 np.subtract(1.0, y, out=y)
                 np.clip(y, 0.0, 1.0, out=y)
-                z = linkage(y, method=method)
+                z = _linkage(y, len(piece), method)
                 del y
                 sub = fcluster(z, t=1.0 - threshold + 1e-12, criterion="distance").astype(np.int64)
                 labels[piece] = next_label + sub - 1
@@ -147,12 +148,26 @@ def group_links(
                 sub = np.array([1, 1] if dist[0, 1] <= cut else [1, 2], dtype=np.int64)
             else:
                 flat = squareform(dist, checks=False)
-                z = linkage(flat, method=method)
+                z = _linkage(flat, len(piece), method)
                 sub = fcluster(z, t=cut, criterion="distance").astype(np.int64)
             del dist
             labels[piece] = next_label + sub - 1
             next_label += int(sub.max())
     return labels
+
+
+def _linkage(dist: F64, m: int, method: str) -> F64:
+    """scipy's ``linkage(dist, method)``; average linkage in place, without scipy's copy.
+
+    :func:`storyclust.similarity.average_linkage` gives scipy's matrix bit for bit
+    (tested) and overwrites `dist`: for a 10,000-article group, 400 MB less.
+    """
+    if not math.isfinite(float(dist.sum())):  # values in [0, 1]: finite iff all are
+        raise ValueError("linkage distances must be finite")
+    if method == "average":
+        return average_linkage(dist, m)
+    z: F64 = linkage(dist, method=method)
+    return z
 
 
 def number_by_first_appearance(labels: npt.ArrayLike) -> I64:
