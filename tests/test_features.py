@@ -160,8 +160,11 @@ def test_hashed_features_equal_scikit_learn_over_python_tokens(which: str) -> No
     expected_names, name_vocab = _sklearn_tfidf(names)
     name_cols = np.argsort(hash_strings(name_vocab))
     assert np.allclose(f.names.toarray(), expected_names[:, name_cols], rtol=0, atol=1e-7)
-    # and the words come back from the hashes
+    # and the words come back from the hashes, however many articles are read at a time
     assert term_strings(f, np.arange(len(vocab)), arts) == [vocab[c] for c in cols]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(features_module, "_WORD_ROWS", 1)
+        assert term_strings(f, np.arange(len(vocab)), arts) == [vocab[c] for c in cols]
 
 
 @pytest.mark.parametrize("scan_rows", [1, 2, 3, 16_384])

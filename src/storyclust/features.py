@@ -183,6 +183,8 @@ def strip_texts(texts: list[str], boilerplate: frozenset[int]) -> list[str]:
     ]
 
 
+#: Articles tokenised again at a time by :func:`term_strings`.
+_WORD_ROWS = 2_048
 #: Rows scanned at a time by :func:`_first_rows` (bounds its temporary arrays).
 _SCAN_ROWS = 16_384
 
@@ -249,21 +251,32 @@ def term_strings(
     if not len(cols):
         return []
     rows = np.unique(_first_rows(features.tfidf, cols))
-    texts = strip_texts([articles[r].text for r in rows.tolist()], features.boilerplate)
-    fields: list[str] = []
-    for r, text in zip(rows.tolist(), texts):
-        fields += [articles[r].title, text]
-    data, offsets = utf8(fields)
-    words, _, ok = raw_words(data, offsets)
-    hashes, _, _ = hash_raw_text(data, offsets)
-    for d in np.flatnonzero(~ok).tolist():  # texts the compiled tokeniser leaves to Python
-        extra = tokenize(fields[d])
-        words += extra
-        hashes = np.concatenate([hashes, hash_strings(extra)])
     wanted = features.term_hashes[cols]
-    found, first = np.unique(hashes, return_index=True)
-    at = np.searchsorted(found, wanted)
-    at = np.minimum(at, len(found) - 1) if len(found) else at
-    if not len(found) or not np.array_equal(found[at], wanted):
+    out: list[str] = [""] * len(cols)
+    missing = np.ones(len(cols), dtype=bool)
+    # A few thousand articles at a time: their words are Python strings (a
+    # million articles' keywords may need tens of thousands of articles).
+    for lo in range(0, len(rows), _WORD_ROWS):
+        chunk = rows[lo : lo + _WORD_ROWS].tolist()
+        texts = strip_texts([articles[r].text for r in chunk], features.boilerplate)
+        fields: list[str] = []
+        for r, text in zip(chunk, texts):
+            fields += [articles[r].title, text]
+        data, offsets = utf8(fields)
+        words, _, ok = raw_words(data, offsets)
+        hashes, _, _ = hash_raw_text(data, offsets)
+        for d in np.flatnonzero(~ok).tolist():  # texts the compiled tokeniser leaves to Python
+            extra = tokenize(fields[d])
+            words += extra
+            hashes = np.concatenate([hashes, hash_strings(extra)])
+        found, first = np.unique(hashes, return_index=True)
+        if not len(found):
+            continue
+        at = np.minimum(np.searchsorted(found, wanted), len(found) - 1)
+        hit = missing & (found[at] == wanted)
+        for k in np.flatnonzero(hit).tolist():
+            out[k] = words[int(first[at[k]])]
+        missing &= ~hit
+    if missing.any():
         raise ValueError("a term was not found again in its article")
-    return [words[k] for k in first[at].tolist()]
+    return out

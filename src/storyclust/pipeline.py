@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import sys
 import time
 from collections.abc import Iterator
@@ -140,10 +141,13 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
             # not depend on it, and the matrix is not copied.
             kw = keywords(
                 feats.tfidf,
-                lambda cols: term_strings(feats, cols, canon),
+                functools.partial(term_strings, feats, articles=canon),
                 labels[order],
                 settings.n_keywords,
             )
+            # The vectors have done their work: free them before the story table.
+            del feats, scores
+            release_memory()
             stories = build_stories(
                 articles,
                 labels,
