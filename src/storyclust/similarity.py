@@ -34,12 +34,15 @@ jaccard_estimates          O(pairs * P)                O(pairs * P)
 cosine_pairs               O(pairs * row nnz)          O(chunk * row nnz)
 cosine_neighbors           sum over features of        O(nnz) index, O(n) per
                            df**2 multiply-adds         thread; no n x n matrix
-prefix_matrix              O(nnz log row nnz)          O(nnz) mask
-cosine_candidates          sum over features of        O(n * max_terms) prefix
-                           min(df', cap)**2 (df':      index, O(n) per thread
-                           prefixes holding it), plus
+prefix_matrix              O(nnz) selection            none
+cosine_candidates          per row and prefix feature: O(n * max_terms) prefix
+                           the postings within the     index, O(n) per thread
+                           horizon (at most
+                           2 * max_nearby + 1), and
                            O(pairs * row nnz)
-term_counts                O(T log(tokens per doc))    O(T)
+term_counts                O(T + terms log terms)      O(T)
+average_linkage            O(m**2) (nearest-neighbour  O(m); the input is
+                           chain)                      overwritten, not copied
 names_raw_text             O(B), two passes            O(longest document)
 line_hashes                O(B), two passes            O(n)
 strip_line_hashes          O(B)                        O(B) output
