@@ -7,8 +7,8 @@ import pytest
 
 import storyclust
 from storyclust import find_boilerplate, stages
-from storyclust.features import line_hash
-from storyclust.links import find_candidates
+from storyclust.features import Features, line_hash
+from storyclust.links import Links, find_candidates
 from storyclust.pipeline import _canonical_order
 from storyclust.settings import Settings
 from storyclust.similarity import band_candidates, band_keys
@@ -138,18 +138,26 @@ def test_sharded_buckets_give_the_lsh_candidates(shards: int) -> None:
     assert len(got)  # the corpus has near-duplicates
 
 
-@pytest.mark.parametrize("keep", [3, 64])
-def test_group_scores_of_small_components_are_dense_scores(
-    monkeypatch: pytest.MonkeyPatch, keep: int
-) -> None:
-    from storyclust.links import dense_scores, score_links
+def _every_pair_linked(s: Settings) -> tuple[Features, Links]:
+    """The test corpus's features, and every pair of it scored (links at or above the settings')."""
+    from storyclust.links import score_links
 
-    s = Settings(link_threshold=0.05)
     arts = _corpus()
     feats = stages.corpus_features(arts, s)
     n = len(arts)
     pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)], dtype=np.int64)
-    links = score_links(feats, pairs, s)
+    return feats, score_links(feats, pairs, s)
+
+
+@pytest.mark.parametrize("keep", [3, 64])
+def test_group_scores_of_small_components_are_dense_scores(
+    monkeypatch: pytest.MonkeyPatch, keep: int
+) -> None:
+    from storyclust.links import dense_scores
+
+    s = Settings(link_threshold=0.05)
+    feats, links = _every_pair_linked(s)
+    n = len(feats.days)
     monkeypatch.setattr(stages.GroupScores, "_KEEP", keep)
     scores = stages.GroupScores(feats, links, s)
     sizes = np.bincount(scores.component)
@@ -174,14 +182,11 @@ def test_condensed_scores_are_the_dense_matrix_condensed(monkeypatch: pytest.Mon
 
     import storyclust.links as links_mod
     import storyclust.stories as stories_mod
-    from storyclust.links import condensed_scores, dense_scores, score_links
+    from storyclust.links import condensed_scores, dense_scores
 
     s = Settings(link_threshold=0.05)
-    arts = _corpus()
-    feats = stages.corpus_features(arts, s)
-    n = len(arts)
-    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)], dtype=np.int64)
-    links = score_links(feats, pairs, s)
+    feats, links = _every_pair_linked(s)
+    n = len(feats.days)
     members = np.arange(n, dtype=np.int64)
     for cells in (1 << 21, 5):  # one block, or a row or so a block
         monkeypatch.setattr(links_mod, "_BLOCK_CELLS", cells)
