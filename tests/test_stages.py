@@ -157,7 +157,6 @@ def test_group_scores_of_small_components_are_dense_scores(
 
     s = Settings(link_threshold=0.05)
     feats, links = _every_pair_linked(s)
-    n = len(feats.days)
     monkeypatch.setattr(stages.GroupScores, "_KEEP", keep)
     scores = stages.GroupScores(feats, links, s)
     sizes = np.bincount(scores.component)
