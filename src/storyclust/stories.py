@@ -124,36 +124,43 @@ def group_links(
             else _split_large(graph, members, max_component_size)
         )
         for piece in pieces:
-            if len(piece) == 1:
-                labels[piece] = next_label
-                next_label += 1
-                continue
-            if condensed is not None and len(piece) > LARGE_GROUP:
-                y = condensed(piece)
-                np.subtract(1.0, y, out=y)
-                np.clip(y, 0.0, 1.0, out=y)
-                z = _linkage(y, len(piece), method)
-                del y
-                sub = fcluster(z, t=1.0 - threshold + 1e-12, criterion="distance").astype(np.int64)
-                labels[piece] = next_label + sub - 1
-                next_label += int(sub.max())
-                continue
-            dist = graph[piece][:, piece].toarray() if similarity is None else similarity(piece)
-            # Distances in place: the square matrix is the largest object held here.
-            np.subtract(1.0, dist, out=dist)
-            np.clip(dist, 0.0, 1.0, out=dist)
-            np.fill_diagonal(dist, 0.0)
-            cut = 1.0 - threshold + 1e-12
-            if len(piece) == 2:  # what linkage and fcluster give for two articles, without them
-                sub = np.array([1, 1] if dist[0, 1] <= cut else [1, 2], dtype=np.int64)
-            else:
-                flat = squareform(dist, checks=False)
-                z = _linkage(flat, len(piece), method)
-                sub = fcluster(z, t=cut, criterion="distance").astype(np.int64)
-            del dist
+            sub = _cut_piece(piece, graph, similarity, condensed, method, threshold)
             labels[piece] = next_label + sub - 1
             next_label += int(sub.max())
     return labels
+
+
+def _cut_piece(
+    piece: I64,
+    graph: sp.csr_matrix,
+    similarity: Callable[[I64], F64] | None,
+    condensed: Callable[[I64], F64] | None,
+    method: str,
+    threshold: float,
+) -> I64:
+    """Cluster numbers 1..k of one group's articles: its dendrogram cut at `threshold`.
+
+    The scores are turned into distances in place: the matrix (or, for a large
+    group with a `condensed` scorer, the condensed vector) is the largest object
+    held here, and it is freed on return.
+    """
+    if len(piece) == 1:
+        return np.ones(1, dtype=np.int64)
+    cut = 1.0 - threshold + 1e-12
+    if condensed is not None and len(piece) > LARGE_GROUP:
+        flat = condensed(piece)
+    else:
+        dist = graph[piece][:, piece].toarray() if similarity is None else similarity(piece)
+        if len(piece) == 2:  # what linkage and fcluster give for two articles, without them
+            apart = min(max(1.0 - float(dist[0, 1]), 0.0), 1.0)
+            return np.array([1, 1] if apart <= cut else [1, 2], dtype=np.int64)
+        flat = squareform(dist, checks=False)
+        del dist
+    np.subtract(1.0, flat, out=flat)
+    np.clip(flat, 0.0, 1.0, out=flat)
+    z = _linkage(flat, len(piece), method)
+    sub: I64 = fcluster(z, t=cut, criterion="distance").astype(np.int64)
+    return sub
 
 
 def _linkage(dist: F64, m: int, method: str) -> F64:
