@@ -289,16 +289,15 @@ def pair_scores(features: Features, pairs: I64, links: Links, settings: Settings
         return np.zeros(0)
     n = max(int(pairs.max()), int(links.pairs.max(initial=0))) + 1
     cos, head, names, tf, short = _signals(features, pairs, settings)
+    # Each pair's near-duplicate link, looked up by its code (lower * n + higher).
     nd = links.near_duplicate
-    lo = np.minimum(links.pairs[nd, 0], links.pairs[nd, 1])
-    hi = np.maximum(links.pairs[nd, 0], links.pairs[nd, 1])
-    code = lo * n + hi
+    code = links.pairs[nd].min(axis=1) * n + links.pairs[nd].max(axis=1)
     by = np.argsort(code, kind="stable")
     code, jac = code[by], links.jaccard[nd][by]
-    want = np.minimum(pairs[:, 0], pairs[:, 1]) * n + np.maximum(pairs[:, 0], pairs[:, 1])
-    at = np.minimum(np.searchsorted(code, want), max(len(code) - 1, 0))
+    want = pairs.min(axis=1) * n + pairs.max(axis=1)
     near = np.zeros(len(pairs))
     if len(code):
+        at = np.minimum(np.searchsorted(code, want), len(code) - 1)
         near = np.where(code[at] == want, jac[at], 0.0)
     return _combine(cos, head, names, tf, near, settings, headline_only=short)
 
@@ -410,8 +409,9 @@ def _score_blocks(
     m = len(members)
     if m == 0:
         return
-    tfidf = features.tfidf[members] if features.tfidf.shape[1] else None
-    names_x = features.names[members] if features.names.shape[1] else None
+    # In float64 once, as cosine_pairs sums: a pair scores the same here and there.
+    tfidf = features.tfidf[members].astype(np.float64) if features.tfidf.shape[1] else None
+    names_x = features.names[members].astype(np.float64) if features.names.shape[1] else None
     has_names = np.asarray(features.names[members].getnnz(axis=1) > 0)
     titles = [features.titles[k] for k in members]
     has_title = np.fromiter((bool(t) for t in titles), dtype=bool, count=m)
@@ -466,6 +466,4 @@ def _block_cosines(x: sp.csr_matrix | None, rows: slice, cols: slice) -> F64:
     """Cosines of rows `rows` of `x` against its rows `cols`, dense (zeros without columns)."""
     if x is None:
         return np.zeros((rows.stop - rows.start, cols.stop - cols.start))
-    # In float64, as cosine_pairs sums: a pair scores the same here and there.
-    a, b = x[rows].astype(np.float64), x[cols].astype(np.float64)
-    return np.clip(np.asarray((a @ b.T).toarray(), dtype=np.float64), 0.0, 1.0)
+    return np.clip(np.asarray((x[rows] @ x[cols].T).toarray(), dtype=np.float64), 0.0, 1.0)

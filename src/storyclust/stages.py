@@ -1013,6 +1013,10 @@ class GroupScores:
         ]
         return out
 
+    def _links_of(self, c: int) -> Links:
+        """The links inside component `c`."""
+        return self.links.take(self.order[self.starts[c] : self.starts[c + 1]])
+
     def _score_small_components(self) -> None:
         """Every pair of every component of 3 to ``_KEEP`` articles, scored in one call."""
         sizes = np.diff(self.component_starts)
@@ -1020,17 +1024,17 @@ class GroupScores:
         if not len(small):
             return
         tri = {int(m): np.triu_indices(int(m), 1) for m in np.unique(sizes[small])}
-        firsts, seconds = [], []
-        for c in small.tolist():
-            mem = self._members(c)
-            a, b = tri[len(mem)]
-            firsts.append(mem[a])
-            seconds.append(mem[b])
-        pairs = np.stack([np.concatenate(firsts), np.concatenate(seconds)], axis=1)
+        groups = [self._members(c) for c in small.tolist()]
+        pairs = np.stack(
+            [
+                np.concatenate([mem[tri[len(mem)][0]] for mem in groups]),
+                np.concatenate([mem[tri[len(mem)][1]] for mem in groups]),
+            ],
+            axis=1,
+        )
         scores = pair_scores(self.feats, pairs, self.links, self.settings)
         at = 0
-        for c in small.tolist():
-            mem = self._members(c)
+        for mem in groups:
             a, b = tri[len(mem)]
             out = np.zeros((len(mem), len(mem)))
             out[a, b] = scores[at : at + len(a)]
@@ -1045,14 +1049,14 @@ class GroupScores:
             copy: npt.NDArray[np.float64] = hit.copy()  # callers may work in place
             return copy
         c = int(self.component[members[0]])
-        whole = self.cache.get(self._members(c).tobytes())
+        mem = self._members(c)
+        whole = self.cache.get(mem.tobytes())
         if whole is not None:  # a part of a small component: read off its matrix
-            mem = self._members(c)
             at = np.minimum(np.searchsorted(mem, members), len(mem) - 1)
             if np.array_equal(mem[at], members):
                 part: npt.NDArray[np.float64] = whole[np.ix_(at, at)]
                 return part
-        mine = self.links.take(self.order[self.starts[c] : self.starts[c + 1]])
+        mine = self._links_of(c)
         if len(members) == 2 and len(mine) == 1:
             # A linked pair alone: its score is the link's (dense scoring would
             # recompute the same signals, to the last bits of rounding).
@@ -1066,8 +1070,7 @@ class GroupScores:
 
     def condensed(self, members: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """The scores of `members` in condensed form (:func:`storyclust.links.condensed_scores`)."""
-        c = int(self.component[members[0]])
-        mine = self.links.take(self.order[self.starts[c] : self.starts[c + 1]])
+        mine = self._links_of(int(self.component[members[0]]))
         return condensed_scores(self.feats, members, mine, self.settings)
 
 
