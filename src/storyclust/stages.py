@@ -462,17 +462,22 @@ def document_frequencies(tokens: Tokens) -> dict[str, Any]:
     ``term`` is the uint64 term hash as int64 bits (Arrow and pandas group on it
     as they would on the hash).
     """
-    out_f, out_t, out_c = [], [], []
-    for field, hashes in ((TEXT, tokens.term_hashes), (NAMES, tokens.name_hashes)):
-        # Each article lists a term once, so a term's count is its document frequency.
-        terms, df = np.unique(hashes, return_counts=True)
-        out_f.append(np.full(len(terms), field, dtype=np.int64))
-        out_t.append(terms.view(np.int64))
-        out_c.append(df.astype(np.int64))
+    # Each article lists a term once, so a term's count is its document frequency.
+    return _df_table(
+        [
+            (field, *np.unique(hashes, return_counts=True))
+            for field, hashes in ((TEXT, tokens.term_hashes), (NAMES, tokens.name_hashes))
+        ]
+    )
+
+
+def _df_table(fields: Sequence[tuple[int, U64, npt.NDArray[np.integer[Any]]]]) -> dict[str, Any]:
+    """The (field, term, df) columns of :func:`document_frequencies` from each field's
+    distinct term hashes and their counts."""
     return {
-        "field": np.concatenate(out_f),
-        "term": np.concatenate(out_t),
-        "df": np.concatenate(out_c),
+        "field": np.concatenate([np.full(len(t), f, dtype=np.int64) for f, t, _ in fields]),
+        "term": np.concatenate([t.view(np.int64) for _, t, _ in fields]),
+        "df": np.concatenate([np.asarray(c, dtype=np.int64) for _, _, c in fields]),
     }
 
 
@@ -562,16 +567,12 @@ def _frequencies(text: _Terms, names: _Terms) -> dict[str, Any]:
 
     Each article lists a term once, so a term's entries count its articles.
     """
-    out_f, out_t, out_c = [], [], []
-    for field, terms in ((TEXT, text), (NAMES, names)):
-        out_f.append(np.full(len(terms.vocab), field, dtype=np.int64))
-        out_t.append(terms.vocab.view(np.int64))
-        out_c.append(np.bincount(terms.local, minlength=len(terms.vocab)).astype(np.int64))
-    return {
-        "field": np.concatenate(out_f),
-        "term": np.concatenate(out_t),
-        "df": np.concatenate(out_c),
-    }
+    return _df_table(
+        [
+            (field, t.vocab, np.bincount(t.local, minlength=len(t.vocab)))
+            for field, t in ((TEXT, text), (NAMES, names))
+        ]
+    )
 
 
 def _tfidf_rows(hashes: U64, counts: I64, offsets: I64, vocab: Vocabulary) -> sp.csr_matrix:
