@@ -335,11 +335,17 @@ class _Flat:
 
     def gather(self, lo: I64, hi: I64) -> tuple[_Flat, I64, I64]:
         """A new store holding rows lo..hi of this one, in order, and their new bounds."""
-        lengths = hi - lo
-        new_hi = np.cumsum(lengths).astype(np.int64)
-        new_lo = new_hi - lengths
-        pos = np.repeat(lo - new_lo, lengths) + np.arange(int(new_hi[-1]) if len(hi) else 0)
+        pos, new_lo, new_hi = _gather_positions(lo, hi)
         return _Flat(self.idx[pos].copy(), self.val[pos].copy()), new_lo, new_hi
+
+
+def _gather_positions(lo: I64, hi: I64) -> tuple[I64, I64, I64]:
+    """Positions of rows lo..hi of a flat store, one after another, and the rows' new bounds."""
+    lengths = hi - lo
+    new_hi = np.cumsum(lengths).astype(np.int64)
+    new_lo = new_hi - lengths
+    pos = np.repeat(lo - new_lo, lengths) + np.arange(int(new_hi[-1]) if len(hi) else 0)
+    return pos, new_lo, new_hi
 
 
 class _Titles:
@@ -365,10 +371,7 @@ class _Titles:
 
     def gather(self, lo: I64, hi: I64) -> tuple[_Titles, I64, I64]:
         """A new store holding rows lo..hi of this one, in order, and their new bounds."""
-        lengths = hi - lo
-        new_hi = np.cumsum(lengths).astype(np.int64)
-        new_lo = new_hi - lengths
-        pos = np.repeat(lo - new_lo, lengths) + np.arange(int(new_hi[-1]) if len(hi) else 0)
+        pos, new_lo, new_hi = _gather_positions(lo, hi)
         return _Titles(self.chars[pos].copy()), new_lo, new_hi
 
 
