@@ -350,7 +350,9 @@ def _weakest_tree_link(scores: F64) -> tuple[int, int]:
     Prim's algorithm on the dense matrix (m steps of O(m) array work, no sparse
     copy of the m x m matrix): its weakest edge has the score every maximum
     spanning tree's weakest edge has (the bottleneck), ties going to the earlier
-    article.
+    article. scipy's ``minimum_spanning_tree`` gives the same bottleneck (tested)
+    but takes the matrix as a sparse graph: measured here, 7x slower on stories of
+    3-10 articles (its per-call checks) and 70x on one of 3,000.
 
     Examples
     --------
