@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import storyclust
 if importlib.util.find_spec("ray") is None and not os.environ.get("CI"):
     pytest.skip('Ray is not installed (pip install "storyclust[ray]")', allow_module_level=True)
 
+import pandas as pd
 import ray
 
 import storyclust.ray as sray
@@ -83,6 +85,44 @@ def test_synthetic_corpus_same_stories(local_ray: None, tmp_path: Path) -> None:
     ds = ray.data.read_json(str(path), lines=True).repartition(3)
     out = sray.cluster(ds, batch_size=700).to_pandas()
     _same_partition([r["id"] for r in recs], expected.labels, out)
+
+
+@pytest.mark.parametrize("partitions", [2, 5])
+def test_work_is_cut_in_time_blocks_and_component_groups(local_ray: None, partitions: int) -> None:
+    """No task holds the whole corpus, and the stories are still the single machine's.
+
+    Articles over 60 days, some undated, some at the same instant, and reprints
+    40 days after their original (near-duplicates further apart than the time
+    horizon: a block must fetch their other article).
+    """
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from scale_corpus import records
+
+    from storyclust.settings import Settings
+
+    recs = records(800, seed=11, days=60.0)
+    for k, r in enumerate(recs):
+        if k % 17 == 0:
+            del r["published"]
+        elif k % 5 == 0:
+            r["published"] = r["published"][:10]
+    late = []
+    for k in range(1, 800, 40):
+        if "published" in recs[k]:
+            when = datetime.fromisoformat(recs[k]["published"]) + timedelta(days=40)
+            late.append(recs[k] | {"id": f"late{k}", "published": when.isoformat()})
+    recs += late
+    expected = storyclust.cluster(recs)
+    stats: dict[str, float] = {}
+    ids, labels = sray._stories(
+        ray.data.from_items(recs).repartition(3), Settings(), 97, partitions, stats=stats
+    )
+    got = pd.DataFrame({"id": ids, "story": labels})
+    _same_partition([r["id"] for r in recs], expected.labels, got)
+    assert stats["blocks"] == partitions + 1  # and the undated block
+    assert stats["largest dated block"] < len(recs)
+    assert stats["far pairs"] > 0
+    assert stats["largest group"] < len(recs)
 
 
 def test_story_numbers_do_not_depend_on_blocks(local_ray: None) -> None:

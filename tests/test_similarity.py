@@ -664,7 +664,12 @@ def test_cosine_candidates_equals_reference(
     n_threads: int,
 ) -> None:
     day = st.one_of(st.just(np.nan), st.sampled_from([0.0, 1.0, 2.0, 5.0]))
-    days = np.array(data.draw(st.lists(day, min_size=x.shape[0], max_size=x.shape[0])), dtype=float)
+    n, n_cols = x.shape
+    days = np.array(data.draw(st.lists(day, min_size=n, max_size=n)), dtype=float)
+    # A part of the rows searched, and hubs named by the caller (as a time block of
+    # the Ray path searches its own rows with the corpus's hubs).
+    search = data.draw(st.none() | st.lists(st.booleans(), min_size=n, max_size=n))
+    hubs = data.draw(st.none() | st.lists(st.integers(0, n_cols - 1), max_size=3))
     kw = dict(
         threshold=threshold,
         max_terms=max_terms,
@@ -674,13 +679,17 @@ def test_cosine_candidates_equals_reference(
         days=days,
         horizon=horizon,
         max_nearby=max_nearby,
+        search=search,
+        hubs=hubs,
     )
-    pairs, sims, hubs = sim.cosine_candidates(x, block_rows=block_rows, n_threads=n_threads, **kw)
+    pairs, sims, n_hubs = sim.cosine_candidates(x, block_rows=block_rows, n_threads=n_threads, **kw)
     r_pairs, r_sims, r_hubs = ref.cosine_candidates(x, **kw)
     assert_pairs_sorted_unique(pairs)
     assert pairs.tolist() == r_pairs.tolist()
     np.testing.assert_allclose(sims, r_sims, rtol=0, atol=1e-12)
-    assert hubs == r_hubs
+    assert n_hubs == r_hubs
+    if search is not None:  # every pair has a searched row
+        assert np.asarray(search, dtype=bool)[pairs].any(axis=1).all()
     assert (sims >= threshold).all()
     # Never a pair the exact search would not give (its neighbours capped at n: all of them).
     exact, _ = sim.cosine_neighbors(x, threshold=threshold, max_neighbors=max(1, x.shape[0]))

@@ -212,3 +212,135 @@ def test_frequencies_from_term_entries_are_document_frequencies() -> None:
     assert want["df"].max() > 1  # some term is in several articles
     for k in ("field", "term", "df"):
         assert got[k].tolist() == want[k].tolist()
+
+
+# --- The later stages in parts (how the Ray path cuts them): time blocks, component groups ---
+
+
+def _dated_corpus() -> tuple[Features, Settings]:
+    """600 synthetic articles over 60 days: some undated, some sharing a time exactly."""
+    import dataclasses
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from scale_corpus import records
+
+    recs = records(600, seed=5, days=60.0)
+    for k, r in enumerate(recs):
+        if k % 11 == 0:
+            del r["published"]
+        elif k % 7 == 0:
+            r["published"] = r["published"][:10]  # midnight: ties in time
+    s = Settings()
+    feats = stages.corpus_features(storyclust.to_articles(recs), s)
+    assert np.isnan(feats.days).sum() > 20 and len(np.unique(feats.days)) < len(feats.days) - 55
+    return dataclasses.replace(feats), s
+
+
+def _rows(feats: Features, pos: np.ndarray) -> Features:
+    """The features of the articles at `pos` (ascending), in that order."""
+    import dataclasses
+
+    return dataclasses.replace(
+        feats,
+        tfidf=feats.tfidf[pos],
+        names=feats.names[pos],
+        signatures=feats.signatures[pos],
+        has_shingles=feats.has_shingles[pos],
+        titles=[feats.titles[k] for k in pos],
+        days=feats.days[pos],
+        lengths=feats.lengths[pos],
+    )
+
+
+@pytest.mark.parametrize("n_blocks", [1, 4, 9])
+def test_time_blocks_searched_apart_give_the_whole_corpus_pairs(
+    monkeypatch: pytest.MonkeyPatch, n_blocks: int
+) -> None:
+    from storyclust import links
+
+    # Tight bounds, so that hubs and the nearest-in-time window both matter.
+    monkeypatch.setattr(links, "MAX_POSTINGS", 12)
+    monkeypatch.setattr(links, "NEIGHBOR_NEARBY", 3)
+    feats, s = _dated_corpus()
+    n = len(feats.days)
+    whole = links.text_neighbours(feats, s)
+    assert len(whole) > n / 4
+    # Hub terms from counts summed over parts, as the Ray path counts them.
+    parts = [links.prefix_term_counts(feats.tfidf[lo : lo + 250]) for lo in range(0, n, 250)]
+    hubs = links.hub_terms(
+        np.concatenate([t for t, _ in parts]), np.concatenate([c for _, c in parts])
+    )
+    assert len(hubs)
+    blocks = stages.time_blocks(feats.days, links.time_horizon(s), n_blocks)
+    assert len(blocks) == min(n_blocks, n) + 1  # and the undated block
+    rows, block = blocks.needed_by(feats.days, np.arange(n))
+    owners = np.zeros(n, dtype=np.int64)
+    found, held = [], []
+    for k in range(len(blocks)):
+        pos = np.unique(rows[block == k])
+        own = blocks.owned(k, feats.days[pos], pos)
+        owners[pos[own]] += 1
+        held.append(len(pos))
+        pairs = links.text_neighbours(_rows(feats, pos), s, search=own, hubs=hubs)
+        found.append(pos[pairs])
+    assert (owners == 1).all()  # each article searched by one block
+    got = np.unique(np.concatenate(found), axis=0)
+    assert np.array_equal(got, whole)
+    if n_blocks > 1:  # a dated block holds only the articles near it in time
+        assert min(held[: blocks.n_dated]) < n
+
+
+def test_time_blocks_hold_the_articles_within_the_horizon() -> None:
+    days = np.array([5.0, np.nan, 0.0, 0.0, 30.0, 2.0, 30.0, 60.0, 9.0])
+    b = stages.time_blocks(days, 3.0, 3)
+    rows, block = b.needed_by(days, np.arange(len(days)))
+    for k in range(b.n_dated):
+        held = set(rows[block == k].tolist())
+        own = np.flatnonzero(b.owned(k, days, np.arange(len(days))))
+        for i in own:
+            near = np.flatnonzero(np.isnan(days) | (np.abs(days - days[i]) <= 3.0))
+            assert set(near.tolist()) <= held
+    assert set(rows[block == b.n_dated].tolist()) == set(range(len(days)))
+    # An infinite horizon: one dated block (every block would need everything).
+    assert stages.time_blocks(days, np.inf, 3).n_dated == 1
+    assert len(stages.time_blocks(np.full(3, np.nan), 3.0, 3)) == 1
+
+
+def test_each_pair_is_scored_by_a_block_holding_both_articles() -> None:
+    rng = np.random.default_rng(0)
+    days = np.round(rng.random(300) * 90, 1)
+    days[::13] = np.nan
+    b = stages.time_blocks(days, 4.0, 6)
+    pairs = np.unique(np.sort(rng.integers(0, 300, (400, 2)), axis=1), axis=0)
+    pairs = pairs[pairs[:, 0] < pairs[:, 1]]
+    where, extra = stages.assign_pairs(b, days, pairs)
+    rows, block = b.needed_by(days, np.arange(300))
+    held = {(int(r), int(k)) for r, k in zip(rows, block)} | {(int(p), int(k)) for p, k in extra}
+    for (i, j), k in zip(pairs.tolist(), where.tolist()):
+        assert (i, k) in held and (j, k) in held
+    assert len(extra)  # random pairs far apart in time need extra articles
+    assert len(extra) < len(pairs)
+
+
+@pytest.mark.parametrize("n_groups", [1, 3])
+def test_components_linked_in_groups_give_the_whole_partition(n_groups: int) -> None:
+    from storyclust.links import find_candidates, score_links
+    from storyclust.stories import number_by_first_appearance
+
+    feats, s = _dated_corpus()
+    n = len(feats.days)
+    links = score_links(feats, find_candidates(feats, s), s)
+    whole, _ = stages.partition(feats, links, s)
+    component, members, group = stages.component_groups(n, links, n_groups)
+    raw = stages.small_component_labels(n, links, component, s)
+    assert (raw[members] == -1).all() and (raw >= 0).sum() == n - len(members)
+    sizes = np.bincount(component)
+    assert (sizes[component[members]] >= 3).all() and len(np.unique(group)) == n_groups
+    top = raw.max() + 1
+    for g in range(n_groups):
+        pos = members[group == g]
+        labels, _ = stages.partition(_rows(feats, pos), stages.local_links(links, pos), s)
+        raw[pos] = top + g * n + labels
+    assert np.array_equal(number_by_first_appearance(raw), number_by_first_appearance(whole))

@@ -441,6 +441,8 @@ def cosine_candidates(
     days: npt.ArrayLike | None = None,
     horizon: float = math.inf,
     max_nearby: int | None = None,
+    search: npt.ArrayLike | None = None,
+    hubs: npt.ArrayLike | None = None,
 ) -> tuple[I64, F64, int]:
     """Twin of :func:`storyclust.similarity.cosine_candidates`: every pair, by the definition."""
     prefix = _row_dicts(prefix_matrix(x, max_terms))
@@ -449,7 +451,12 @@ def cosine_candidates(
     for row in prefix:
         for f in row:
             postings[f] = postings.get(f, 0) + 1
-    hubs = {f for f, c in postings.items() if c > max_postings}
+    hub_set = (
+        {f for f, c in postings.items() if c > max_postings}
+        if hubs is None
+        else {int(f) for f in np.asarray(hubs).reshape(-1)}
+    )
+    searched = [True] * n if search is None else [bool(v) for v in np.asarray(search)]
     d = [math.nan] * n if days is None else [float(v) for v in np.asarray(days)]
     # Each feature's dated rows in time order (ties: lower row first): a dated pair
     # meets through the feature only if at most max_nearby places apart there.
@@ -460,11 +467,13 @@ def cosine_candidates(
     low = threshold / 2 if min_partial is None else min_partial
     kept: set[tuple[int, int]] = set()
     for i in range(n):
+        if not searched[i]:
+            continue
         scored = []
         for j in range(n):
             if j == i or abs(d[i] - d[j]) > horizon:
                 continue
-            shared = sorted((set(prefix[i]) & set(prefix[j])) - hubs)
+            shared = sorted((set(prefix[i]) & set(prefix[j])) - hub_set)
             if max_nearby is not None and not (math.isnan(d[i]) or math.isnan(d[j])):
                 shared = [f for f in shared if abs(rank[f][i] - rank[f][j]) <= max_nearby]
             if not shared:
@@ -480,7 +489,7 @@ def cosine_candidates(
     pairs = np.array(sorted(kept), dtype=np.int64).reshape(len(kept), 2)
     sims = cosine_pairs(x, pairs)
     keep = sims >= threshold
-    return pairs[keep], sims[keep], len(hubs)
+    return pairs[keep], sims[keep], len(hub_set)
 
 
 def names_raw_text(

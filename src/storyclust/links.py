@@ -27,6 +27,7 @@ from .similarity import (
     cosine_candidates,
     cosine_pairs,
     jaccard_estimates,
+    prefix_matrix,
 )
 
 __all__ = [
@@ -35,7 +36,9 @@ __all__ = [
     "condensed_scores",
     "dense_scores",
     "find_candidates",
+    "hub_terms",
     "pair_scores",
+    "prefix_term_counts",
     "score_links",
     "text_neighbours",
     "time_factor",
@@ -130,7 +133,13 @@ def find_candidates(features: Features, settings: Settings) -> I64:
     return np.stack([code // n, code % n], axis=1) if n else np.zeros((0, 2), dtype=np.int64)
 
 
-def text_neighbours(features: Features, settings: Settings) -> I64:
+def text_neighbours(
+    features: Features,
+    settings: Settings,
+    *,
+    search: npt.NDArray[np.bool_] | None = None,
+    hubs: I64 | None = None,
+) -> I64:
     """Rewrite candidates: pairs whose TF-IDF cosine reaches ``link_threshold``, bounded.
 
     :func:`storyclust.similarity.cosine_candidates` over each article's
@@ -139,6 +148,12 @@ def text_neighbours(features: Features, settings: Settings) -> I64:
     article meets only the :data:`NEIGHBOR_NEARBY` articles on each side of it in
     time (undated ones: all), which bounds the work an article however dense the
     corpus is in time.
+
+    With `search` (a mask of the rows whose neighbours are sought) and `hubs` (the
+    hub terms of the whole corpus, :func:`hub_terms`), `features` may hold a part
+    of a corpus: the rows searched, every row within :func:`time_horizon` of them
+    and every undated row. The pairs are then those the whole corpus gives for the
+    searched rows: how the Ray path searches a time block at a time.
 
     Returns
     -------
@@ -155,8 +170,34 @@ def text_neighbours(features: Features, settings: Settings) -> I64:
         days=features.days,
         horizon=time_horizon(settings),
         max_nearby=NEIGHBOR_NEARBY,
+        search=search,
+        hubs=hubs,
     )
     return pairs
+
+
+def prefix_term_counts(tfidf: sp.csr_matrix) -> tuple[I64, I64]:
+    """Terms among the :data:`NEIGHBOR_TERMS` heaviest of some rows, and how many rows.
+
+    Summed over parts of a corpus, these counts give the corpus's hub terms
+    (:func:`hub_terms`) without the whole corpus in one place.
+    """
+    prefix = prefix_matrix(tfidf, NEIGHBOR_TERMS)
+    counts = np.bincount(prefix.indices, minlength=tfidf.shape[1])
+    terms = np.flatnonzero(counts).astype(np.int64)
+    return terms, counts[terms].astype(np.int64)
+
+
+def hub_terms(terms: npt.ArrayLike, counts: npt.ArrayLike) -> I64:
+    """The terms that propose no neighbours: in more than :data:`MAX_POSTINGS` rows'
+    prefixes, as :func:`text_neighbours` finds them.
+
+    `terms` and `counts` are :func:`prefix_term_counts` of parts of a corpus,
+    concatenated (or already summed per term).
+    """
+    t, at = np.unique(np.asarray(terms, dtype=np.int64), return_inverse=True)
+    total = np.bincount(at.ravel(), weights=np.asarray(counts, dtype=np.float64), minlength=len(t))
+    return t[total > MAX_POSTINGS]
 
 
 #: Heaviest TF-IDF terms of an article that propose its neighbours (see

@@ -8,27 +8,52 @@ cluster) before calling it; by default Ray starts a local instance.
 
 Where each stage runs, and what reaches the driver:
 
-=====================================  ===================  ==========================
-stage                                  where                on the driver
-=====================================  ===================  ==========================
-parse, canonical key                   ``map_batches``      nothing
-boilerplate line counts                ``map_batches`` +    lines in >= 3 articles, or
-                                       ``groupby().sum()``  twice in one outlet
-term document frequencies              ``map_batches`` +    the vocabulary (term, df)
+=====================================  ======================  ===========================
+stage                                  where                   on the driver
+=====================================  ======================  ===========================
+parse, canonical key                   ``map_batches``         nothing
+boilerplate line counts                ``map_batches`` +       lines in >= 3 articles, or
+                                       ``groupby().sum()``     twice in one outlet
+term document frequencies              ``map_batches`` +       the vocabulary (term, df)
                                        ``groupby().sum()``
-features (TF-IDF rows, signatures)     ``map_batches``      nothing
-canonical positions                    driver               key and id of each article
-LSH band keys -> candidate pairs       ``map_batches`` +    the LSH pairs
+canonical positions                    driver                  key, id and day of each
+                                                               article
+features (TF-IDF rows, signatures)     ``map_batches``         nothing
+LSH band keys -> candidate pairs       ``map_batches`` +       the LSH pairs
                                        ``groupby(shard)``
-TF-IDF neighbours, scoring, linkage    driver               feature vectors (no texts)
-=====================================  ===================  ==========================
+hub terms (prefix counts)              ``map_batches`` +       terms in many prefixes
+                                       ``groupby().sum()``
+TF-IDF neighbours, scoring             ``groupby(time block)`` the scored links
+components                             driver                  a component per article
+linkage inside components of >= 3      ``groupby(group)``      a story per article
+=====================================  ======================  ===========================
 
-The limits, then: the driver holds each article's key and id (about 60 bytes),
-the candidate pairs and links (16-60 bytes each, a few tens per article), and --
-for now -- the sparse feature vectors that the TF-IDF neighbour search and the
-linkage inside stories read (about ``8 * nnz + 4 * num_perm`` bytes an article,
-3-4 KB). Texts never reach the driver. The README's Scale section gives the plan
-for 100 million articles.
+The neighbour search is cut into time blocks (:class:`storyclust.stages.TimeBlocks`):
+a block's task holds the articles it owns (consecutive in time), those within the
+time horizon of them (8.9 days by default), every undated article, and the far
+article of each near-duplicate pair it scores that lies beyond its horizon. Each
+article is searched by the one block that owns it, with the corpus's hub terms,
+so the pairs are the single machine's exactly, for any number of blocks. The
+linkage inside components runs in groups of whole components, each with its
+articles' features and its links. Neither the feature vectors nor the texts
+ever reach the driver.
+
+The limits, then:
+
+- the driver holds each article's key, id, day and story (about 80 bytes), the
+  candidate pairs and the links (16-60 bytes each, a few an article), and a
+  component number an article; the feature tasks receive the map from key and
+  id to position (about 100 bytes an article);
+- a block task holds the articles published within one block plus twice the
+  horizon (about ``8 * nnz + 4 * num_perm`` bytes an article, 3-4 KB): memory a
+  worker grows with the number of articles a day, not with the corpus;
+- undated articles are compared with every article, so the block that owns them
+  holds the whole corpus: a corpus mostly undated meets in one task, as on one
+  machine;
+- a group task holds its components whole (the largest is split on its weakest
+  links above ``max_component_size``, as on one machine).
+
+The README's Scale section gives the plan for 100 million articles.
 """
 
 from __future__ import annotations
@@ -42,7 +67,14 @@ import numpy as np
 import numpy.typing as npt
 
 from . import stages
-from .links import Links, score_links, text_neighbours
+from .links import (
+    Links,
+    hub_terms,
+    prefix_term_counts,
+    score_links,
+    text_neighbours,
+    time_horizon,
+)
 from .settings import Settings
 from .stories import number_by_first_appearance
 
@@ -96,15 +128,25 @@ def _features(
     settings: Settings,
     boilerplate: frozenset[int],
     vocabs: tuple[stages.Vocabulary, stages.Vocabulary],
+    positions: dict[str, int],
 ) -> pd.DataFrame:
     tokens = stages.tokenize_batch(batch, settings, boilerplate)
-    return _frame(stages.article_features(batch, tokens, vocabs[0], vocabs[1], settings))
+    out = stages.article_features(batch, tokens, vocabs[0], vocabs[1], settings)
+    # The canonical position of each article (by its content key and id).
+    out["pos"] = np.array(
+        [positions[f"{k}\x00{i}"] for k, i in zip(out["key"], out["id"])], dtype=np.int64
+    )
+    return _frame(out)
 
 
-def _band_rows(batch: pd.DataFrame, settings: Settings, positions: dict[str, int]) -> pd.DataFrame:
-    pos = np.array([positions[k] for k in batch["uid"]], dtype=np.int64)
+def _band_rows(batch: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     return _frame(
-        stages.band_key_rows(pos, list(batch["signature"]), batch["has_shingles"], settings)
+        stages.band_key_rows(
+            batch["pos"].to_numpy(np.int64),
+            list(batch["signature"]),
+            batch["has_shingles"],
+            settings,
+        )
     )
 
 
@@ -211,11 +253,18 @@ def _stories(
     batch_size: int,
     num_partitions: int | None,
     timings: dict[str, float] | None = None,
+    stats: dict[str, float] | None = None,
 ) -> tuple[list[str], I64]:
-    """Ids in canonical order and their story numbers."""
+    """Ids in canonical order and their story numbers.
+
+    `timings` receives the wall time of each stage; `stats` how the work was cut
+    (time blocks, the most articles one block task held, groups of components, the
+    most articles one group held).
+    """
     import pandas as pd
 
     clock = _Clock(timings)
+    stats = {} if stats is None else stats
     kw: dict[str, Any] = {"batch_format": "pandas", "batch_size": batch_size}
     arts = ds.map_batches(_parse, **kw).materialize()
     n = arts.count()
@@ -263,24 +312,26 @@ def _stories(
         {"field": freq["field"], "term": freq["term"], "df": freq["sum(df)"]}, n
     )
     clock.lap("frequencies")
+    # Canonical positions: rank by (content key, id), as storyclust.cluster orders.
+    keys = arts.select_columns(["key", "id", "day"]).to_pandas()
+    key, ident = list(keys["key"]), list(keys["id"])
+    order = [k for _, _, k in sorted(zip(key, ident, range(n)))]
+    ids = [str(ident[k]) for k in order]
+    positions = {f"{key[k]}\x00{ident[k]}": p for p, k in enumerate(order)}
+    days = keys["day"].to_numpy(np.float64)[np.asarray(order, dtype=np.int64)]
+    del keys, key, ident, order
+    clock.lap("positions")
     feats = arts.map_batches(
         _features,
-        fn_kwargs={"settings": s, "boilerplate": boiler, "vocabs": vocabs},
+        fn_kwargs={"settings": s, "boilerplate": boiler, "vocabs": vocabs, "positions": positions},
         **kw,
-    )
-    feats = feats.map_batches(_with_uid, **kw).materialize()
+    ).materialize()
+    del positions
 
-    # Canonical positions: rank by (content key, id), as storyclust.cluster orders.
     clock.lap("features")
-    keys = feats.select_columns(["key", "id"]).to_pandas()
-    order = sorted(range(n), key=lambda k: (keys["key"][k], keys["id"][k]))
-    ids = [str(keys["id"][k]) for k in order]
-    positions = {f"{keys['key'][k]}\x00{keys['id'][k]}": p for p, k in enumerate(order)}
-
-    clock.lap("positions")
     bands = (
-        feats.select_columns(["uid", "signature", "has_shingles"])
-        .map_batches(_band_rows, fn_kwargs={"settings": s, "positions": positions}, **kw)
+        feats.select_columns(["pos", "signature", "has_shingles"])
+        .map_batches(_band_rows, fn_kwargs={"settings": s}, **kw)
         .materialize()
     )
     # Buckets are grouped into shards (a hash of band and key): one call a shard,
@@ -292,36 +343,246 @@ def _stories(
         .to_pandas()
     )
     lsh_pairs = (
-        np.stack([lsh["i"].to_numpy(np.int64), lsh["j"].to_numpy(np.int64)], axis=1)
+        np.unique(
+            np.stack([lsh["i"].to_numpy(np.int64), lsh["j"].to_numpy(np.int64)], axis=1), axis=0
+        )
         if lsh is not None and len(lsh)
         else np.zeros((0, 2), dtype=np.int64)
     )
+    del lsh
 
-    # For now the feature vectors meet on the driver (see the module docstring).
     clock.lap("lsh")
-    cols = feats.to_pandas()
-    rows = np.array([positions[u] for u in cols["uid"]], dtype=np.int64)
-    cols = cols.iloc[np.argsort(rows)].reset_index(drop=True)
-    features = stages.assemble_features(cols, vocabs[0], vocabs[1], boiler, s.num_perm)
-    del cols
-
-    clock.lap("collect features")
-    nbr = text_neighbours(features, s)
-    code = np.unique(
-        np.concatenate([lsh_pairs[:, 0] * n + lsh_pairs[:, 1], nbr[:, 0] * n + nbr[:, 1]])
-    )
-    pairs = np.stack([code // n, code % n], axis=1)
-    clock.lap("neighbours")
-    links: Links = score_links(features, pairs, s)
-    clock.lap("links")
-    raw, _ = stages.partition(features, links, s)
+    links = _block_links(feats, days, lsh_pairs, vocabs, boiler, s, parts, kw, stats)
+    clock.lap("neighbours and links")
+    raw = _group_stories(feats, n, links, vocabs, boiler, s, parts, kw, stats)
     clock.lap("stories")
     return ids, number_by_first_appearance(raw)
 
 
-def _with_uid(batch: pd.DataFrame) -> pd.DataFrame:
-    batch["uid"] = [f"{k}\x00{i}" for k, i in zip(batch["key"], batch["id"])]
-    return batch
+def _block_links(
+    feats: Dataset,
+    days: npt.NDArray[np.float64],
+    lsh_pairs: I64,
+    vocabs: tuple[stages.Vocabulary, stages.Vocabulary],
+    boiler: frozenset[int],
+    s: Settings,
+    parts: int,
+    kw: dict[str, Any],
+    stats: dict[str, float],
+) -> Links:
+    """Rewrite neighbours and every candidate's scored link, a time block a task.
+
+    Each task holds its block's articles, those within the time horizon of them,
+    the undated ones and the far ends of the near-duplicate pairs it scores: never
+    the whole corpus (unless the corpus is undated or the horizon infinite).
+    """
+    counts = (
+        feats.select_columns(["tfidf_idx", "tfidf_val"])
+        .map_batches(_prefix_counts, fn_kwargs={"n_terms": len(vocabs[0].hashes)}, **kw)
+        .groupby("term", num_partitions=parts)
+        .sum("count")
+        .to_pandas()
+    )
+    hubs = (
+        hub_terms(counts["term"].to_numpy(np.int64), counts["sum(count)"].to_numpy(np.int64))
+        if len(counts)
+        else np.zeros(0, dtype=np.int64)
+    )
+    blocks = stages.time_blocks(days, time_horizon(s), parts)
+    pair_block, extra = stages.assign_pairs(blocks, days, lsh_pairs)
+    by = np.argsort(pair_block, kind="stable")
+    lsh_sorted, pair_starts = (
+        lsh_pairs[by],
+        np.searchsorted(pair_block[by], np.arange(len(blocks) + 1)),
+    )
+    scored = (
+        feats.map_batches(_to_blocks, fn_kwargs={"blocks": blocks, "extra": extra}, **kw)
+        .groupby("block", num_partitions=parts)
+        .map_groups(
+            _search_block,
+            fn_kwargs={
+                "blocks": blocks,
+                "hubs": hubs,
+                "lsh": lsh_sorted,
+                "starts": pair_starts,
+                "vocabs": vocabs,
+                "boilerplate": boiler,
+                "settings": s,
+            },
+            batch_format="pandas",
+        )
+        .to_pandas()
+    )
+    held = scored[scored["i"] < 0]
+    dated = held[held["block"] < blocks.n_dated]["rows"]
+    stats["blocks"] = float(len(blocks))
+    stats["largest dated block"] = float(dated.max()) if len(dated) else 0.0
+    stats["largest block"] = float(held["rows"].max()) if len(held) else 0.0
+    stats["far pairs"] = float(len(extra))
+    scored = scored[scored["i"] >= 0]
+    pairs = np.stack([scored["i"].to_numpy(np.int64), scored["j"].to_numpy(np.int64)], axis=1)
+    # A pair found from both of its articles' blocks is scored twice, the same.
+    _, first = np.unique(pairs, axis=0, return_index=True)
+    scored = scored.iloc[first]
+    return Links(
+        pairs=pairs[first],
+        score=scored["score"].to_numpy(np.float64),
+        jaccard=scored["jaccard"].to_numpy(np.float64),
+        cosine=scored["cosine"].to_numpy(np.float64),
+        headline=scored["headline"].to_numpy(np.float64),
+        names=scored["names"].to_numpy(np.float64),
+        time_factor=scored["time_factor"].to_numpy(np.float64),
+        near_duplicate=scored["near_duplicate"].to_numpy(bool),
+    )
+
+
+def _group_stories(
+    feats: Dataset,
+    n: int,
+    links: Links,
+    vocabs: tuple[stages.Vocabulary, stages.Vocabulary],
+    boiler: frozenset[int],
+    s: Settings,
+    parts: int,
+    kw: dict[str, Any],
+    stats: dict[str, float],
+) -> I64:
+    """A story key per canonical position.
+
+    Components of one or two articles are decided on the driver by their links;
+    the larger ones go, whole, into `parts` groups, and each group's stories are
+    found in one task (:func:`storyclust.stages.partition` of its articles and links).
+    """
+    component, members, group = stages.component_groups(n, links, parts)
+    raw = stages.small_component_labels(n, links, component, s)
+    stats["linked groups"] = float(len(np.unique(group)))
+    stats["largest group"] = float(np.bincount(group).max()) if len(group) else 0.0
+    if not len(members):
+        return raw
+    of = np.full(n, -1, dtype=np.int64)
+    of[members] = group
+    link_group = of[links.pairs[:, 0]]
+    inside = np.flatnonzero(link_group >= 0)
+    inside = inside[np.argsort(link_group[inside], kind="stable")]
+    starts = np.searchsorted(link_group[inside], np.arange(parts + 1))
+    found = (
+        feats.map_batches(_to_groups, fn_kwargs={"members": members, "group": group}, **kw)
+        .groupby("group", num_partitions=parts)
+        .map_groups(
+            _link_group,
+            fn_kwargs={
+                "links": links.take(inside),
+                "starts": starts,
+                "vocabs": vocabs,
+                "boilerplate": boiler,
+                "settings": s,
+            },
+            batch_format="pandas",
+        )
+        .to_pandas()
+    )
+    pos = found["pos"].to_numpy(np.int64)
+    raw[pos] = (
+        int(raw.max())
+        + 1
+        + found["group"].to_numpy(np.int64) * n
+        + found["label"].to_numpy(np.int64)
+    )
+    return raw
+
+
+def _to_groups(batch: pd.DataFrame, members: I64, group: I64) -> pd.DataFrame:
+    """The articles of the components of 3 or more, with their group."""
+    pos = batch["pos"].to_numpy(np.int64)
+    at = np.minimum(np.searchsorted(members, pos), max(len(members) - 1, 0))
+    keep = members[at] == pos
+    out = batch[keep].reset_index(drop=True)
+    out["group"] = group[at[keep]]
+    return out
+
+
+def _link_group(
+    rows: pd.DataFrame,
+    links: Links,
+    starts: I64,
+    vocabs: tuple[stages.Vocabulary, stages.Vocabulary],
+    boilerplate: frozenset[int],
+    settings: Settings,
+) -> pd.DataFrame:
+    """One group of whole components: the stories of its articles (numbers within the group)."""
+    import pandas as pd
+
+    g = int(rows["group"].iloc[0])
+    rows = rows.sort_values("pos").reset_index(drop=True)
+    pos = rows["pos"].to_numpy(np.int64)
+    feats = stages.assemble_features(rows, vocabs[0], vocabs[1], boilerplate, settings.num_perm)
+    mine = stages.local_links(links.take(np.arange(starts[g], starts[g + 1])), pos)
+    labels, _ = stages.partition(feats, mine, settings)
+    return pd.DataFrame({"pos": pos, "group": np.full(len(pos), g), "label": labels})
+
+
+def _prefix_counts(batch: pd.DataFrame, n_terms: int) -> pd.DataFrame:
+    x = stages._csr(list(batch["tfidf_idx"]), list(batch["tfidf_val"]), n_terms)
+    terms, counts = prefix_term_counts(x)
+    return _frame({"term": terms, "count": counts})
+
+
+def _to_blocks(batch: pd.DataFrame, blocks: stages.TimeBlocks, extra: I64) -> pd.DataFrame:
+    """Each article once for every block that needs it, with a ``block`` column."""
+    pos = batch["pos"].to_numpy(np.int64)
+    rows, block = blocks.needed_by(batch["day"].to_numpy(np.float64), pos)
+    if len(extra):
+        lo = np.searchsorted(extra[:, 0], pos, side="left")
+        hi = np.searchsorted(extra[:, 0], pos, side="right")
+        more = np.repeat(np.arange(len(pos), dtype=np.int64), hi - lo)
+        at = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if len(more) else more
+        rows = np.concatenate([rows, more])
+        block = np.concatenate([block, extra[at.astype(np.int64), 1]])
+    out = batch.iloc[rows].reset_index(drop=True)
+    out["block"] = block
+    return out
+
+
+_LINK_COLUMNS = ("score", "jaccard", "cosine", "headline", "names", "time_factor")
+
+
+def _search_block(
+    group: pd.DataFrame,
+    blocks: stages.TimeBlocks,
+    hubs: I64,
+    lsh: I64,
+    starts: I64,
+    vocabs: tuple[stages.Vocabulary, stages.Vocabulary],
+    boilerplate: frozenset[int],
+    settings: Settings,
+) -> pd.DataFrame:
+    """One time block: its articles' rewrite neighbours and its share of the LSH pairs, scored."""
+    import pandas as pd
+
+    k = int(group["block"].iloc[0])
+    group = group.drop_duplicates("pos").sort_values("pos").reset_index(drop=True)
+    pos = group["pos"].to_numpy(np.int64)
+    feats = stages.assemble_features(group, vocabs[0], vocabs[1], boilerplate, settings.num_perm)
+    own = blocks.owned(k, feats.days, pos)
+    nbr = text_neighbours(feats, settings, search=own, hubs=hubs)
+    mine = np.searchsorted(pos, lsh[starts[k] : starts[k + 1]])
+    m = len(pos)
+    code = np.unique(np.concatenate([nbr[:, 0] * m + nbr[:, 1], mine[:, 0] * m + mine[:, 1]]))
+    pairs = np.stack([code // m, code % m], axis=1) if m else np.zeros((0, 2), dtype=np.int64)
+    links = score_links(feats, pairs, settings)
+    out = {"i": pos[links.pairs[:, 0]], "j": pos[links.pairs[:, 1]]}
+    out.update({c: getattr(links, c) for c in _LINK_COLUMNS})
+    out["near_duplicate"] = links.near_duplicate
+    frame = pd.DataFrame(out)
+    # One marker row: how many articles the block held (reported, then dropped).
+    marker = {c: [np.nan] for c in _LINK_COLUMNS} | {
+        "i": [-1],
+        "j": [-1],
+        "near_duplicate": [False],
+    }
+    frame = pd.concat([frame, pd.DataFrame(marker)], ignore_index=True)
+    frame["rows"], frame["block"] = m, k
+    return frame
 
 
 def _at_least(batch: pd.DataFrame, low: int) -> pd.DataFrame:

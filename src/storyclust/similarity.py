@@ -1857,6 +1857,7 @@ def _prefix_rows(
     c_rows: I64,
     c_vals: FLT,
     hub: B1,
+    active: B1,
     days: F64,
     win_lo: I64,
     win_hi: I64,
@@ -1879,7 +1880,8 @@ def _prefix_rows(
     of rows `win_lo[i]..win_hi[i]-1` (those within the horizon, found by binary
     search) and the undated rows (from `n_dated` on): the work is the postings
     within the horizon, never those outside it. Partial sums accumulate in one
-    dense array; the rows touched are listed as they are.
+    dense array; the rows touched are listed as they are. Rows not `active` are
+    not searched (they are still found).
     """
     n = len(indptr) - 1
     acc = np.zeros(n)
@@ -1890,6 +1892,8 @@ def _prefix_rows(
     out = np.empty(1024, dtype=np.int64)
     n_out = 0
     for i in range(r_lo, r_hi):
+        if not active[i]:
+            continue
         n_touched = 0
         dated = i < n_dated
         for e in range(indptr[i], indptr[i + 1]):
@@ -2169,6 +2173,8 @@ def cosine_candidates(
     days: npt.ArrayLike | None = None,
     horizon: float = math.inf,
     max_nearby: int | None = None,
+    search: npt.ArrayLike | None = None,
+    hubs: npt.ArrayLike | None = None,
     block_rows: int = 2048,
     n_threads: int | None = None,
 ) -> tuple[I64, F64, int]:
@@ -2211,6 +2217,16 @@ def cosine_candidates(
     horizon : float, default inf
     max_nearby : int, optional
         No bound by default. Ties in time go to the lower row.
+    search : array of bool, shape (n_docs,), optional
+        The rows whose neighbours are sought (all by default); the others are
+        only found as neighbours. Searching a part of a corpus's rows in a
+        matrix holding those rows, every row within `horizon` of them and every
+        undated row gives the pairs of those rows that the whole matrix gives
+        (with the whole corpus's `hubs`): how the Ray path splits the search
+        into time blocks.
+    hubs : array of int, optional
+        The features that propose no pairs, instead of those in more than
+        `max_postings` prefixes of `x` (a part of a corpus passes the corpus's).
     block_rows : int, default 2048
     n_threads : int, optional
         Same result for any number.
@@ -2222,7 +2238,8 @@ def cosine_candidates(
     sims : ndarray of float64, shape (n_pairs,)
         Exact cosines, all >= `threshold`.
     n_hubs : int
-        Features that proposed no pairs for having too many postings.
+        Features that proposed no pairs for having too many postings (with
+        `hubs`: how many distinct features it names).
 
     Examples
     --------
@@ -2245,7 +2262,8 @@ def cosine_candidates(
     n = x.shape[0]
     nearby = n if max_nearby is None else int(max_nearby)
     if n == 0 or x.nnz == 0:
-        return np.zeros((0, 2), dtype=np.int64), np.zeros(0), 0
+        named = 0 if hubs is None else len(np.unique(np.asarray(hubs, dtype=np.int64)))
+        return np.zeros((0, 2), dtype=np.int64), np.zeros(0), named
     d = (
         np.full(n, np.nan)
         if days is None
@@ -2269,7 +2287,18 @@ def cosine_candidates(
     pc = p.tocsc()
     pc.sort_indices()
     postings = np.diff(pc.indptr)
-    hub = postings > max_postings
+    if hubs is None:
+        hub = postings > max_postings
+    else:
+        hub = np.zeros(x.shape[1], dtype=np.bool_)
+        hub[np.asarray(hubs, dtype=np.int64)] = True
+    if search is None:
+        active = np.ones(n, dtype=np.bool_)
+    else:
+        active = np.asarray(search, dtype=np.bool_).reshape(-1)
+        if len(active) != n:
+            raise ValueError(f"search must hold one value a row ({n}); got {len(active)}")
+        active = active[order]
     if max_neighbors < 1:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0), int(hub.sum())
     # Column numbers and rows stay in the matrices' own (int32) type: at a million
@@ -2290,6 +2319,7 @@ def cosine_candidates(
             c_rows,
             c_vals,
             hub,
+            active,
             d_sorted,
             win_lo,
             win_hi,

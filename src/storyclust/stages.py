@@ -1092,3 +1092,205 @@ def partition(features: Features, links: Links, settings: Settings) -> tuple[I64
         condensed=scores.condensed,
     )
     return labels, scores
+
+
+# --- The later stages in parts: time blocks for the neighbour search, groups of components ---
+
+
+@dataclass(frozen=True)
+class TimeBlocks:
+    """The rewrite-neighbour search cut into blocks of articles consecutive in time.
+
+    Dated block ``k`` owns the dated articles of ranks ``bounds[k]`` to
+    ``bounds[k + 1] - 1`` in time order (day, then canonical position): those from
+    ``(first_day[k], first_pos[k])`` to ``(last_day[k], last_pos[k])``. It searches
+    them (:func:`storyclust.links.text_neighbours` with ``search``), and needs
+    for that every dated article with a day in ``[lo[k], hi[k]]`` (its own, and
+    those within the time horizon of them) and every undated one. With undated
+    articles, one last block owns them and needs every article: an undated article
+    is compared with all. Each article is owned by exactly one block, so the union
+    of the blocks' pairs is the whole corpus's, for any number of blocks.
+    """
+
+    bounds: I64
+    first_day: F64
+    first_pos: I64
+    last_day: F64
+    last_pos: I64
+    lo: F64
+    hi: F64
+    undated: bool
+
+    @property
+    def n_dated(self) -> int:
+        """Number of dated blocks (the undated block, if any, is numbered after them)."""
+        return len(self.first_day)
+
+    def __len__(self) -> int:
+        return self.n_dated + int(self.undated)
+
+    def needed_by(self, days: npt.ArrayLike, pos: npt.ArrayLike) -> tuple[I64, I64]:
+        """Which blocks need which articles, in long form: (article index, block).
+
+        `days` and `pos` describe the articles (any subset, any order); the
+        article indices refer to them.
+        """
+        d = np.asarray(days, dtype=np.float64)
+        if len(d) != len(np.asarray(pos)):
+            raise ValueError("days and pos must have one value per article")
+        dated = ~np.isnan(d)
+        # Blocks k with lo[k] <= day <= hi[k]: lo and hi never fall with k.
+        start = np.where(dated, np.searchsorted(self.hi, d, side="left"), 0)
+        stop = np.where(dated, np.searchsorted(self.lo, d, side="right"), self.n_dated)
+        start = np.minimum(start, stop)
+        count = stop - start + int(self.undated)
+        rows = np.repeat(np.arange(len(d), dtype=np.int64), count)
+        offset = np.arange(len(rows), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+        block = np.repeat(start, count) + offset
+        if self.undated:  # the undated block needs every article: the last of each run
+            block[np.cumsum(count)[count > 0] - 1] = self.n_dated
+        return rows, block.astype(np.int64)
+
+    def owned(self, block: int, days: npt.ArrayLike, pos: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """Which of the articles (`days`, `pos`) block `block` owns."""
+        d = np.asarray(days, dtype=np.float64)
+        p = np.asarray(pos, dtype=np.int64)
+        if block == self.n_dated:
+            return np.isnan(d)
+        fd, fp = self.first_day[block], self.first_pos[block]
+        ld, lp = self.last_day[block], self.last_pos[block]
+        after_first = (d > fd) | ((d == fd) & (p >= fp))
+        before_last = (d < ld) | ((d == ld) & (p <= lp))
+        mine: npt.NDArray[np.bool_] = after_first & before_last
+        return mine
+
+
+def time_order(days: npt.ArrayLike) -> I64:
+    """Canonical positions in time order: by day, then position; undated last."""
+    return np.argsort(np.asarray(days, dtype=np.float64), kind="stable").astype(np.int64)
+
+
+def time_blocks(days: npt.ArrayLike, horizon: float, n_blocks: int) -> TimeBlocks:
+    """Cut the articles (their days by canonical position; NaN: undated) into time blocks.
+
+    At most `n_blocks` dated blocks of nearly equal counts (one when `horizon` is
+    infinite: every block would need every article), plus the undated block.
+    """
+    d = np.asarray(days, dtype=np.float64)
+    order = time_order(d)
+    m = int(np.count_nonzero(~np.isnan(d)))
+    k = 0 if m == 0 else (1 if not math.isfinite(horizon) else max(1, min(int(n_blocks), m)))
+    bounds = (np.arange(k + 1, dtype=np.int64) * m) // max(k, 1)
+    first, last = order[bounds[:-1]], order[bounds[1:] - 1]
+    # A margin wider than the neighbour search's own slack: extra rows change nothing.
+    pad = horizon + 1e-5 * (1.0 + float(np.max(np.abs(d[order[:m]]), initial=0.0)))
+    return TimeBlocks(
+        bounds=bounds,
+        first_day=d[first],
+        first_pos=first,
+        last_day=d[last],
+        last_pos=last,
+        lo=d[first] - pad,
+        hi=d[last] + pad,
+        undated=m < len(d),
+    )
+
+
+def assign_pairs(blocks: TimeBlocks, days: npt.ArrayLike, pairs: npt.ArrayLike) -> tuple[I64, I64]:
+    """The block that scores each pair, and the articles a block needs for that beyond its own.
+
+    A pair (i, j) of canonical positions goes to the block owning the one earlier
+    in time order; where that block does not need the other anyway (two dated
+    near-duplicates further apart in time than the horizon), the other is an
+    extra article of the block.
+
+    Returns
+    -------
+    block : ndarray of int64, shape (n_pairs,)
+    extra : ndarray of int64, shape (n_extra, 2)
+        (position, block), unique and sorted.
+    """
+    d = np.asarray(days, dtype=np.float64)
+    p = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    order = time_order(d)
+    rank = np.empty(len(d), dtype=np.int64)
+    rank[order] = np.arange(len(d), dtype=np.int64)
+    swap = rank[p[:, 0]] > rank[p[:, 1]]
+    first = np.where(swap, p[:, 1], p[:, 0])
+    other = np.where(swap, p[:, 0], p[:, 1])
+    dated = rank[first] < blocks.bounds[-1]
+    block = np.where(
+        dated, np.searchsorted(blocks.bounds, rank[first], side="right") - 1, blocks.n_dated
+    ).astype(np.int64)
+    od = d[other]
+    within = np.isnan(od) | ~dated
+    k = np.minimum(block, max(blocks.n_dated - 1, 0))
+    if blocks.n_dated:
+        within |= (blocks.lo[k] <= od) & (od <= blocks.hi[k])
+    extra = np.unique(np.stack([other[~within], block[~within]], axis=1), axis=0)
+    return block, extra.reshape(-1, 2).astype(np.int64)
+
+
+def component_groups(n: int, links: Links, n_groups: int) -> tuple[I64, I64, npt.NDArray[np.int64]]:
+    """Linked components of 3 or more articles, dealt into `n_groups` groups of similar size.
+
+    The stories stage of a part of the corpus (:func:`partition` of the articles of
+    some whole components, with their links) gives those components' stories as
+    the whole corpus's run does, so components can be linked apart. Components of
+    one or two articles need no features (:func:`small_component_labels`).
+
+    Returns
+    -------
+    component : ndarray of int64, shape (n,)
+        Each article's component.
+    members : ndarray of int64
+        The positions of the articles in components of 3 or more, ascending.
+    group : ndarray of int64
+        The group of each of `members`: largest components first, each to the
+        group holding fewest articles so far (ties to the lower group).
+    """
+    graph = sp.coo_matrix(
+        (np.ones(len(links)), (links.pairs[:, 0], links.pairs[:, 1])), shape=(n, n)
+    )
+    _, component = connected_components(graph, directed=False)
+    component = component.astype(np.int64)
+    sizes = np.bincount(component, minlength=1)
+    large = np.flatnonzero(sizes >= 3)
+    load = np.zeros(max(1, int(n_groups)), dtype=np.int64)
+    group_of = np.full(len(sizes), -1, dtype=np.int64)
+    for c in large[np.argsort(-sizes[large], kind="stable")].tolist():
+        g = int(np.argmin(load))
+        group_of[c] = g
+        load[g] += sizes[c]
+    members = np.flatnonzero(group_of[component] >= 0).astype(np.int64)
+    return component, members, group_of[component[members]]
+
+
+def small_component_labels(n: int, links: Links, component: I64, settings: Settings) -> I64:
+    """Stories of the components of one or two articles (-1 for the others).
+
+    A linked pair alone is one story if its link's score reaches ``threshold``:
+    what :func:`partition` decides for it (it scores a lone pair by its link).
+    """
+    sizes = np.bincount(component, minlength=1)
+    pair_links = links.take(sizes[component[links.pairs[:, 0]]] == 2)
+    labels = group_links(n, pair_links, threshold=settings.threshold, method=settings.linkage)
+    labels[sizes[component] >= 3] = -1
+    return labels
+
+
+def local_links(links: Links, positions: I64) -> Links:
+    """The links between the articles at `positions` (ascending), renumbered 0..len-1."""
+    at = np.searchsorted(positions, links.pairs)
+    inside = (at < len(positions)) & (positions[np.minimum(at, len(positions) - 1)] == links.pairs)
+    mine = links.take(inside.all(axis=1))
+    return Links(
+        pairs=np.searchsorted(positions, mine.pairs).astype(np.int64),
+        score=mine.score,
+        jaccard=mine.jaccard,
+        cosine=mine.cosine,
+        headline=mine.headline,
+        names=mine.names,
+        time_factor=mine.time_factor,
+        near_duplicate=mine.near_duplicate,
+    )
