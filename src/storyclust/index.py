@@ -217,6 +217,7 @@ _MAX_LSH: Final = 200  # most recent articles taken from one LSH bucket
 _NONE: Final = np.zeros(0, dtype=np.int64)  # no LSH candidates
 _LINKAGE_CODE: Final = {"average": 0, "single": 1, "complete": 2}  # as ``linkage_by`` takes it
 _MAX_PAIRS: Final = 250_000  # largest block of pairs scored for one merge
+_MAX_LOG_FRAMES: Final = 8192  # pages (64 MB) the write-ahead log may reach unfolded
 _RECUT_EVERY: Final = 24  # stories up to this size are re-cut at every join
 _HOOD_SMALL: Final = 32  # articles in the neighbourhood re-cut then
 # Settings that shape what is stored: fixed when the index is created.
@@ -536,6 +537,9 @@ class StoryIndex:
         if readonly and self._path is not None and not Path(self._path).exists():
             raise FileNotFoundError(f"no index at {self._path!r}; StoryIndex(path) creates one")
         self._conn = self._connect()
+        self._checkpointer: ThreadPoolExecutor | None = None
+        self._checkpointing: Future[int] | None = None
+        self._log_frames = 0  # pages in the write-ahead log at the last checkpoint
         self._settings = given
         try:
             if self._is_empty():
@@ -614,6 +618,9 @@ class StoryIndex:
                 conn.execute("PRAGMA page_size = 8192")
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = NORMAL")
+                # The log is folded into the file after each write, on another thread
+                # (_checkpoint_later), not by the commit that fills it.
+                conn.execute("PRAGMA wal_autocheckpoint = 0")
         except sqlite3.DatabaseError as exc:
             raise InputError(f"not a storyclust index ({exc})", path=self._path) from None
         return conn
@@ -863,13 +870,20 @@ class StoryIndex:
             raise InputError(f"damaged index: bad {what} vector ({exc})", path=self._path) from None
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """One write transaction; on any failure, roll back and reload the state."""
+    def _transaction(self, *, overlap: bool = False) -> Iterator[None]:
+        """One write transaction; on any failure, roll back and reload the state.
+
+        With `overlap`, the caller waits for the last checkpoint (``_checkpointed``)
+        itself, before its first write, unless the log has grown past
+        ``_MAX_LOG_FRAMES``.
+        """
         if self._readonly:
             raise SettingsError(
                 "this index was opened with readonly=True; open it without to write"
             )
         c = self._conn
+        if not overlap or self._log_frames > _MAX_LOG_FRAMES:
+            self._checkpointed()
         c.execute("BEGIN IMMEDIATE")
         try:
             self._sync()
@@ -881,6 +895,30 @@ class StoryIndex:
             c.execute("ROLLBACK")
             self._reload()
             raise
+        self._checkpoint_later()
+
+    def _checkpoint_later(self) -> None:
+        """Start folding the write-ahead log into the file, on another thread and connection.
+
+        A passive checkpoint runs beside a writer, so the next add() prepares its
+        articles meanwhile, and waits for it (``_checkpointed``) before its first
+        write. SQLite starts the log over only when a transaction begins after a
+        checkpoint has copied all of it: if the next one began too early, the log
+        grows by one more transaction, and once it holds ``_MAX_LOG_FRAMES`` pages
+        a transaction waits for the checkpoint before it begins.
+        """
+        if self._path is None or self._readonly:
+            return
+        self._checkpointed()
+        if self._checkpointer is None:
+            self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="storyclust-checkpoint")
+        self._checkpointing = self._checkpointer.submit(_checkpoint, self._path)
+
+    def _checkpointed(self) -> None:
+        """Wait for the checkpoint started after the last write, if any."""
+        done, self._checkpointing = self._checkpointing, None
+        if done is not None:
+            self._log_frames = done.result()
 
     def _put_meta(self, values: dict[str, Any]) -> None:
         """Update metadata keys (inside a transaction)."""
@@ -928,7 +966,13 @@ class StoryIndex:
 
     def close(self) -> None:
         """Close the database connection (every write is already committed)."""
-        self._conn.close()
+        try:
+            self._checkpointed()
+        finally:
+            if self._checkpointer is not None:
+                self._checkpointer.shutdown()
+                self._checkpointer = None
+            self._conn.close()
 
     def add(self, articles: Any, *, errors: str = "raise") -> list[Assignment]:
         """Add articles, each joining an existing story or opening a new one.
@@ -969,7 +1013,7 @@ class StoryIndex:
         arts = to_articles(articles, errors=errors)
         if not len(arts):
             return []
-        with self._transaction():
+        with self._transaction(overlap=True):
             arts = self._new_only(arts, skip=errors == "skip")
             return self._add(arts) if len(arts) else []
 
@@ -1288,6 +1332,7 @@ class StoryIndex:
                     "an in-memory index needs a path to save to: index.save('news.db')"
                 )
             if not self._readonly:
+                self._checkpointed()
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             return self._path
         target = Path(os.fspath(path)).resolve()
@@ -1379,6 +1424,7 @@ class StoryIndex:
         try:
             nbrs = self._tfidf_candidates(batch, slots, worker=searcher)
             # The loop never touches the database: the writer has it until the loop ends.
+            self._checkpointed()
             written = writer.submit(self._write_batch, arts, batch, slots, pages)
             try:
                 self._assign_each(batch, slots, nbrs, lsh, ch, out)
@@ -1456,7 +1502,9 @@ class StoryIndex:
         """Add (or take away) a batch's terms to the document frequencies; return the pages touched."""
         pages: set[tuple[int, int]] = set()
         for space, idx in enumerate((batch.tf_idx, batch.nm_idx)):
-            t, cnt = np.unique(idx, return_counts=True)
+            cnt = np.bincount(idx, minlength=N_TERMS)  # np.unique's, without its sort
+            t = np.flatnonzero(cnt)
+            cnt = cnt[t]
             df = self._df[space]
             df[t] += sign * cnt
             self._lg[space][t] = np.log1p(df[t].astype(np.float64))
@@ -1668,8 +1716,9 @@ class StoryIndex:
             return [np.zeros(0, dtype=np.int64) for _ in range(n)]
         if worker is None:
             return self._neighbour_search(self._neighbour_query(batch, slots, stay), 0, n, 0)
-        # The worker runs its tasks in order: the query is ready before the first piece.
-        query = worker.submit(self._neighbour_query, batch, slots, stay)
+        # The query is prepared here: on the worker its few dozen numpy calls would each
+        # wait for the GIL the loop holds, and the loop waits for the first piece.
+        query = self._neighbour_query(batch, slots, stay)
         pieces = [(lo, min(n, lo + step)) for lo, step in _pieces(n)]
         return _InOrder(
             [(lo, worker.submit(self._neighbour_search, query, lo, hi, 1)) for lo, hi in pieces], n
@@ -1733,12 +1782,9 @@ class StoryIndex:
         }
 
     @staticmethod
-    def _neighbour_search(
-        query: dict[str, Any] | Future[dict[str, Any]], lo: int, hi: int, threads: int
-    ) -> list[I64]:
+    def _neighbour_search(query: dict[str, Any], lo: int, hi: int, threads: int) -> list[I64]:
         """The neighbours of the new articles lo..hi-1 (slots, best first); 0 threads: every CPU."""
-        q = query.result() if isinstance(query, Future) else query
-        found = neighbours(**q, span=(lo, hi), n_threads=threads or available_cpus())
+        found = neighbours(**query, span=(lo, hi), n_threads=threads or available_cpus())
         return [r[r >= 0] for r in found[lo:hi]]
 
     def _lsh_lookup(self, keys: U64, has_sh: B1) -> list[list[int]]:
@@ -2096,6 +2142,20 @@ class StoryIndex:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _checkpoint(path: str) -> int:
+    """Copy the committed pages of the write-ahead log of `path` into the file (never waits).
+
+    Returns the number of pages the log holds.
+    """
+    conn = sqlite3.connect(path, isolation_level=None, timeout=0.0)
+    try:
+        conn.execute("PRAGMA synchronous = NORMAL")
+        _, n_log, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    finally:
+        conn.close()
+    return int(n_log)
 
 
 def _hash_scheme(settings: Settings, bands: Any, rows: Any) -> dict[str, Any]:
