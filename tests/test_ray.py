@@ -119,7 +119,8 @@ def test_work_is_cut_in_time_blocks_and_component_groups(local_ray: None, partit
     )
     got = pd.DataFrame({"id": ids, "story": labels})
     _same_partition([r["id"] for r in recs], expected.labels, got)
-    assert stats["blocks"] == partitions + 1  # and the undated block
+    # At least two dated blocks (at most one a partition), and the undated block.
+    assert 3 <= stats["blocks"] <= partitions + 1
     assert stats["largest dated block"] < len(recs)
     assert stats["far pairs"] > 0
     assert stats["largest group"] < len(recs)

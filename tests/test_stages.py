@@ -306,6 +306,8 @@ def test_time_blocks_hold_the_articles_within_the_horizon() -> None:
     # An infinite horizon: one dated block (every block would need everything).
     assert stages.time_blocks(days, np.inf, 3).n_dated == 1
     assert len(stages.time_blocks(np.full(3, np.nan), 3.0, 3)) == 1
+    # Blocks of at least 2 x 3 days on average: 60 days make 10 at most.
+    assert stages.time_blocks(np.linspace(0, 60, 100), 3.0, 50, min_span=6.0).n_dated == 10
 
 
 def test_each_pair_is_scored_by_a_block_holding_both_articles() -> None:

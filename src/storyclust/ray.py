@@ -352,7 +352,7 @@ def _stories(
     del lsh
 
     clock.lap("lsh")
-    links = _block_links(feats, days, lsh_pairs, vocabs, boiler, s, parts, kw, stats)
+    links = _block_links(feats, days, lsh_pairs, vocabs, boiler, s, parts, kw, stats, clock)
     clock.lap("neighbours and links")
     raw = _group_stories(feats, n, links, vocabs, boiler, s, parts, kw, stats)
     clock.lap("stories")
@@ -369,6 +369,7 @@ def _block_links(
     parts: int,
     kw: dict[str, Any],
     stats: dict[str, float],
+    clock: _Clock,
 ) -> Links:
     """Rewrite neighbours and every candidate's scored link, a time block a task.
 
@@ -388,7 +389,11 @@ def _block_links(
         if len(counts)
         else np.zeros(0, dtype=np.int64)
     )
-    blocks = stages.time_blocks(days, time_horizon(s), parts)
+    clock.lap("hub terms")
+    horizon = time_horizon(s)
+    # Blocks owning at least a horizon each: an article is in about three blocks
+    # (its own and the neighbours' margins), and a block holds three horizons.
+    blocks = stages.time_blocks(days, horizon, parts, min_span=horizon)
     pair_block, extra = stages.assign_pairs(blocks, days, lsh_pairs)
     by = np.argsort(pair_block, kind="stable")
     lsh_sorted, pair_starts = (

@@ -1170,16 +1170,25 @@ def time_order(days: npt.ArrayLike) -> I64:
     return np.argsort(np.asarray(days, dtype=np.float64), kind="stable").astype(np.int64)
 
 
-def time_blocks(days: npt.ArrayLike, horizon: float, n_blocks: int) -> TimeBlocks:
+def time_blocks(
+    days: npt.ArrayLike, horizon: float, n_blocks: int, *, min_span: float = 0.0
+) -> TimeBlocks:
     """Cut the articles (their days by canonical position; NaN: undated) into time blocks.
 
-    At most `n_blocks` dated blocks of nearly equal counts (one when `horizon` is
+    At most `n_blocks` dated blocks of nearly equal counts, and no more than
+    spanning `min_span` days each on average would give (one when `horizon` is
     infinite: every block would need every article), plus the undated block.
+    A block holds its own articles and those within `horizon` days of them, so
+    with a `min_span` of ``horizon`` an article is in about three blocks on
+    average (its own, and the margins of the two beside it).
     """
     d = np.asarray(days, dtype=np.float64)
     order = time_order(d)
     m = int(np.count_nonzero(~np.isnan(d)))
     k = 0 if m == 0 else (1 if not math.isfinite(horizon) else max(1, min(int(n_blocks), m)))
+    if k > 1 and min_span > 0:
+        span = float(d[order[m - 1]] - d[order[0]])
+        k = max(1, min(k, math.ceil(span / min_span)))
     bounds = (np.arange(k + 1, dtype=np.int64) * m) // max(k, 1)
     first, last = order[bounds[:-1]], order[bounds[1:] - 1]
     # A margin wider than the neighbour search's own slack: extra rows change nothing.
