@@ -24,9 +24,14 @@ import numpy.typing as npt
 from ._index_kernels import available_cpus, pair_scores, postings, time_overs
 from ._index_kernels import term_counts as _term_counts
 from .articles import Article
-from .features import find_boilerplate
 from .settings import Settings
-from .similarity import hash_raw_text, minhash_signatures, shingle_hashes, term_counts
+from .similarity import (
+    hash_raw_text,
+    line_hashes,
+    minhash_signatures,
+    shingle_hashes,
+    term_counts,
+)
 from .stages import article_names
 from .text import STOP_WORDS, hash_strings, normalize, tokenize
 
@@ -46,6 +51,10 @@ SNIPPET: Final = 200
 STOP_DIGEST: Final = hashlib.sha256("\n".join(sorted(STOP_WORDS)).encode()).hexdigest()[:16]
 _STOP_HASHES: Final = np.sort(hash_strings(sorted(STOP_WORDS)))
 _NOT_A_TERM: Final = np.array([N_TERMS], dtype=np.uint64)  # what a stop word's term id becomes
+# storyclust.find_boilerplate's defaults (learn_boilerplate is tested equal to it).
+_MIN_ARTICLES: Final = 3
+_MAX_WORDS: Final = 12
+_MIN_SHARE: Final = 0.01
 
 
 @dataclass
@@ -160,6 +169,76 @@ def strip_known(text: str, known: frozenset[str], firsts: frozenset[str] | None 
     return "\n".join(out)
 
 
+def _line_hashes(texts: list[str]) -> tuple[U64, I64, I64]:
+    """Hashes and word counts of the non-empty normalised lines of each text, and their offsets.
+
+    By the compiled ``line_hashes``; texts it does not cover, line by line in Python.
+    """
+    data, off = _encode(texts)
+    hashes, words, line_off, ok = line_hashes(data, off, n_threads=available_cpus())
+    if ok.all():
+        return hashes, words, line_off
+    h_parts: list[U64] = []
+    w_parts: list[I64] = []
+    for d, text in enumerate(texts):
+        if ok[d]:
+            h_parts.append(hashes[line_off[d] : line_off[d + 1]])
+            w_parts.append(words[line_off[d] : line_off[d + 1]])
+            continue
+        lines = [x for x in (normalize(x) for x in text.splitlines()) if x]
+        h_parts.append(hash_strings(lines))
+        w_parts.append(np.array([len(x.split()) for x in lines], dtype=np.int64))
+    hashes, line_off = _concat(h_parts)
+    return hashes, np.concatenate(w_parts).astype(np.int64), line_off
+
+
+def learn_boilerplate(articles: Sequence[Article], known: frozenset[str]) -> dict[int, str]:
+    """The lines of ``find_boilerplate(articles) - known``, keyed by ``hash_strings`` (as int64).
+
+    :func:`storyclust.find_boilerplate` with its defaults, counting the lines by
+    their hashes instead of as strings: only the lines found are normalised here.
+    """
+    n = len(articles)
+    hashes, words, line_off = _line_hashes([a.text for a in articles])
+    doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(line_off))
+    # Each line once an article (find_boilerplate counts a set of lines an article).
+    order = np.lexsort((hashes, doc))
+    first = np.ones(len(order), dtype=np.bool_)
+    first[1:] = (hashes[order][1:] != hashes[order][:-1]) | (doc[order][1:] != doc[order][:-1])
+    at = order[first]  # positions of the distinct (article, line) pairs
+    h, d = hashes[at], doc[at]
+    uniq, where, inverse, count = np.unique(
+        h, return_index=True, return_inverse=True, return_counts=True
+    )
+    n_words = np.zeros(len(uniq), dtype=np.int64)
+    n_words[inverse] = words[at]
+    hub = max(50, int(_MIN_SHARE * n))
+    found = (count >= hub) | ((count >= _MIN_ARTICLES) & (n_words <= _MAX_WORDS))
+    # Repeated by one outlet in two or more of its articles.
+    outlets: dict[str, int] = {}
+    src = np.array(
+        [outlets.setdefault(a.source, len(outlets)) if a.source else -1 for a in articles]
+    )
+    has = src[d] >= 0
+    pair = np.stack([src[d][has], inverse[has]])
+    if pair.shape[1]:
+        pairs, twice = np.unique(pair, axis=1, return_counts=True)
+        found[pairs[1][twice >= 2]] = True
+    # The strings: each found line normalised from the first article holding it.
+    lines: dict[int, str] = {}
+    by_doc: dict[int, list[str]] = {}
+    for u in np.flatnonzero(found).tolist():
+        k = int(where[u])
+        dd = int(d[k])
+        if dd not in by_doc:
+            by_doc[dd] = [x for x in (normalize(x) for x in articles[dd].text.splitlines()) if x]
+        text_lines = by_doc[dd]
+        pos = at[k] - line_off[dd]  # its place among the article's non-empty lines
+        lines[int(uniq[u])] = text_lines[int(pos)]
+    new = sorted(line for line in lines.values() if line not in known)
+    return dict(zip(hash_strings(new).view(np.int64).tolist(), new))
+
+
 def first_words(known: frozenset[str]) -> frozenset[str]:
     """The first word of each normalised line (single spaces; "" for an empty line)."""
     return frozenset(k.split(" ", 1)[0] for k in known)
@@ -179,8 +258,7 @@ def featurize(
     learned: dict[int, str] = {}
     if settings.strip_boilerplate:
         if learn and n > 1:
-            found = sorted(find_boilerplate(articles) - boiler)
-            learned = dict(zip(hash_strings(found).view(np.int64).tolist(), found))
+            learned = learn_boilerplate(articles, boiler)
         known = boiler | frozenset(learned.values())
         if known:
             firsts = first_words(known)
