@@ -1,14 +1,20 @@
-"""StoryIndex writes: the write-ahead log is folded into the file on another thread."""
+"""StoryIndex writes: what is stored of each article, and the write-ahead log folded on another thread."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import storyclust.index
 from storyclust import StoryIndex
+from storyclust._index_state import N_TERMS, encode_terms, pack_rows
 
 _WORDS = ["quake", "flood", "vote", "market", "storm", "court", "strike", "fire", "rally", "trial"]
 
@@ -68,3 +74,39 @@ def test_the_file_holds_the_adds_once_their_checkpoint_is_done(tmp_path: Path) -
     conn.close()
     index.close()
     assert len(StoryIndex.open(path)) == 3 * 40
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sets(st.integers(0, N_TERMS - 1), max_size=30),
+            st.sets(st.integers(0, N_TERMS - 1), max_size=5),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.integers(0, 2**32 - 1),
+)
+def test_packed_rows_are_each_vector_encoded_alone(
+    rows: list[tuple[set[int], set[int]]], seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+
+    def csr(sets: list[set[int]]) -> tuple[Any, Any, Any]:
+        ptr = np.cumsum([0, *(len(x) for x in sets)]).astype(np.int64)
+        idx = np.array([t for x in sets for t in sorted(x)], dtype=np.int32)
+        return ptr, idx, rng.integers(1, 65536, len(idx)).astype(np.uint16)
+
+    tf, nm = csr([a for a, _ in rows]), csr([b for _, b in rows])
+    sig = rng.integers(0, 2**32, (len(rows), 4)).astype(np.uint32)
+    batch = SimpleNamespace(
+        tf_ptr=tf[0], tf_idx=tf[1], tf_cnt=tf[2], nm_ptr=nm[0], nm_idx=nm[1], nm_cnt=nm[2], sig=sig
+    )
+    packed = pack_rows(batch)  # type: ignore[arg-type]
+    for k, (t, m, s) in enumerate(packed):
+        a, b = tf[0][k], tf[0][k + 1]
+        assert t == encode_terms(tf[1][a:b], tf[2][a:b])
+        a, b = nm[0][k], nm[0][k + 1]
+        assert m == encode_terms(nm[1][a:b], nm[2][a:b])
+        assert s == sig[k].astype("<u4").tobytes()
