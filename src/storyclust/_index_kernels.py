@@ -31,6 +31,7 @@ __all__ = [
     "eligible",
     "linkage_by",
     "live_row_norms",
+    "merge_postings",
     "neighbours",
     "pair_scores",
     "parallel",
@@ -312,6 +313,41 @@ def postings(
     ([0, 1, 3, 3], [0, 0, 1])
     """
     return _postings(lo, hi, idx, val, int(start), int(upto), int(n_terms))
+
+
+@_jit
+def _merge_postings(p1: I64, s1: I64, v1: F32, p2: I64, s2: I64, v2: F32) -> tuple[I64, I64, F32]:
+    """Each term's list of the first then of the second inverted lists."""
+    ptr = p1 + p2
+    slots = np.empty(len(s1) + len(s2), dtype=np.int64)
+    vals = np.empty(len(s1) + len(s2), dtype=np.float32)
+    for t in range(len(p1) - 1):
+        o = ptr[t]
+        for e in range(p1[t], p1[t + 1]):
+            slots[o] = s1[e]
+            vals[o] = v1[e]
+            o += 1
+        for e in range(p2[t], p2[t + 1]):
+            slots[o] = s2[e]
+            vals[o] = v2[e]
+            o += 1
+    return ptr, slots, vals
+
+
+def merge_postings(first: tuple[I64, I64, F32], then: tuple[I64, I64, F32]) -> tuple[I64, I64, F32]:
+    """The inverted lists of rows ``a..c-1`` from those of ``a..b-1`` (`first`) and ``b..c-1`` (`then`).
+
+    Equal to ``postings(..., a, c, n_terms)``, array for array, at the cost of a copy.
+
+    Examples
+    --------
+    >>> lo, hi = np.array([0, 2]), np.array([2, 3])
+    >>> idx, val = np.array([0, 1, 1], dtype=np.int32), np.ones(3, dtype=np.float32)
+    >>> ptr, slots, _ = merge_postings(postings(lo, hi, idx, val, 0, 1, 3), postings(lo, hi, idx, val, 1, 2, 3))
+    >>> ptr.tolist(), slots.tolist()
+    ([0, 1, 3, 3], [0, 0, 1])
+    """
+    return _merge_postings(*first, *then)
 
 
 def neighbours(

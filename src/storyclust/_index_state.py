@@ -16,13 +16,14 @@ import itertools
 import math
 import zlib
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
-from ._index_kernels import available_cpus, pair_scores, postings, time_overs
+from ._index_kernels import available_cpus, merge_postings, pair_scores, postings, time_overs
 from ._index_kernels import term_counts as _term_counts
 from .articles import Article
 from .settings import Settings
@@ -468,6 +469,9 @@ class _Titles:
         return _Titles(self.chars[pos].copy()), new_lo, new_hi
 
 
+# Inverted lists being built ahead: the slots they cover (0..n-1) and the build.
+Ahead = tuple[int, Future[tuple[I64, I64, F32]]]
+
 _SLOT_ARRAYS: Final = (
     ("row", np.int64),
     ("story", np.int64),
@@ -648,8 +652,24 @@ class Pool:
                 self.members.setdefault(st, []).append(k)
         self._main, self._main_upto = None, 0
 
+    def _postings_due(self, n: int) -> bool:
+        """Whether the cached inverted lists are rebuilt once the slots reach `n`."""
+        return self._main is None or n - self._main_upto > max(512, self._main_upto // 4)
+
+    def postings_ahead(self, n_new: int, worker: ThreadPoolExecutor) -> Ahead | None:
+        """Start building the inverted lists of the slots held now on `worker`, if due.
+
+        Due when the cached lists will be rebuilt once `n_new` slots more are
+        appended (see :meth:`postings`, which takes the result). The arrays are
+        taken here: appending slots writes nothing the build reads.
+        """
+        if not self._postings_due(self.n + n_new):
+            return None
+        lists = (self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val)
+        return self.n, worker.submit(postings, *lists, 0, self.n, N_TERMS)
+
     def postings(
-        self, n_queries: int, upto: int
+        self, n_queries: int, upto: int, ahead: Ahead | None = None
     ) -> tuple[tuple[I64, I64, F32], tuple[I64, I64, F32], int]:
         """Inverted lists for the neighbour search: cached ones, recent ones, and where scanning starts.
 
@@ -657,7 +677,12 @@ class Pool:
         ``0..upto-1`` (those that stay), once the slots after them grow by a
         quarter: amortised linear in the articles appended. The slots after them
         get lists of their own for this call when scanning them for every query
-        would cost more; otherwise they are scanned.
+        would cost more; otherwise they are scanned. With `ahead`
+        (:meth:`postings_ahead`), a rebuild over all slots takes the lists built
+        there and gives the slots after them lists of their own: the search is
+        the same (it adds a row's terms in the same order whichever lists hold
+        it, and counts a term's articles over both), and the cache becomes the
+        two merged, which is what the rebuild makes.
 
         Returns
         -------
@@ -665,18 +690,24 @@ class Pool:
         scan_from : int
             First slot to scan by merging terms.
         """
-        if self._main is None or self.n - self._main_upto > max(512, self._main_upto // 4):
-            self._main = postings(
-                self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val, 0, upto, N_TERMS
-            )
-            self._main_upto = upto
+        main = self._main
+        if main is None or self._postings_due(self.n):
+            lists = (self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val)
+            if ahead is not None and upto == self.n:
+                start, built = ahead
+                first = built.result()
+                rest = postings(*lists, start, self.n, N_TERMS)
+                self._main, self._main_upto = merge_postings(first, rest), self.n
+                return first, rest, self.n
+            main = postings(*lists, 0, upto, N_TERMS)
+            self._main, self._main_upto = main, upto
         tail = self.n - self._main_upto
         if n_queries * tail <= 1 << 14:
-            return self._main, _NO_POSTINGS, self._main_upto
+            return main, _NO_POSTINGS, self._main_upto
         recent = postings(
             self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val, self._main_upto, self.n, N_TERMS
         )
-        return self._main, recent, self.n
+        return main, recent, self.n
 
 
 _NO_POSTINGS: Final = (

@@ -172,6 +172,7 @@ from ._index_state import (
     N_TERMS,
     STOP_DIGEST,
     TERM_BITS,
+    Ahead,
     Batch,
     LshRuns,
     Packed,
@@ -1394,14 +1395,17 @@ class StoryIndex:
 
     def _add(self, arts: Articles) -> list[Assignment]:
         """Add checked articles (inside a transaction)."""
-        batch, slots, lsh = self._prepare(arts, learn=True)
         # What is stored of each article does not depend on the assignments: it is
         # packed on another thread (zlib releases the GIL) while they are made.
         # The neighbour search runs on a third, a piece ahead of the assignment loop, and
         # what is stored whatever the assignments is written on the packer's meanwhile.
         with ThreadPoolExecutor(max_workers=1) as packer, ThreadPoolExecutor(1) as searcher:
+            # When the search's inverted lists are due for a rebuild, those of the
+            # articles held are built there while this thread makes the features.
+            ahead = self._pool.postings_ahead(len(arts), searcher)
+            batch, slots, lsh = self._prepare(arts, learn=True)
             packed = packer.submit(pack_rows, batch)
-            return self._assign(arts, batch, slots, lsh, packed, packer, searcher)
+            return self._assign(arts, batch, slots, lsh, packed, packer, searcher, ahead)
 
     def _assign(
         self,
@@ -1412,6 +1416,7 @@ class StoryIndex:
         packed: Future[Packed],
         writer: ThreadPoolExecutor,
         searcher: ThreadPoolExecutor,
+        ahead: Ahead | None,
     ) -> list[Assignment]:
         """Assign prepared articles, one by one, then write everything (inside a transaction)."""
         pool = self._pool
@@ -1422,7 +1427,7 @@ class StoryIndex:
         # (the TF-IDF ones by the neighbour search).
         self._norms = (np.full(pool.n, -1.0), np.full(pool.n, -1.0))
         try:
-            nbrs = self._tfidf_candidates(batch, slots, worker=searcher)
+            nbrs = self._tfidf_candidates(batch, slots, worker=searcher, ahead=ahead)
             # The loop never touches the database: the writer has it until the loop ends.
             self._checkpointed()
             written = writer.submit(self._write_batch, arts, batch, slots, pages)
@@ -1704,27 +1709,31 @@ class StoryIndex:
         *,
         stay: bool = True,
         worker: ThreadPoolExecutor | None = None,
+        ahead: Ahead | None = None,
     ) -> Sequence[I64]:
         """Each new article's best TF-IDF neighbours among the earlier articles within the horizon.
 
         With a `worker` thread, the search runs there in pieces while the caller
         reads the results in order (waiting for a piece not done yet), so that the
-        assignment loop runs beside it; the results are the same.
+        assignment loop runs beside it; the results are the same. `ahead`: inverted
+        lists being built (see ``Pool.postings``).
         """
         n = len(slots)
         if len(batch.tf_idx) == 0:
             return [np.zeros(0, dtype=np.int64) for _ in range(n)]
         if worker is None:
-            return self._neighbour_search(self._neighbour_query(batch, slots, stay), 0, n, 0)
+            return self._neighbour_search(self._neighbour_query(batch, slots, stay, ahead), 0, n, 0)
         # The query is prepared here: on the worker its few dozen numpy calls would each
         # wait for the GIL the loop holds, and the loop waits for the first piece.
-        query = self._neighbour_query(batch, slots, stay)
+        query = self._neighbour_query(batch, slots, stay, ahead)
         pieces = [(lo, min(n, lo + step)) for lo, step in _pieces(n)]
         return _InOrder(
             [(lo, worker.submit(self._neighbour_search, query, lo, hi, 1)) for lo, hi in pieces], n
         )
 
-    def _neighbour_query(self, batch: Batch, slots: I64, stay: bool) -> dict[str, Any]:
+    def _neighbour_query(
+        self, batch: Batch, slots: I64, stay: bool, ahead: Ahead | None = None
+    ) -> dict[str, Any]:
         """Everything the neighbour search of new articles needs, but the search (see ``neighbours``)."""
         s = self._settings
         pool = self._pool
@@ -1739,7 +1748,7 @@ class StoryIndex:
         # Query weight of term t: its normalised TF-IDF times IDF (the stored rows carry TF only).
         qw = w / np.maximum(norm, 1e-12)[doc] * idf
         # A queried article leaves again: keep it out of the cached inverted lists.
-        main, recent, scan_from = pool.postings(n, pool.n if stay else int(slots[0]))
+        main, recent, scan_from = pool.postings(n, pool.n if stay else int(slots[0]), ahead)
         # Hub terms (in more than _MAX_POSTINGS articles held) are not searched: their
         # lists would cost more than all the others, for the least IDF.
         t = batch.tf_idx
