@@ -335,7 +335,7 @@ def test_components_linked_in_groups_give_the_whole_partition(n_groups: int) -> 
     n = len(feats.days)
     links = score_links(feats, find_candidates(feats, s), s)
     whole, _ = stages.partition(feats, links, s)
-    component, members, group = stages.component_groups(n, links, n_groups)
+    component, members, group = stages.component_groups(n, links, n_groups, s)
     raw = stages.small_component_labels(n, links, component, s)
     assert (raw[members] == -1).all() and (raw >= 0).sum() == n - len(members)
     sizes = np.bincount(component)

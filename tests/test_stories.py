@@ -233,3 +233,54 @@ def test_condensed_scorer_serves_large_groups_mixed_with_small(
     monkeypatch.setattr(stories_mod, "LARGE_GROUP", 4)
     mixed = group_links(n, links, threshold=0.5, condensed=condensed)
     assert mixed.tolist() == plain.tolist() and calls == [6, 6]
+
+
+def _links_of(pairs: list[tuple[int, int]], scores: list[float]) -> Links:
+    k = len(pairs)
+    return Links(
+        pairs=np.array(pairs, dtype=np.int64).reshape(k, 2),
+        score=np.array(scores, dtype=np.float64),
+        jaccard=np.zeros(k),
+        cosine=np.array(scores, dtype=np.float64),
+        headline=np.full(k, np.nan),
+        names=np.full(k, np.nan),
+        time_factor=np.ones(k),
+        near_duplicate=np.zeros(k, dtype=bool),
+    )
+
+
+@pytest.mark.parametrize("method", ["average", "single", "complete"])
+@pytest.mark.parametrize("seed", range(8))
+def test_splitting_at_the_threshold_first_is_linkage_of_the_whole(method: str, seed: int) -> None:
+    """Groups cut at links under `threshold` first: the stories of linkage over every
+    article at once (unlinked pairs scoring 0), for any linkage method."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+
+    from storyclust.stories import linkage_components
+
+    rng = np.random.default_rng(seed)
+    n = 14
+    pairs = sorted({tuple(sorted(p)) for p in rng.integers(0, n, (30, 2)).tolist() if p[0] != p[1]})
+    # Scores around the threshold, a few exactly at it, so weak links bridge groups.
+    scores = rng.choice([0.1, 0.2, 0.25, 0.3, 0.5, 0.9], size=len(pairs)).tolist()
+    links = _links_of(pairs, scores)
+    got = group_links(n, links, threshold=0.25, method=method, max_component_size=n)
+    dense = np.zeros((n, n))
+    for (i, j), v in zip(pairs, scores):
+        dense[i, j] = dense[j, i] = v
+    dist = np.clip(1.0 - squareform(dense, checks=False), 0.0, 1.0)
+    want = fcluster(linkage(dist, method=method), t=1.0 - 0.25 + 1e-12, criterion="distance")
+    assert np.array_equal(number_by_first_appearance(got), number_by_first_appearance(want))
+    # And the groups are finer than the components of every link (weak links cut).
+    comp = linkage_components(n, links, 0.25)
+    assert len(np.unique(comp)) >= len(np.unique(linkage_components(n, links, 0.1)))
+
+
+def test_a_weak_link_does_not_make_one_group() -> None:
+    from storyclust.stories import linkage_components
+
+    # Two strong pairs bridged by a link under the threshold: two groups, not one.
+    links = _links_of([(0, 1), (1, 2), (2, 3)], [0.9, 0.2, 0.9])
+    assert linkage_components(4, links, 0.25).tolist() == [0, 0, 1, 1]
+    assert linkage_components(4, links, 0.2).tolist() == [0, 0, 0, 0]

@@ -458,7 +458,7 @@ def _group_stories(
     the larger ones go, whole, into `parts` groups, and each group's stories are
     found in one task (:func:`storyclust.stages.partition` of its articles and links).
     """
-    component, members, group = stages.component_groups(n, links, parts)
+    component, members, group = stages.component_groups(n, links, parts, s)
     raw = stages.small_component_labels(n, links, component, s)
     stats["linked groups"] = float(len(np.unique(group)))
     stats["largest group"] = float(np.bincount(group).max()) if len(group) else 0.0

@@ -55,7 +55,7 @@ from .similarity import (
     shingle_hashes,
     term_counts,
 )
-from .stories import group_links
+from .stories import group_links, linkage_components
 from .text import STOP_WORDS, hash_strings, names_and_numbers, normalize, title_names, tokenize
 
 __all__ = [
@@ -1240,13 +1240,17 @@ def assign_pairs(blocks: TimeBlocks, days: npt.ArrayLike, pairs: npt.ArrayLike) 
     return block, extra.reshape(-1, 2).astype(np.int64)
 
 
-def component_groups(n: int, links: Links, n_groups: int) -> tuple[I64, I64, npt.NDArray[np.int64]]:
-    """Linked components of 3 or more articles, dealt into `n_groups` groups of similar size.
+def component_groups(
+    n: int, links: Links, n_groups: int, settings: Settings
+) -> tuple[I64, I64, npt.NDArray[np.int64]]:
+    """Linkage components of 3 or more articles, dealt into `n_groups` groups of similar size.
 
-    The stories stage of a part of the corpus (:func:`partition` of the articles of
-    some whole components, with their links) gives those components' stories as
-    the whole corpus's run does, so components can be linked apart. Components of
-    one or two articles need no features (:func:`small_component_labels`).
+    The components are :func:`storyclust.stories.linkage_components` (of the links
+    at or above ``threshold``). The stories stage of a part of the corpus
+    (:func:`partition` of the articles of some whole components, with their
+    links) gives those components' stories as the whole corpus's run does, so
+    components can be linked apart. Components of one or two articles need no
+    features (:func:`small_component_labels`).
 
     Returns
     -------
@@ -1258,11 +1262,7 @@ def component_groups(n: int, links: Links, n_groups: int) -> tuple[I64, I64, npt
         The group of each of `members`: largest components first, each to the
         group holding fewest articles so far (ties to the lower group).
     """
-    graph = sp.coo_matrix(
-        (np.ones(len(links)), (links.pairs[:, 0], links.pairs[:, 1])), shape=(n, n)
-    )
-    _, component = connected_components(graph, directed=False)
-    component = component.astype(np.int64)
+    component = linkage_components(n, links, settings.threshold)
     sizes = np.bincount(component, minlength=1)
     large = np.flatnonzero(sizes >= 3)
     load = np.zeros(max(1, int(n_groups)), dtype=np.int64)
@@ -1278,11 +1278,13 @@ def component_groups(n: int, links: Links, n_groups: int) -> tuple[I64, I64, npt
 def small_component_labels(n: int, links: Links, component: I64, settings: Settings) -> I64:
     """Stories of the components of one or two articles (-1 for the others).
 
-    A linked pair alone is one story if its link's score reaches ``threshold``:
-    what :func:`partition` decides for it (it scores a lone pair by its link).
+    A pair alone in its component is one story if its link's score reaches
+    ``threshold``: what :func:`partition` decides for it (it scores a lone pair by
+    its link).
     """
     sizes = np.bincount(component, minlength=1)
-    pair_links = links.take(sizes[component[links.pairs[:, 0]]] == 2)
+    a, b = component[links.pairs[:, 0]], component[links.pairs[:, 1]]
+    pair_links = links.take((a == b) & (sizes[a] == 2))
     labels = group_links(n, pair_links, threshold=settings.threshold, method=settings.linkage)
     labels[sizes[component] >= 3] = -1
     return labels

@@ -28,6 +28,7 @@ __all__ = [
     "cohesion",
     "group_links",
     "keywords",
+    "linkage_components",
     "number_by_first_appearance",
     "representatives",
 ]
@@ -46,6 +47,30 @@ def _graph(n: int, links: Links) -> sp.csr_matrix:
     i, j = links.pairs[:, 0], links.pairs[:, 1]
     g = sp.coo_matrix((links.score, (i, j)), shape=(n, n))
     return sp.csr_matrix(g + g.T)
+
+
+def linkage_components(n: int, links: Links, threshold: float) -> I64:
+    """The groups linkage works on: components of the links scoring at least `threshold`.
+
+    Linkage never joins articles across two of them: every known pair across
+    scores under `threshold` (links under it, and pairs that were not candidates,
+    which score lower), so the average (or the best, or the worst) score between
+    any two clusters on either side stays under it, and the dendrogram is cut
+    there. The weaker links (from ``link_threshold``) still score, and explain,
+    pairs inside a group. Splitting first keeps the groups small where weak links
+    would otherwise chain a dense corpus into one component of thousands of
+    articles (a million synthetic articles in 30 days: 15,800), whose every pair
+    linkage would score. It changes nothing only if no pair that was never a
+    candidate scores `threshold` or more; on the labelled files the stories are
+    the same or differ in one or two articles (ARI 0.9993 to 1.0 against
+    components of every link).
+    """
+    # The dendrogram's own test (a distance 1 - score within the cut), so that a
+    # pair at the threshold falls on the same side here and there.
+    strong = links.take(np.clip(1.0 - links.score, 0.0, 1.0) <= _cut_distance(threshold))
+    _, comp = connected_components(_graph(n, strong), directed=False)
+    out: I64 = comp.astype(np.int64)
+    return out
 
 
 def _split_large(graph: sp.csr_matrix, members: I64, max_size: int) -> list[I64]:
@@ -89,12 +114,13 @@ def group_links(
         Number of articles.
     links : Links
     threshold : float
-        Cut the dendrogram of each component where the linkage similarity falls
-        below this.
+        Cut the dendrogram of each group where the linkage similarity falls
+        below this. The groups are the components of the links at or above it
+        (:func:`linkage_components`): no story crosses them.
     method : {"average", "single", "complete"}
     max_component_size : int
-        Components larger than this are first split on their weakest links, which
-        bounds memory (dense linkage is quadratic in component size).
+        Groups larger than this are first split on their weakest links, which
+        bounds memory (dense linkage is quadratic in group size).
     similarity : callable, optional
         ``similarity(members) -> (m, m) matrix`` giving the score of every pair in
         a group; by default the link scores, a missing link counting as 0.
@@ -112,7 +138,7 @@ def group_links(
     if n == 0:
         return labels
     graph = _graph(n, links)
-    _, comp = connected_components(graph, directed=False)
+    comp = linkage_components(n, links, threshold)
     order = np.argsort(comp, kind="stable")
     bounds = np.flatnonzero(np.r_[True, comp[order][1:] != comp[order][:-1], True])
     next_label = 0
@@ -146,7 +172,7 @@ def _cut_piece(
     """
     if len(piece) == 1:
         return np.ones(1, dtype=np.int64)
-    cut = 1.0 - threshold + 1e-12
+    cut = _cut_distance(threshold)
     if condensed is not None and len(piece) > LARGE_GROUP:
         flat = condensed(piece)
     else:
@@ -161,6 +187,11 @@ def _cut_piece(
     z = _linkage(flat, len(piece), method)
     sub: I64 = fcluster(z, t=cut, criterion="distance").astype(np.int64)
     return sub
+
+
+def _cut_distance(threshold: float) -> float:
+    """Where the dendrogram is cut: linkage distance (1 - score) at most this joins."""
+    return 1.0 - threshold + 1e-12
 
 
 def _linkage(dist: F64, m: int, method: str) -> F64:
