@@ -285,7 +285,8 @@ def cluster(
         Stories are cut where the average link score between two groups falls
         below this. Higher gives tighter, smaller stories.
     link_threshold : float, default 0.1
-        Links scoring below this are dropped before clustering.
+        Links scoring below this are dropped. Links between this and `threshold`
+        do not form groups, but are kept in ``result.links`` and scored inside them.
     headline_weight : float, default 0.2
         Share of the headline similarity (rapidfuzz token-set ratio of the content
         words) in a link's text evidence.
@@ -329,9 +330,9 @@ def cluster(
     linkage : {"average", "single", "complete"}, default "average"
         How groups of linked articles are merged into stories.
     max_component_size : int, default 10000
-        Linked groups larger than this are split on their weakest links before
-        linkage (bounds memory: linkage holds about 16 bytes per pair of the group's
-        articles, 1.6 GB at 10,000).
+        Groups (components of the links at or above `threshold`) larger than this
+        are split on their weakest links before linkage (bounds memory: linkage
+        holds about 16 bytes per pair of the group's articles, 1.6 GB at 10,000).
     n_keywords : int, default 5
         Keywords per story.
     strip_boilerplate : bool, default True

@@ -22,9 +22,10 @@ class Settings:
     See :func:`storyclust.cluster` for what each one means. Two weigh headline-only
     articles (aggregator feeds): a pair where either article has at most
     ``headline_only_words`` tokens (default 20) weighs the headline similarity
-    ``headline_only_weight`` (default 0.4) instead of ``headline_weight``. Linked
-    groups of up to ``max_component_size`` articles (default 10,000; about
-    16 bytes x m**2 at the peak) are cut by linkage whole.
+    ``headline_only_weight`` (default 0.4) instead of ``headline_weight``. Groups
+    linked at ``threshold`` or above (:func:`storyclust.stories.linkage_components`)
+    of up to ``max_component_size`` articles (default 10,000; about 16 bytes x
+    m**2 at the peak) are cut by linkage whole.
     """
 
     threshold: float = 0.25
