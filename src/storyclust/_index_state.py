@@ -839,19 +839,28 @@ class LshRuns:
         return k[order], r[order]
 
     def lookup(self, probes: U64) -> tuple[I64, I64]:
-        """(probe position, row) of every entry whose key equals a probe."""
+        """(probe position, row) of every entry whose key equals a probe.
+
+        By probe position, then as the run holds them, run by run. The probes are
+        searched in sorted order: each search then starts near the last one, and
+        the runs (up to ``MAX_RUN`` keys, 32 MB) are read in order, not at random.
+        """
         pos_parts: list[I64] = []
         row_parts: list[I64] = []
+        order = np.argsort(probes, kind="stable")
+        ordered = probes[order]
         for _, keys, rows in self.runs.values():
             if not len(keys):
                 continue
-            lo = np.searchsorted(keys, probes, side="left")
-            hit = np.flatnonzero(keys[np.minimum(lo, len(keys) - 1)] == probes)
+            lo = np.searchsorted(keys, ordered, side="left")
+            hit = np.flatnonzero(keys[np.minimum(lo, len(keys) - 1)] == ordered)
             if not len(hit):
                 continue
-            hi = np.searchsorted(keys, probes[hit], side="right")
-            n = hi - lo[hit]
-            start = np.repeat(lo[hit] - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+            hi = np.searchsorted(keys, ordered[hit], side="right")
+            back = np.argsort(order[hit], kind="stable")  # the hits in probe order
+            hit, lo_hit, hi = order[hit][back], lo[hit][back], hi[back]
+            n = hi - lo_hit
+            start = np.repeat(lo_hit - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
             pos_parts.append(np.repeat(hit, n).astype(np.int64))
             row_parts.append(rows[start])
         if not pos_parts:
