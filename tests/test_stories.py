@@ -235,20 +235,6 @@ def test_condensed_scorer_serves_large_groups_mixed_with_small(
     assert mixed.tolist() == plain.tolist() and calls == [6, 6]
 
 
-def _links_of(pairs: list[tuple[int, int]], scores: list[float]) -> Links:
-    k = len(pairs)
-    return Links(
-        pairs=np.array(pairs, dtype=np.int64).reshape(k, 2),
-        score=np.array(scores, dtype=np.float64),
-        jaccard=np.zeros(k),
-        cosine=np.array(scores, dtype=np.float64),
-        headline=np.full(k, np.nan),
-        names=np.full(k, np.nan),
-        time_factor=np.ones(k),
-        near_duplicate=np.zeros(k, dtype=bool),
-    )
-
-
 @pytest.mark.parametrize("method", ["average", "single", "complete"])
 @pytest.mark.parametrize("seed", range(8))
 def test_splitting_at_the_threshold_first_is_linkage_of_the_whole(method: str, seed: int) -> None:
@@ -264,7 +250,7 @@ def test_splitting_at_the_threshold_first_is_linkage_of_the_whole(method: str, s
     pairs = sorted({tuple(sorted(p)) for p in rng.integers(0, n, (30, 2)).tolist() if p[0] != p[1]})
     # Scores around the threshold, a few exactly at it, so weak links bridge groups.
     scores = rng.choice([0.1, 0.2, 0.25, 0.3, 0.5, 0.9], size=len(pairs)).tolist()
-    links = _links_of(pairs, scores)
+    links = _links(pairs, scores)
     got = group_links(n, links, threshold=0.25, method=method, max_component_size=n)
     dense = np.zeros((n, n))
     for (i, j), v in zip(pairs, scores):
@@ -281,6 +267,6 @@ def test_a_weak_link_does_not_make_one_group() -> None:
     from storyclust.stories import linkage_components
 
     # Two strong pairs bridged by a link under the threshold: two groups, not one.
-    links = _links_of([(0, 1), (1, 2), (2, 3)], [0.9, 0.2, 0.9])
+    links = _links([(0, 1), (1, 2), (2, 3)], [0.9, 0.2, 0.9])
     assert linkage_components(4, links, 0.25).tolist() == [0, 0, 1, 1]
     assert linkage_components(4, links, 0.2).tolist() == [0, 0, 0, 0]

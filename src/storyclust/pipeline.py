@@ -252,19 +252,8 @@ def _to_input_positions(links: Links, order: npt.NDArray[np.int64]) -> Links:
     """Re-express link pairs in input positions, i < j, sorted."""
     p = order[links.pairs] if len(links) else links.pairs
     lo, hi = np.minimum(p[:, 0], p[:, 1]), np.maximum(p[:, 0], p[:, 1])
-    pairs = np.stack([lo, hi], axis=1)
-    srt = np.lexsort((hi, lo))
-    moved = Links(
-        pairs=pairs,
-        score=links.score,
-        jaccard=links.jaccard,
-        cosine=links.cosine,
-        headline=links.headline,
-        names=links.names,
-        time_factor=links.time_factor,
-        near_duplicate=links.near_duplicate,
-    )
-    return moved.take(srt)
+    moved = dataclasses.replace(links, pairs=np.stack([lo, hi], axis=1))
+    return moved.take(np.lexsort((hi, lo)))
 
 
 def cluster(

@@ -67,6 +67,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import stages
+from .features import Features
 from .links import (
     Links,
     hub_terms,
@@ -518,12 +519,22 @@ def _link_group(
     import pandas as pd
 
     g = int(rows["group"].iloc[0])
-    rows = rows.sort_values("pos").reset_index(drop=True)
-    pos = rows["pos"].to_numpy(np.int64)
-    feats = stages.assemble_features(rows, vocabs[0], vocabs[1], boilerplate, settings.num_perm)
+    pos, feats = _local_features(rows, vocabs, boilerplate, settings)
     mine = stages.local_links(links.take(np.arange(starts[g], starts[g + 1])), pos)
     labels, _ = stages.partition(feats, mine, settings)
     return pd.DataFrame({"pos": pos, "group": np.full(len(pos), g), "label": labels})
+
+
+def _local_features(
+    rows: pd.DataFrame,
+    vocabs: tuple[stages.Vocabulary, stages.Vocabulary],
+    boilerplate: frozenset[int],
+    settings: Settings,
+) -> tuple[I64, Features]:
+    """The canonical positions of a task's articles, ascending, and their features in that order."""
+    rows = rows.sort_values("pos").reset_index(drop=True)
+    feats = stages.assemble_features(rows, vocabs[0], vocabs[1], boilerplate, settings.num_perm)
+    return rows["pos"].to_numpy(np.int64), feats
 
 
 def _prefix_counts(batch: pd.DataFrame, n_terms: int) -> pd.DataFrame:
@@ -565,9 +576,7 @@ def _search_block(
     import pandas as pd
 
     k = int(group["block"].iloc[0])
-    group = group.drop_duplicates("pos").sort_values("pos").reset_index(drop=True)
-    pos = group["pos"].to_numpy(np.int64)
-    feats = stages.assemble_features(group, vocabs[0], vocabs[1], boilerplate, settings.num_perm)
+    pos, feats = _local_features(group, vocabs, boilerplate, settings)
     own = blocks.owned(k, feats.days, pos)
     nbr = text_neighbours(feats, settings, search=own, hubs=hubs)
     mine = np.searchsorted(pos, lsh[starts[k] : starts[k + 1]])
@@ -575,7 +584,7 @@ def _search_block(
     code = np.unique(np.concatenate([nbr[:, 0] * m + nbr[:, 1], mine[:, 0] * m + mine[:, 1]]))
     pairs = np.stack([code // m, code % m], axis=1) if m else np.zeros((0, 2), dtype=np.int64)
     links = score_links(feats, pairs, settings)
-    out = {"i": pos[links.pairs[:, 0]], "j": pos[links.pairs[:, 1]]}
+    out: dict[str, npt.NDArray[Any]] = {"i": pos[links.pairs[:, 0]], "j": pos[links.pairs[:, 1]]}
     out.update({c: getattr(links, c) for c in _LINK_COLUMNS})
     out["near_duplicate"] = links.near_duplicate
     frame = pd.DataFrame(out)

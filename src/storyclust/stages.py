@@ -29,6 +29,7 @@ The flow: :func:`parse_records` -> :func:`line_counts` (reduce:
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import hashlib
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -1295,13 +1296,4 @@ def local_links(links: Links, positions: I64) -> Links:
     at = np.searchsorted(positions, links.pairs)
     inside = (at < len(positions)) & (positions[np.minimum(at, len(positions) - 1)] == links.pairs)
     mine = links.take(inside.all(axis=1))
-    return Links(
-        pairs=np.searchsorted(positions, mine.pairs).astype(np.int64),
-        score=mine.score,
-        jaccard=mine.jaccard,
-        cosine=mine.cosine,
-        headline=mine.headline,
-        names=mine.names,
-        time_factor=mine.time_factor,
-        near_duplicate=mine.near_duplicate,
-    )
+    return dataclasses.replace(mine, pairs=np.searchsorted(positions, mine.pairs).astype(np.int64))
