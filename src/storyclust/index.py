@@ -95,7 +95,9 @@ commit. The file is in WAL mode with ``synchronous=NORMAL`` (a killed process
 loses nothing committed; a power cut may lose the last commits, never
 consistency), so readers in other processes see the last committed state while
 one writer adds, and an open index notices another connection's writes and
-reloads. Arrays are stored as little-endian bytes whose dtypes are recorded in
+reloads. The write-ahead log is folded into the file by a passive checkpoint on
+another thread and connection after each write, not by the commit that fills
+it; the next write waits for it (before it begins once the log holds 64 MB). Arrays are stored as little-endian bytes whose dtypes are recorded in
 the file, dictionaries as JSON: there is no pickle, and opening a file runs no
 code from it (``trusted_schema`` is off, and a file with triggers or views is
 refused). Stored with the data: the settings, the seed, the hash scheme, the
