@@ -665,6 +665,7 @@ class Pool:
         """
         if not self._postings_due(self.n + n_new):
             return None
+        self._main = None  # replaced at the search: not kept beside the new lists
         lists = (self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val)
         return self.n, worker.submit(postings, *lists, 0, self.n, N_TERMS)
 

@@ -1509,9 +1509,12 @@ class StoryIndex:
         """Add (or take away) a batch's terms to the document frequencies; return the pages touched."""
         pages: set[tuple[int, int]] = set()
         for space, idx in enumerate((batch.tf_idx, batch.nm_idx)):
-            cnt = np.bincount(idx, minlength=N_TERMS)  # np.unique's, without its sort
-            t = np.flatnonzero(cnt)
-            cnt = cnt[t]
+            if len(idx) > N_TERMS // 8:  # np.unique's, without its sort
+                cnt = np.bincount(idx, minlength=N_TERMS)
+                t = np.flatnonzero(cnt)
+                cnt = cnt[t]
+            else:  # a few articles (a query): not a pass over every term
+                t, cnt = np.unique(idx, return_counts=True)
             df = self._df[space]
             df[t] += sign * cnt
             self._lg[space][t] = np.log1p(df[t].astype(np.float64))
