@@ -61,7 +61,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -353,9 +353,10 @@ def _stories(
     del lsh
 
     clock.lap("lsh")
-    links = _block_links(feats, days, lsh_pairs, vocabs, boiler, s, parts, kw, stats, clock)
+    assembly = _Assembly(vocabs, boiler, s)
+    links = _block_links(feats, days, lsh_pairs, assembly, parts, kw, stats, clock)
     clock.lap("neighbours and links")
-    raw = _group_stories(feats, n, links, vocabs, boiler, s, parts, kw, stats)
+    raw = _group_stories(feats, n, links, assembly, parts, kw, stats)
     clock.lap("stories")
     return ids, number_by_first_appearance(raw)
 
@@ -364,9 +365,7 @@ def _block_links(
     feats: Dataset,
     days: npt.NDArray[np.float64],
     lsh_pairs: I64,
-    vocabs: tuple[stages.Vocabulary, stages.Vocabulary],
-    boiler: frozenset[int],
-    s: Settings,
+    assembly: _Assembly,
     parts: int,
     kw: dict[str, Any],
     stats: dict[str, float],
@@ -380,7 +379,7 @@ def _block_links(
     """
     counts = (
         feats.select_columns(["tfidf_idx", "tfidf_val"])
-        .map_batches(_prefix_counts, fn_kwargs={"n_terms": len(vocabs[0].hashes)}, **kw)
+        .map_batches(_prefix_counts, fn_kwargs={"n_terms": len(assembly.vocabs[0].hashes)}, **kw)
         .groupby("term", num_partitions=parts)
         .sum("count")
         .to_pandas()
@@ -391,7 +390,7 @@ def _block_links(
         else np.zeros(0, dtype=np.int64)
     )
     clock.lap("hub terms")
-    horizon = time_horizon(s)
+    horizon = time_horizon(assembly.settings)
     # Blocks owning at least a horizon each: an article is in about three blocks
     # (its own and the neighbours' margins), and a block holds three horizons.
     blocks = stages.time_blocks(days, horizon, parts, min_span=horizon)
@@ -411,9 +410,7 @@ def _block_links(
                 "hubs": hubs,
                 "lsh": lsh_sorted,
                 "starts": pair_starts,
-                "vocabs": vocabs,
-                "boilerplate": boiler,
-                "settings": s,
+                "assembly": assembly,
             },
             batch_format="pandas",
         )
@@ -446,9 +443,7 @@ def _group_stories(
     feats: Dataset,
     n: int,
     links: Links,
-    vocabs: tuple[stages.Vocabulary, stages.Vocabulary],
-    boiler: frozenset[int],
-    s: Settings,
+    assembly: _Assembly,
     parts: int,
     kw: dict[str, Any],
     stats: dict[str, float],
@@ -459,6 +454,7 @@ def _group_stories(
     the larger ones go, whole, into `parts` groups, and each group's stories are
     found in one task (:func:`storyclust.stages.partition` of its articles and links).
     """
+    s = assembly.settings
     component, members, group = stages.component_groups(n, links, parts, s)
     raw = stages.small_component_labels(n, links, component, s)
     stats["linked groups"] = float(len(np.unique(group)))
@@ -479,9 +475,7 @@ def _group_stories(
             fn_kwargs={
                 "links": links.take(inside),
                 "starts": starts,
-                "vocabs": vocabs,
-                "boilerplate": boiler,
-                "settings": s,
+                "assembly": assembly,
             },
             batch_format="pandas",
         )
@@ -511,30 +505,16 @@ def _link_group(
     rows: pd.DataFrame,
     links: Links,
     starts: I64,
-    vocabs: tuple[stages.Vocabulary, stages.Vocabulary],
-    boilerplate: frozenset[int],
-    settings: Settings,
+    assembly: _Assembly,
 ) -> pd.DataFrame:
     """One group of whole components: the stories of its articles (numbers within the group)."""
     import pandas as pd
 
     g = int(rows["group"].iloc[0])
-    pos, feats = _local_features(rows, vocabs, boilerplate, settings)
+    pos, feats = assembly.features(rows)
     mine = stages.local_links(links.take(np.arange(starts[g], starts[g + 1])), pos)
-    labels, _ = stages.partition(feats, mine, settings)
+    labels, _ = stages.partition(feats, mine, assembly.settings)
     return pd.DataFrame({"pos": pos, "group": np.full(len(pos), g), "label": labels})
-
-
-def _local_features(
-    rows: pd.DataFrame,
-    vocabs: tuple[stages.Vocabulary, stages.Vocabulary],
-    boilerplate: frozenset[int],
-    settings: Settings,
-) -> tuple[I64, Features]:
-    """The canonical positions of a task's articles, ascending, and their features in that order."""
-    rows = rows.sort_values("pos").reset_index(drop=True)
-    feats = stages.assemble_features(rows, vocabs[0], vocabs[1], boilerplate, settings.num_perm)
-    return rows["pos"].to_numpy(np.int64), feats
 
 
 def _prefix_counts(batch: pd.DataFrame, n_terms: int) -> pd.DataFrame:
@@ -568,15 +548,14 @@ def _search_block(
     hubs: I64,
     lsh: I64,
     starts: I64,
-    vocabs: tuple[stages.Vocabulary, stages.Vocabulary],
-    boilerplate: frozenset[int],
-    settings: Settings,
+    assembly: _Assembly,
 ) -> pd.DataFrame:
     """One time block: its articles' rewrite neighbours and its share of the LSH pairs, scored."""
     import pandas as pd
 
     k = int(group["block"].iloc[0])
-    pos, feats = _local_features(group, vocabs, boilerplate, settings)
+    settings = assembly.settings
+    pos, feats = assembly.features(group)
     own = blocks.owned(k, feats.days, pos)
     nbr = text_neighbours(feats, settings, search=own, hubs=hubs)
     mine = np.searchsorted(pos, lsh[starts[k] : starts[k + 1]])
@@ -605,6 +584,21 @@ def _at_least(batch: pd.DataFrame, low: int) -> pd.DataFrame:
 
 def _with_source(batch: pd.DataFrame) -> pd.DataFrame:
     return batch[batch["source"] != ""]
+
+
+class _Assembly(NamedTuple):
+    """What a task needs to rebuild its articles' features from their rows."""
+
+    vocabs: tuple[stages.Vocabulary, stages.Vocabulary]
+    boilerplate: frozenset[int]
+    settings: Settings
+
+    def features(self, rows: pd.DataFrame) -> tuple[I64, Features]:
+        """The canonical positions of the rows, ascending, and their features in that order."""
+        rows = rows.sort_values("pos").reset_index(drop=True)
+        t, names = self.vocabs
+        feats = stages.assemble_features(rows, t, names, self.boilerplate, self.settings.num_perm)
+        return rows["pos"].to_numpy(np.int64), feats
 
 
 class _Clock:
