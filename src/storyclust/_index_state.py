@@ -692,8 +692,8 @@ class Pool:
             First slot to scan by merging terms.
         """
         main = self._main
+        lists = (self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val)
         if main is None or self._postings_due(self.n):
-            lists = (self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val)
             if ahead is not None and upto == self.n:
                 start, built = ahead
                 first = built.result()
@@ -705,10 +705,7 @@ class Pool:
         tail = self.n - self._main_upto
         if n_queries * tail <= 1 << 14:
             return main, _NO_POSTINGS, self._main_upto
-        recent = postings(
-            self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val, self._main_upto, self.n, N_TERMS
-        )
-        return main, recent, self.n
+        return main, postings(*lists, self._main_upto, self.n, N_TERMS), self.n
 
 
 _NO_POSTINGS: Final = (
