@@ -395,11 +395,8 @@ def _block_links(
     # (its own and the neighbours' margins), and a block holds three horizons.
     blocks = stages.time_blocks(days, horizon, parts, min_span=horizon)
     pair_block, extra = stages.assign_pairs(blocks, days, lsh_pairs)
-    by = np.argsort(pair_block, kind="stable")
-    lsh_sorted, pair_starts = (
-        lsh_pairs[by],
-        np.searchsorted(pair_block[by], np.arange(len(blocks) + 1)),
-    )
+    by, pair_starts = _by_key(pair_block, len(blocks))
+    lsh_sorted = lsh_pairs[by]
     scored = (
         feats.map_batches(_to_blocks, fn_kwargs={"blocks": blocks, "extra": extra}, **kw)
         .groupby("block", num_partitions=parts)
@@ -465,8 +462,8 @@ def _group_stories(
     of[members] = group
     link_group = of[links.pairs[:, 0]]
     inside = np.flatnonzero(link_group >= 0)
-    inside = inside[np.argsort(link_group[inside], kind="stable")]
-    starts = np.searchsorted(link_group[inside], np.arange(parts + 1))
+    by, starts = _by_key(link_group[inside], parts)
+    inside = inside[by]
     found = (
         feats.map_batches(_to_groups, fn_kwargs={"members": members, "group": group}, **kw)
         .groupby("group", num_partitions=parts)
@@ -489,6 +486,12 @@ def _group_stories(
         + found["label"].to_numpy(np.int64)
     )
     return raw
+
+
+def _by_key(key: I64, n_keys: int) -> tuple[I64, I64]:
+    """The order that sorts items by `key` (0..n_keys-1, stable), and where each key's run starts."""
+    by = np.argsort(key, kind="stable")
+    return by, np.searchsorted(key[by], np.arange(n_keys + 1))
 
 
 def _to_groups(batch: pd.DataFrame, members: I64, group: I64) -> pd.DataFrame:
@@ -530,10 +533,9 @@ def _to_blocks(batch: pd.DataFrame, blocks: stages.TimeBlocks, extra: I64) -> pd
     if len(extra):
         lo = np.searchsorted(extra[:, 0], pos, side="left")
         hi = np.searchsorted(extra[:, 0], pos, side="right")
-        more = np.repeat(np.arange(len(pos), dtype=np.int64), hi - lo)
-        at = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if len(more) else more
+        more, at = stages.expand_ranges(lo, hi - lo)
         rows = np.concatenate([rows, more])
-        block = np.concatenate([block, extra[at.astype(np.int64), 1]])
+        block = np.concatenate([block, extra[at, 1]])
     out = batch.iloc[rows].reset_index(drop=True)
     out["block"] = block
     return out

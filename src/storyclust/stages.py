@@ -1145,9 +1145,7 @@ class TimeBlocks:
         stop = np.where(dated, np.searchsorted(self.lo, d, side="right"), self.n_dated)
         start = np.minimum(start, stop)
         count = stop - start + int(self.undated)
-        rows = np.repeat(np.arange(len(d), dtype=np.int64), count)
-        offset = np.arange(len(rows), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
-        block = np.repeat(start, count) + offset
+        rows, block = expand_ranges(start, count)
         if self.undated:  # the undated block needs every article: the last of each run
             block[np.cumsum(count)[count > 0] - 1] = self.n_dated
         return rows, block.astype(np.int64)
@@ -1164,6 +1162,21 @@ class TimeBlocks:
         before_last = (d < ld) | ((d == ld) & (p <= lp))
         mine: npt.NDArray[np.bool_] = after_first & before_last
         return mine
+
+
+def expand_ranges(start: npt.ArrayLike, count: npt.ArrayLike) -> tuple[I64, I64]:
+    """Ranges ``start[k] .. start[k] + count[k] - 1`` laid end to end, with the ``k`` of each value.
+
+    Examples
+    --------
+    >>> [a.tolist() for a in expand_ranges([5, 0, 2], [2, 0, 3])]
+    [[0, 0, 2, 2, 2], [5, 6, 2, 3, 4]]
+    """
+    st = np.asarray(start, dtype=np.int64)
+    c = np.asarray(count, dtype=np.int64)
+    owner = np.repeat(np.arange(len(c), dtype=np.int64), c)
+    offset = np.arange(len(owner), dtype=np.int64) - np.repeat(np.cumsum(c) - c, c)
+    return owner, np.repeat(st, c) + offset
 
 
 def time_order(days: npt.ArrayLike) -> I64:
