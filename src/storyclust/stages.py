@@ -1091,6 +1091,7 @@ def partition(features: Features, links: Links, settings: Settings) -> tuple[I64
         max_component_size=settings.max_component_size,
         similarity=scores,
         condensed=scores.condensed,
+        groups=scores.component,
     )
     return labels, scores
 

@@ -105,6 +105,7 @@ def group_links(
     max_component_size: int = 3000,
     similarity: Callable[[I64], F64] | None = None,
     condensed: Callable[[I64], F64] | None = None,
+    groups: I64 | None = None,
 ) -> I64:
     """Cluster `n` articles from their scored links.
 
@@ -128,6 +129,9 @@ def group_links(
         ``condensed(members) -> (m * (m - 1) / 2,) array``: the same scores in
         condensed form (pairs i < j, row by row), used for groups of more than
         :data:`LARGE_GROUP` articles instead of `similarity`: half the memory.
+    groups : ndarray of int64, optional
+        :func:`linkage_components` of these links and `threshold`, when the caller
+        has them already.
 
     Returns
     -------
@@ -138,7 +142,7 @@ def group_links(
     if n == 0:
         return labels
     graph = _graph(n, links)
-    comp = linkage_components(n, links, threshold)
+    comp = linkage_components(n, links, threshold) if groups is None else groups
     order = np.argsort(comp, kind="stable")
     bounds = np.flatnonzero(np.r_[True, comp[order][1:] != comp[order][:-1], True])
     next_label = 0
