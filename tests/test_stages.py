@@ -303,6 +303,7 @@ def test_time_blocks_hold_the_articles_within_the_horizon() -> None:
             near = np.flatnonzero(np.isnan(days) | (np.abs(days - days[i]) <= 3.0))
             assert set(near.tolist()) <= held
     assert set(rows[block == b.n_dated].tolist()) == set(range(len(days)))
+    assert b.held(days).tolist() == np.bincount(block, minlength=len(b)).tolist()
     # An infinite horizon: one dated block (every block would need everything).
     assert stages.time_blocks(days, np.inf, 3).n_dated == 1
     assert len(stages.time_blocks(np.full(3, np.nan), 3.0, 3)) == 1

@@ -377,6 +377,8 @@ def _block_links(
     the undated ones and the far ends of the near-duplicate pairs it scores: never
     the whole corpus (unless the corpus is undated or the horizon infinite).
     """
+    import pandas as pd
+
     counts = (
         feats.select_columns(["tfidf_idx", "tfidf_val"])
         .map_batches(_prefix_counts, fn_kwargs={"n_terms": len(assembly.vocabs[0].hashes)}, **kw)
@@ -413,13 +415,13 @@ def _block_links(
         )
         .to_pandas()
     )
-    held = scored[scored["i"] < 0]
-    dated = held[held["block"] < blocks.n_dated]["rows"]
+    held = blocks.held(days) + np.bincount(extra[:, 1], minlength=len(blocks))
     stats["blocks"] = float(len(blocks))
-    stats["largest dated block"] = float(dated.max()) if len(dated) else 0.0
-    stats["largest block"] = float(held["rows"].max()) if len(held) else 0.0
+    stats["largest dated block"] = float(held[: blocks.n_dated].max(initial=0))
+    stats["largest block"] = float(held.max(initial=0))
     stats["far pairs"] = float(len(extra))
-    scored = scored[scored["i"] >= 0]
+    if "i" not in scored.columns:  # no block scored a link: no columns either
+        scored = pd.DataFrame({c: [] for c in ("i", "j", *_LINK_COLUMNS, "near_duplicate")})
     pairs = np.stack([scored["i"].to_numpy(np.int64), scored["j"].to_numpy(np.int64)], axis=1)
     # A pair found from both of its articles' blocks is scored twice, the same.
     _, first = np.unique(pairs, axis=0, return_index=True)
@@ -568,16 +570,7 @@ def _search_block(
     out: dict[str, npt.NDArray[Any]] = {"i": pos[links.pairs[:, 0]], "j": pos[links.pairs[:, 1]]}
     out.update({c: getattr(links, c) for c in _LINK_COLUMNS})
     out["near_duplicate"] = links.near_duplicate
-    frame = pd.DataFrame(out)
-    # One marker row: how many articles the block held (reported, then dropped).
-    marker = {c: [np.nan] for c in _LINK_COLUMNS} | {
-        "i": [-1],
-        "j": [-1],
-        "near_duplicate": [False],
-    }
-    frame = pd.concat([frame, pd.DataFrame(marker)], ignore_index=True)
-    frame["rows"], frame["block"] = m, k
-    return frame
+    return pd.DataFrame(out)
 
 
 def _at_least(batch: pd.DataFrame, low: int) -> pd.DataFrame:

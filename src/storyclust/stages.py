@@ -1151,6 +1151,17 @@ class TimeBlocks:
             block[np.cumsum(count)[count > 0] - 1] = self.n_dated
         return rows, block.astype(np.int64)
 
+    def held(self, days: npt.ArrayLike) -> I64:
+        """How many of the articles (`days`) each block needs: :meth:`needed_by` counted."""
+        d = np.asarray(days, dtype=np.float64)
+        dated = np.sort(d[~np.isnan(d)])
+        undated = len(d) - len(dated)
+        inside = np.searchsorted(dated, self.hi, side="right") - np.searchsorted(
+            dated, self.lo, side="left"
+        )
+        out = np.append(inside + undated, len(d)) if self.undated else inside
+        return out.astype(np.int64)
+
     def owned(self, block: int, days: npt.ArrayLike, pos: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """Which of the articles (`days`, `pos`) block `block` owns."""
         d = np.asarray(days, dtype=np.float64)
