@@ -34,7 +34,7 @@ from .similarity import (
     shingle_hashes,
     term_counts,
 )
-from .stages import article_names
+from .stages import article_names, boilerplate_rule
 from .text import STOP_WORDS, hash_strings, normalize, tokenize
 
 U8 = npt.NDArray[np.uint8]
@@ -53,10 +53,6 @@ SNIPPET: Final = 200
 STOP_DIGEST: Final = hashlib.sha256("\n".join(sorted(STOP_WORDS)).encode()).hexdigest()[:16]
 _STOP_HASHES: Final = np.sort(hash_strings(sorted(STOP_WORDS)))
 _NOT_A_TERM: Final = np.array([N_TERMS], dtype=np.uint64)  # what a stop word's term id becomes
-# storyclust.find_boilerplate's defaults (learn_boilerplate is tested equal to it).
-_MIN_ARTICLES: Final = 3
-_MAX_WORDS: Final = 12
-_MIN_SHARE: Final = 0.01
 
 
 @dataclass
@@ -214,8 +210,6 @@ def learn_boilerplate(articles: Sequence[Article], known: frozenset[str]) -> dic
     )
     n_words = np.zeros(len(uniq), dtype=np.int64)
     n_words[inverse] = words[at]
-    hub = max(50, int(_MIN_SHARE * n))
-    found = (count >= hub) | ((count >= _MIN_ARTICLES) & (n_words <= _MAX_WORDS))
     # Repeated by one outlet in two or more of its articles.
     outlets: dict[str, int] = {}
     src = np.array(
@@ -223,9 +217,12 @@ def learn_boilerplate(articles: Sequence[Article], known: frozenset[str]) -> dic
     )
     has = src[d] >= 0
     pair = np.stack([src[d][has], inverse[has]])
+    repeated = uniq[:0]
     if pair.shape[1]:
         pairs, twice = np.unique(pair, axis=1, return_counts=True)
-        found[pairs[1][twice >= 2]] = True
+        repeated = uniq[pairs[1][twice >= 2]]
+    rule = boilerplate_rule(uniq.view(np.int64), n_words, count, repeated.view(np.int64), n)
+    found = np.isin(uniq, np.fromiter(rule, dtype=np.uint64, count=len(rule)))
     # The strings: each found line normalised from the first article holding it.
     lines: dict[int, str] = {}
     by_doc: dict[int, list[str]] = {}
