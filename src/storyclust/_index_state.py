@@ -26,6 +26,7 @@ import numpy.typing as npt
 from ._index_kernels import available_cpus, merge_postings, pair_scores, postings, time_overs
 from ._index_kernels import term_counts as _term_counts
 from .articles import Article
+from .features import utf8
 from .settings import Settings
 from .similarity import (
     hash_raw_text,
@@ -99,15 +100,6 @@ def _counts(doc: I64, terms: I64, weight: I64, n: int, threads: int) -> tuple[I6
     return ptr, idx.astype(np.int32), np.minimum(cnt, 65535).astype(np.uint16)
 
 
-def _encode(docs: list[str]) -> tuple[U8, I64]:
-    """UTF-8 bytes of the documents, concatenated, and their offsets."""
-    enc = [d.encode("utf-8", "surrogatepass") for d in docs]
-    lengths = np.fromiter((len(b) for b in enc), dtype=np.int64, count=len(enc))
-    offsets = np.zeros(len(enc) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    return np.frombuffer(b"".join(enc), dtype=np.uint8), offsets
-
-
 def _tokens(docs: list[str], data: U8, offsets: I64, threads: int) -> tuple[U64, I64]:
     """Token hashes of each document (as ``hash_strings(tokenize(doc))``) and their offsets."""
     hashes, tok_off, ok = hash_raw_text(data, offsets, n_threads=threads)
@@ -172,7 +164,7 @@ def _line_hashes(texts: list[str]) -> tuple[U64, I64, I64]:
 
     By the compiled ``line_hashes``; texts it does not cover, line by line in Python.
     """
-    data, off = _encode(texts)
+    data, off = utf8(texts)
     hashes, words, line_off, ok = line_hashes(data, off, n_threads=available_cpus())
     if ok.all():
         return hashes, words, line_off
@@ -266,7 +258,7 @@ def featurize(
     for a, t in zip(articles, texts):
         docs += [a.title, t]
     threads = available_cpus()
-    data, doc_off = _encode(docs)
+    data, doc_off = utf8(docs)
     hashes, off = _tokens(docs, data, doc_off, threads)
     art_off = np.ascontiguousarray(off[0::2])  # article i spans tokens off[2i]:off[2i+2]
     # TF over content words, as storyclust.stages.tokenize_batch: the title's counted
