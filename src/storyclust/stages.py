@@ -40,7 +40,6 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 from sklearn.preprocessing import normalize as _l2_normalize
 
 from .articles import Article, to_articles
@@ -992,10 +991,8 @@ class GroupScores:
     def __init__(self, feats: Features, links: Links, settings: Settings) -> None:
         n = len(feats.days)
         self.feats, self.links, self.settings = feats, links, settings
-        graph = sp.coo_matrix(
-            (np.ones(len(links)), (links.pairs[:, 0], links.pairs[:, 1])), shape=(n, n)
-        )
-        _, self.component = connected_components(graph, directed=False)
+        # The groups linkage works on (a group's links are listed with its first article).
+        self.component = linkage_components(n, links, settings.threshold)
         of_link = self.component[links.pairs[:, 0]]
         self.order = np.argsort(of_link, kind="stable")
         self.starts = np.searchsorted(
