@@ -58,9 +58,10 @@ The README's Scale section gives the plan for 100 million articles.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 import numpy as np
@@ -114,14 +115,10 @@ def _parse(batch: pd.DataFrame) -> pd.DataFrame:
     return _frame(stages.parse_records(batch))
 
 
-def _line_counts(batch: pd.DataFrame) -> pd.DataFrame:
-    return _frame(stages.line_counts(batch))
-
-
 def _frequencies(
     batch: pd.DataFrame, settings: Settings, boilerplate: frozenset[int]
-) -> pd.DataFrame:
-    return _frame(stages.document_frequencies(stages.tokenize_batch(batch, settings, boilerplate)))
+) -> dict[str, Any]:
+    return stages.document_frequencies(stages.tokenize_batch(batch, settings, boilerplate))
 
 
 def _features(
@@ -262,7 +259,6 @@ def _stories(
     (time blocks, the most articles one block task held, groups of components, the
     most articles one group held).
     """
-    import pandas as pd
 
     clock = _Clock(timings)
     stats = {} if stats is None else stats
@@ -276,42 +272,34 @@ def _stories(
     clock.lap("parse")
     boiler: frozenset[int] = frozenset()
     if s.strip_boilerplate:
-        counts = arts.map_batches(_line_counts, **kw).materialize()
-        totals = (
-            counts.groupby(["line", "words"], num_partitions=parts)
-            .sum("count")
-            .map_batches(_at_least, fn_kwargs={"low": 3}, batch_format="pandas")
-            .to_pandas()
-            if counts.count()
-            else None
+        # Each block's line counts summed before they leave it, dealt into shards by
+        # line; a shard task applies the rule to its lines (all of a line's counts
+        # meet there), and only the boilerplate lines reach the driver.
+        found = _sharded_sums(
+            arts,
+            stages.line_counts,
+            _LINES,
+            functools.partial(_boilerplate_shard, n_articles=n),
+            parts,
+            batch_size,
         )
-        outlet = (
-            counts.map_batches(_with_source, batch_format="pandas")
-            .groupby(["source", "line"], num_partitions=parts)
-            .sum("count")
-            .map_batches(_at_least, fn_kwargs={"low": 2}, batch_format="pandas")
-            .to_pandas()
-        )
-        if totals is None or not len(totals):
-            totals = pd.DataFrame({"line": [], "words": [], "sum(count)": []})
-        boiler = stages.boilerplate_rule(
-            totals["line"].to_numpy(np.int64),
-            totals["words"].to_numpy(np.int64),
-            totals["sum(count)"].to_numpy(np.int64),
-            outlet["line"].to_numpy(np.int64) if len(outlet) else np.zeros(0, np.int64),
-            n,
-        )
+        boiler = frozenset().union(*found)
 
     clock.lap("boilerplate")
-    freq = (
-        arts.map_batches(_frequencies, fn_kwargs={"settings": s, "boilerplate": boiler}, **kw)
-        .groupby(["field", "term"], num_partitions=parts)
-        .sum("df")
-        .to_pandas()
+    # The same for the (field, term) document frequencies: the driver gets the
+    # vocabulary, which it needs anyway.
+    freq = _concat(
+        _sharded_sums(
+            arts,
+            functools.partial(_frequencies, settings=s, boilerplate=boiler),
+            _TERMS,
+            _concat,
+            parts,
+            batch_size,
+        )
     )
-    vocabs = stages.vocabularies(
-        {"field": freq["field"], "term": freq["term"], "df": freq["sum(df)"]}, n
-    )
+    vocabs = stages.vocabularies(freq or {"field": [], "term": [], "df": []}, n)
+    del freq
     clock.lap("frequencies")
     # Canonical positions: rank by (content key, id), as storyclust.cluster orders.
     keys = arts.select_columns(["key", "id", "day"]).to_pandas()
@@ -379,18 +367,15 @@ def _block_links(
     """
     import pandas as pd
 
-    counts = (
-        feats.select_columns(["tfidf_idx", "tfidf_val"])
-        .map_batches(_prefix_counts, fn_kwargs={"n_terms": len(assembly.vocabs[0].hashes)}, **kw)
-        .groupby("term", num_partitions=parts)
-        .sum("count")
-        .to_pandas()
+    found = _sharded_sums(
+        feats,
+        functools.partial(_prefix_counts, n_terms=len(assembly.vocabs[0].hashes)),
+        _PREFIX,
+        _hub_shard,
+        parts,
+        kw["batch_size"],
     )
-    hubs = (
-        hub_terms(counts["term"].to_numpy(np.int64), counts["sum(count)"].to_numpy(np.int64))
-        if len(counts)
-        else np.zeros(0, dtype=np.int64)
-    )
+    hubs = np.sort(np.concatenate(found)).astype(np.int64)
     clock.lap("hub terms")
     horizon = time_horizon(assembly.settings)
     # Blocks owning at least a horizon each: an article is in about three blocks
@@ -522,10 +507,10 @@ def _link_group(
     return pd.DataFrame({"pos": pos, "group": np.full(len(pos), g), "label": labels})
 
 
-def _prefix_counts(batch: pd.DataFrame, n_terms: int) -> pd.DataFrame:
+def _prefix_counts(batch: pd.DataFrame, n_terms: int) -> dict[str, Any]:
     x = stages._csr(list(batch["tfidf_idx"]), list(batch["tfidf_val"]), n_terms)
     terms, counts = prefix_term_counts(x)
-    return _frame({"term": terms, "count": counts})
+    return {"term": terms, "count": counts}
 
 
 def _to_blocks(batch: pd.DataFrame, blocks: stages.TimeBlocks, extra: I64) -> pd.DataFrame:
@@ -541,6 +526,111 @@ def _to_blocks(batch: pd.DataFrame, blocks: stages.TimeBlocks, extra: I64) -> pd
     out = batch.iloc[rows].reset_index(drop=True)
     out["block"] = block
     return out
+
+
+# --- Corpus counts: summed in each block, dealt into shards by key, a shard a task ---
+
+
+class _Count(NamedTuple):
+    """How a count table is summed (:func:`storyclust.stages.sum_counts`) and sharded."""
+
+    keys: tuple[str, ...]
+    value: str
+    carry: tuple[str, ...]
+    shard_on: str
+
+
+_LINES = _Count(("line", "source"), "count", ("words",), "line")
+_TERMS = _Count(("term", "field"), "df", (), "term")
+_PREFIX = _Count(("term",), "count", (), "term")
+
+
+def _sharded_sums(
+    ds: Dataset,
+    count: Callable[[pd.DataFrame], dict[str, Any]],
+    how: _Count,
+    reduce: Callable[[list[dict[str, Any]]], Any],
+    shards: int,
+    batch_size: int,
+) -> list[Any]:
+    """`reduce` of each shard of the summed counts of every batch of `ds`.
+
+    One task a block counts its batches (`count`) and sums them into one row a key
+    (:func:`storyclust.stages.sum_counts`), dealt into `shards` by a hash of the key
+    (:func:`storyclust.stages.split_shards`); one task a shard then receives that
+    shard of every block and reduces it. A key's counts all meet in one shard, so
+    `reduce` sees every count of its keys; what it returns reaches the driver.
+    A block task holds one block and its table; a shard task about 1 / `shards` of
+    the distinct keys of the corpus (one row each per block holding the key).
+    """
+    ray = _ray()
+    shards = max(1, int(shards))
+    mapper = _remote(_block_sums).options(num_returns=shards)
+    tables = []
+    for bundle in ds.iter_internal_ref_bundles():
+        for ref in bundle.block_refs:
+            out = mapper.remote(ref, count, how, shards, batch_size)
+            tables.append(out if shards > 1 else [out])
+    reducer = _remote(_reduce_shard)
+    return list(ray.get([reducer.remote(reduce, *[t[k] for t in tables]) for k in range(shards)]))
+
+
+def _block_sums(
+    block: Any,
+    count: Callable[[pd.DataFrame], dict[str, Any]],
+    how: _Count,
+    shards: int,
+    batch_size: int,
+) -> Any:
+    """One block's counts, summed and dealt into shards (a tuple of tables, or one table)."""
+    from ray.data.block import BlockAccessor
+
+    # As map_batches hands pandas batches (tensor columns as arrays a row).
+    frame = BlockAccessor.for_block(block).to_batch_format("pandas")
+    if not len(frame):
+        return (None,) * shards if shards > 1 else None
+    step = max(1, batch_size)
+    tables = [count(frame.iloc[lo : lo + step]) for lo in range(0, len(frame), step)]
+    summed = stages.sum_counts(tables, how.keys, how.value, how.carry)
+    parts = stages.split_shards(summed, how.shard_on, shards)
+    return tuple(parts) if shards > 1 else parts[0]
+
+
+def _reduce_shard(
+    reduce: Callable[[list[dict[str, Any]]], Any], *tables: dict[str, Any] | None
+) -> Any:
+    return reduce([t for t in tables if t is not None])
+
+
+def _concat(tables: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Tables with the same columns, one after another (no tables: no columns)."""
+    tables = [t for t in tables if t]
+    return (
+        {c: np.concatenate([np.asarray(t[c]) for t in tables]) for c in tables[0]} if tables else {}
+    )
+
+
+def _boilerplate_shard(tables: list[dict[str, Any]], n_articles: int) -> frozenset[int]:
+    """The boilerplate lines among one shard's lines (the rule decides line by line)."""
+    return stages.boilerplate_from_counts(_concat(tables), n_articles) if tables else frozenset()
+
+
+def _hub_shard(tables: list[dict[str, Any]]) -> I64:
+    """The hub terms among one shard's terms."""
+    if not tables:
+        return np.zeros(0, dtype=np.int64)
+    t = _concat(tables)
+    return hub_terms(t["term"], t["count"])
+
+
+_REMOTE: dict[Callable[..., Any], Any] = {}
+
+
+def _remote(fn: Callable[..., Any]) -> Any:
+    """`fn` as a Ray remote function, made once."""
+    if fn not in _REMOTE:
+        _REMOTE[fn] = _ray().remote(fn)
+    return _REMOTE[fn]
 
 
 _LINK_COLUMNS = ("score", "jaccard", "cosine", "headline", "names", "time_factor")
@@ -571,14 +661,6 @@ def _search_block(
     out.update({c: getattr(links, c) for c in _LINK_COLUMNS})
     out["near_duplicate"] = links.near_duplicate
     return pd.DataFrame(out)
-
-
-def _at_least(batch: pd.DataFrame, low: int) -> pd.DataFrame:
-    return batch[batch["sum(count)"] >= low]
-
-
-def _with_source(batch: pd.DataFrame) -> pd.DataFrame:
-    return batch[batch["source"] != ""]
 
 
 class _Assembly(NamedTuple):

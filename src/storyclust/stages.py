@@ -79,6 +79,8 @@ __all__ = [
     "partition",
     "release_memory",
     "shard_pairs",
+    "split_shards",
+    "sum_counts",
     "tokenize_batch",
     "vocabularies",
 ]
@@ -751,6 +753,65 @@ def bucket_shard(band: npt.ArrayLike, key: npt.ArrayLike, shards: int) -> I64:
         h = (k ^ (b * np.uint64(0x9E3779B97F4A7C15))) * np.uint64(0xBF58476D1CE4E5B9)
     out: I64 = ((h >> np.uint64(33)) % np.uint64(max(1, shards))).astype(np.int64)
     return out
+
+
+def sum_counts(
+    tables: Sequence[Batch], keys: Sequence[str], value: str, carry: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Count tables summed: one row per distinct `keys`, with `value` summed over the tables.
+
+    The combine step of the corpus counts on Ray (:func:`line_counts`,
+    :func:`document_frequencies`, prefix term counts), done before any shuffle so
+    each part ships one row a key. `carry` columns are a function of the keys (a
+    line's ``words``) and keep their first value. Key columns may hold strings (an
+    outlet); rows come out sorted by the keys, the first key primary (strings in
+    their sorted order), so the result does not depend on how the rows were cut.
+
+    Examples
+    --------
+    >>> t = sum_counts([{"term": [5, 2], "df": [1, 1]}, {"term": [5], "df": [2]}], ["term"], "df")
+    >>> t["term"].tolist(), t["df"].tolist()
+    ([2, 5], [1, 3])
+    """
+    names = [*keys, value, *carry]
+    cols = {c: np.concatenate([np.asarray(t[c]) for t in tables]) for c in names}
+    codes = []
+    for k in keys:
+        col = cols[k]
+        if col.dtype == object:  # strings: ranked by a dict, not sorted as objects
+            index = {x: r for r, x in enumerate(sorted(set(col.tolist())))}
+            codes.append(np.fromiter(map(index.__getitem__, col.tolist()), np.int64, len(col)))
+        else:
+            codes.append(col.astype(np.int64))
+    order, first = _runs(*codes[::-1])
+    rows = order[first]
+    out = {c: cols[c][rows] for c in names}
+    count = cols[value].astype(np.int64)
+    out[value] = np.add.reduceat(count[order], first) if len(order) else count
+    return out
+
+
+def split_shards(table: Batch, key: str, shards: int) -> list[dict[str, Any]]:
+    """The rows of a table dealt into `shards` tables by a deterministic hash of `key` (int64).
+
+    Every row of one key lands in the same shard, whatever the table, so shards of
+    different parts can be summed apart (:func:`bucket_shard`'s hash, never Python's).
+
+    Examples
+    --------
+    >>> table = {"term": np.array([3, 9, 3, 4]), "df": np.array([1, 1, 2, 1])}
+    >>> [p["term"].tolist() for p in split_shards(table, "term", 3)]
+    [[3, 3], [], [9, 4]]
+    """
+    cols = {c: np.asarray(v) for c, v in table.items()}
+    k = cols[key]
+    shard = bucket_shard(np.zeros(len(k), dtype=np.int64), k, shards)
+    order = np.argsort(shard, kind="stable")
+    starts = np.searchsorted(shard[order], np.arange(max(1, shards) + 1))
+    return [
+        {c: v[order[starts[s] : starts[s + 1]]] for c, v in cols.items()}
+        for s in range(max(1, shards))
+    ]
 
 
 def shard_pairs(pos: npt.ArrayLike, band: npt.ArrayLike, key: npt.ArrayLike) -> I64:
