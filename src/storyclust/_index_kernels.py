@@ -36,6 +36,8 @@ __all__ = [
     "pair_scores",
     "parallel",
     "postings",
+    "query_rows",
+    "query_weights",
     "row_norms",
     "story_members",
     "term_counts",
@@ -455,6 +457,107 @@ def live_row_norms(
     """The TF-IDF norms of the live rows among the first `n`, into `out`, over `n_threads` threads."""
     lo, hi, idx, val = rows
     parallel(_norms_range, (lo, hi, idx, val, lg, float(c), alive, out), int(n), n_threads)
+
+
+# numpy's log of every count a term can have (counts are uint16), so that the compiled
+# query weights use numpy's log to the last bit, not numba's.
+_LOG_COUNTS: Final = np.log(np.maximum(np.arange(1 << 16), 1).astype(np.float64))
+
+
+@_jit
+def _query_weights(
+    ptr: I64,
+    idx: I32,
+    cnt: npt.NDArray[np.uint16],
+    lg: F64,
+    c: float,
+    logs: F64,
+    main_ptr: I64,
+    tail_ptr: I64,
+    max_postings: int,
+    w: F64,
+    qw: F64,
+    hub: npt.NDArray[np.bool_],
+    norm: F64,
+) -> None:
+    """TF-IDF weights, row norms, query weights and hub marks of CSR rows (see ``query_weights``)."""
+    for d in range(len(ptr) - 1):
+        acc = 0.0
+        for p in range(ptr[d], ptr[d + 1]):
+            t = idx[p]
+            x = (1.0 + logs[cnt[p]]) * (c - lg[t])
+            w[p] = x
+            acc += x * x
+            hub[p] = main_ptr[t + 1] - main_ptr[t] + tail_ptr[t + 1] - tail_ptr[t] > max_postings
+        nd = math.sqrt(acc)
+        norm[d] = nd
+        nd = max(nd, 1e-12)
+        for p in range(ptr[d], ptr[d + 1]):
+            qw[p] = w[p] / nd * (c - lg[idx[p]])
+
+
+def query_weights(
+    ptr: I64,
+    idx: I32,
+    cnt: npt.NDArray[np.uint16],
+    lg: F64,
+    c: float,
+    main_ptr: I64,
+    tail_ptr: I64,
+    max_postings: int,
+) -> tuple[F64, F64, npt.NDArray[np.bool_], F64]:
+    """The weights a neighbour query needs of CSR rows of term ids `idx` and counts `cnt`, in one pass.
+
+    With ``idf = c - lg[idx]`` and ``doc`` the row of each entry: the TF-IDF weights
+    ``w = (1 + log(max(cnt, 1))) * idf``, the query weights ``qw = w / max(norm, 1e-12)[doc] * idf``,
+    whether each term is a hub (in more than `max_postings` articles of the inverted
+    lists `main_ptr` and `tail_ptr`), and each row's norm ``sqrt(bincount(doc, w * w))``.
+    Equal to those numpy expressions to the last bit (numpy's log, tested).
+
+    Returns
+    -------
+    w, qw : ndarray of float64, shape (len(idx),)
+    hub : ndarray of bool, shape (len(idx),)
+    norm : ndarray of float64, shape (len(ptr) - 1,)
+    """
+    n_entries = len(idx)
+    w = np.empty(n_entries)
+    qw = np.empty(n_entries)
+    hub = np.empty(n_entries, dtype=np.bool_)
+    norm = np.empty(len(ptr) - 1)
+    _query_weights(
+        np.ascontiguousarray(ptr, dtype=np.int64), idx, cnt, lg, float(c), _LOG_COUNTS,
+        main_ptr, tail_ptr, int(max_postings), w, qw, hub, norm,
+    )  # fmt: skip
+    return w, qw, hub, norm
+
+
+@_jit
+def _query_rows(keep: I64, ptr: I64, w: F64, norm: F64, kept: F64, q_ptr: I64) -> None:
+    """Squared unit weights and entries kept per row (see ``query_rows``)."""
+    d = 0
+    for p in keep:
+        while ptr[d + 1] <= p:
+            d += 1
+        u = w[p] / max(norm[d], 1e-12)
+        kept[d] += u * u
+        q_ptr[d + 1] += 1
+    for d in range(len(ptr) - 1):
+        q_ptr[d + 1] += q_ptr[d]
+
+
+def query_rows(keep: I64, ptr: I64, w: F64, norm: F64) -> tuple[F64, I64]:
+    """Per row of entries `keep` (ascending positions in CSR rows `ptr`): the sum of their squared unit weights, and their offsets.
+
+    ``kept = bincount(doc[keep], (w / max(norm, 1e-12)[doc])[keep] ** 2)`` and
+    ``q_ptr = [0, *cumsum(bincount(doc[keep]))]`` (both of length ``len(ptr) - 1``
+    rows), to the last bit (tested).
+    """
+    n = len(ptr) - 1
+    kept = np.zeros(n)
+    q_ptr = np.zeros(n + 1, dtype=np.int64)
+    _query_rows(np.ascontiguousarray(keep, dtype=np.int64), ptr, w, norm, kept, q_ptr)
+    return kept, q_ptr
 
 
 # --- names and figures ----------------------------------------------------------------------

@@ -167,6 +167,8 @@ from ._index_kernels import (
     linkage_by,
     live_row_norms,
     neighbours,
+    query_rows,
+    query_weights,
     story_members,
     work_space,
 )
@@ -1745,29 +1747,20 @@ class StoryIndex:
         n = len(slots)
         lg = self._lg[0]
         c = math.log1p(self._n_docs) + 1.0
-        idf = c - lg[batch.tf_idx]
-        w = (1.0 + np.log(np.maximum(batch.tf_cnt, 1).astype(np.float64))) * idf
-        lengths = np.diff(batch.tf_ptr)
-        doc = np.repeat(np.arange(n), lengths)
-        norm = np.sqrt(np.bincount(doc, w * w, minlength=n))
-        # Query weight of term t: its normalised TF-IDF times IDF (the stored rows carry TF only).
-        qw = w / np.maximum(norm, 1e-12)[doc] * idf
         # A queried article leaves again: keep it out of the cached inverted lists.
         main, recent, scan_from = pool.postings(n, pool.n if stay else int(slots[0]), ahead)
-        # Hub terms (in more than _MAX_POSTINGS articles held) are not searched: their
+        # Query weight of term t: its normalised TF-IDF times IDF (the stored rows carry TF
+        # only). Hub terms (in more than _MAX_POSTINGS articles held) are not searched: their
         # lists would cost more than all the others, for the least IDF.
-        t = batch.tf_idx
-        listed = main[0][t + 1] - main[0][t] + recent[0][t + 1] - recent[0][t]
-        hub = listed > _MAX_POSTINGS
+        w, qw, hub, norm = query_weights(
+            batch.tf_ptr, batch.tf_idx, batch.tf_cnt, lg, c, main[0], recent[0], _MAX_POSTINGS
+        )
         keep = top_per_row(batch.tf_ptr, np.where(hub, -1.0, qw), _QUERY_TERMS)
         keep = keep[~hub[keep]]
         # Batch keeps neighbours with cosine >= link_threshold. An article searched with
         # only some of its terms scores less, in about the share of its squared weight
         # those terms carry: its cut is lowered by that share (exact for short texts).
-        unit = w / np.maximum(norm, 1e-12)[doc]
-        kept: F64 = np.bincount(doc[keep], unit[keep] ** 2, minlength=n).astype(np.float64)
-        q_ptr = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(np.bincount(doc[keep], minlength=n), out=q_ptr[1:])
+        kept, q_ptr = query_rows(keep, batch.tf_ptr, w, norm)
         rows = (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val)
         norms = self._norms[0] if self._norms is not None else np.full(pool.n, -1.0)
         ready = n * 64 >= pool.n  # most rows will be reached: their norms now, on every CPU
