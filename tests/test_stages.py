@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -347,3 +349,122 @@ def test_components_linked_in_groups_give_the_whole_partition(n_groups: int) -> 
         labels, _ = stages.partition(_rows(feats, pos), stages.local_links(links, pos), s)
         raw[pos] = top + g * n + labels
     assert np.array_equal(number_by_first_appearance(raw), number_by_first_appearance(whole))
+
+
+# --- Corpus counts summed in blocks, then in shards (how the Ray path reduces them) ---
+
+
+def _cut(cols: dict[str, np.ndarray], n_blocks: int) -> list[dict[str, np.ndarray]]:
+    """The articles cut into `n_blocks` blocks of uneven sizes (some may be empty)."""
+    n = len(cols["key"])
+    ends = np.sort(np.random.default_rng(n_blocks).integers(0, n + 1, size=n_blocks - 1))
+    bounds = [0, *ends.tolist(), n]
+    return [{k: v[a:b] for k, v in cols.items()} for a, b in itertools.pairwise(bounds)]
+
+
+def _block_then_shards(
+    blocks: list[list[dict[str, np.ndarray]]],
+    keys: tuple[str, ...],
+    value: str,
+    carry: tuple[str, ...],
+    shards: int,
+) -> list[list[dict[str, np.ndarray]]]:
+    """Each block's batch tables summed and dealt into shards; the shards' tables of every block."""
+    out: list[list[dict[str, np.ndarray]]] = [[] for _ in range(shards)]
+    for tables in blocks:
+        if not tables:
+            continue
+        summed = stages.sum_counts(tables, keys, value, carry)
+        assert len({tuple(r) for r in zip(*(summed[k].tolist() for k in keys))}) == len(
+            summed[value]
+        )  # one row a key
+        for k, part in enumerate(stages.split_shards(summed, keys[0], shards)):
+            out[k].append(part)
+    return out
+
+
+@pytest.mark.parametrize(("n_blocks", "shards"), [(1, 1), (2, 3), (5, 2), (7, 16)])
+def test_counts_summed_in_blocks_and_shards_give_the_plain_boilerplate_and_vocabulary(
+    n_blocks: int, shards: int
+) -> None:
+    arts, s = _corpus(), Settings()
+    cols, n = stages.articles_columns(arts), len(arts)
+    blocks = [_batches(b, 2) if len(b["key"]) else [] for b in _cut(cols, n_blocks)]
+
+    lines = [[stages.line_counts(b) for b in block] for block in blocks]
+    expected = stages.boilerplate_from_counts(_concat([t for b in lines for t in b]), n)
+    by_shard = _block_then_shards(lines, ("line", "source"), "count", ("words",), shards)
+    got = frozenset().union(*(stages.boilerplate_from_counts(_concat(p), n) for p in by_shard if p))
+    assert expected and got == expected
+
+    freqs = [
+        [stages.document_frequencies(stages.tokenize_batch(b, s, got)) for b in block]
+        for block in blocks
+    ]
+    want = stages.vocabularies(_concat([t for b in freqs for t in b]), n)
+    by_shard = _block_then_shards(freqs, ("term", "field"), "df", (), shards)
+    vocab = stages.vocabularies(_concat([t for p in by_shard for t in p]), n)
+    for a, b in zip(vocab, want):
+        assert np.array_equal(a.hashes, b.hashes) and np.array_equal(a.idf, b.idf)
+
+
+@pytest.mark.parametrize(("n_blocks", "shards"), [(1, 1), (3, 2), (6, 5)])
+def test_prefix_counts_summed_in_blocks_and_shards_give_the_hub_terms(
+    n_blocks: int, shards: int
+) -> None:
+    from storyclust.links import MAX_POSTINGS, hub_terms
+
+    rng = np.random.default_rng(shards)
+    # Terms counted in many batches, some near MAX_POSTINGS in total.
+    batches = [
+        {
+            "term": (t := np.unique(rng.integers(0, 400, size=150))),
+            "count": rng.integers(1, MAX_POSTINGS // 11, size=len(t)),
+        }
+        for _ in range(60)
+    ]
+    whole = _concat(batches)
+    expected = hub_terms(whole["term"], whole["count"])
+    assert 0 < len(expected) < 400
+    cut = np.sort(rng.integers(0, 61, size=n_blocks - 1)).tolist()
+    blocks = [batches[a:b] for a, b in zip([0, *cut], [*cut, 60])]
+    by_shard = _block_then_shards(blocks, ("term",), "count", (), shards)
+    got = [hub_terms(_concat(p)["term"], _concat(p)["count"]) for p in by_shard if p]
+    assert np.array_equal(np.sort(np.concatenate(got)), expected)
+
+
+def test_sum_counts_is_a_plain_sum_per_key() -> None:
+    rng = np.random.default_rng(0)
+    outlets = np.array(["", "AP", "Reuters", "BBC"], dtype=object)
+    tables = [
+        {
+            "line": rng.integers(-3, 3, size=m),
+            "source": outlets[rng.integers(0, 4, size=m)],
+            "count": rng.integers(1, 5, size=m),
+        }
+        for m in (0, 5, 40, 1)
+    ]
+    plain: dict[tuple[int, str], int] = {}
+    for t in tables:
+        for line, src, c in zip(t["line"].tolist(), t["source"].tolist(), t["count"].tolist()):
+            plain[(line, src)] = plain.get((line, src), 0) + c
+    got = stages.sum_counts(tables, ("line", "source"), "count")
+    rows = list(zip(got["line"].tolist(), got["source"].tolist(), got["count"].tolist()))
+    assert rows == sorted((line, src, c) for (line, src), c in plain.items())
+    # Cut otherwise, the same table.
+    again = stages.sum_counts([_concat(tables[::-1])], ("line", "source"), "count")
+    assert all(np.array_equal(again[k], got[k]) for k in got)
+
+
+def test_split_shards_keeps_each_key_in_one_shard() -> None:
+    key = np.random.default_rng(1).integers(-(2**63), 2**63 - 1, size=500, dtype=np.int64)
+    table = {"term": np.concatenate([key, key[:100]]), "df": np.arange(600)}
+    parts = stages.split_shards(table, "term", 7)
+    assert len(parts) == 7 and sum(len(p["term"]) for p in parts) == 600
+    seen = [set(p["term"].tolist()) for p in parts]
+    assert all(not (a & b) for i, a in enumerate(seen) for b in seen[i + 1 :])
+    assert min(len(p["term"]) for p in parts) > 30  # the hash spreads the keys
+    one = stages.split_shards({"term": key[:3], "df": np.arange(3)}, "term", 7)
+    assert [p["term"].tolist() for p in one] == [
+        [k for k in key[:3].tolist() if k in s] for s in seen
+    ]
