@@ -586,7 +586,7 @@ def _block_sums(
     from ray.data.block import BlockAccessor
 
     # As map_batches hands pandas batches (tensor columns as arrays a row).
-    frame = BlockAccessor.for_block(block).to_batch_format("pandas")
+    frame: Any = BlockAccessor.for_block(block).to_batch_format("pandas")
     if not len(frame):
         return (None,) * shards if shards > 1 else None
     step = max(1, batch_size)

@@ -149,12 +149,20 @@ def parse_records(batch: Batch) -> dict[str, Any]:
             "records must carry an 'id' column when processed in batches (made-up ids would "
             f"depend on the batching); got columns {sorted(batch)}"
         )
-    cols = list(batch)
-    n = len(batch["id"])
+    # Each column as a Python list once: indexing a pandas column a cell at a time
+    # cost more than the rest of the stage together.
+    values = {c: _cells(batch[c]) for c in batch}
+    n = len(values["id"])
     records = [
-        {c: _plain(batch[c][k]) for c in cols if _plain(batch[c][k]) is not None} for k in range(n)
+        {c: v for c, col in values.items() if (v := _plain(col[k])) is not None} for k in range(n)
     ]
     return articles_columns(list(to_articles(records)))
+
+
+def _cells(column: Any) -> list[Any]:
+    """A column's cells as a list (numpy scalars become Python values where they can)."""
+    cells = column.tolist() if hasattr(column, "tolist") else list(column)
+    return cells if isinstance(cells, list) else list(cells)
 
 
 def _plain(v: Any) -> Any:
