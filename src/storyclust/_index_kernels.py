@@ -24,6 +24,7 @@ __all__ = [
     "available_cpus",
     "candidate_stories",
     "components",
+    "content_term_ids",
     "cosine_matrix",
     "cut_distances",
     "cut_labels",
@@ -39,6 +40,7 @@ __all__ = [
     "query_rows",
     "query_weights",
     "row_norms",
+    "stop_bitmap",
     "story_members",
     "term_counts",
     "time_overs",
@@ -558,6 +560,48 @@ def query_rows(keep: I64, ptr: I64, w: F64, norm: F64) -> tuple[F64, I64]:
     q_ptr = np.zeros(n + 1, dtype=np.int64)
     _query_rows(np.ascontiguousarray(keep, dtype=np.int64), ptr, w, norm, kept, q_ptr)
     return kept, q_ptr
+
+
+@_jit
+def _content_ids(hashes: U64, stop: U64, bitmap: U64, n_terms: int, out: U64) -> None:
+    """Term ids of token hashes, `n_terms` for those in `stop` (see ``content_term_ids``)."""
+    low = np.uint64(n_terms - 1)
+    none = np.uint64(n_terms)
+    m16 = np.uint64(0xFFFF)
+    for i in range(len(hashes)):
+        h = hashes[i]
+        out[i] = h & low
+        b = h & m16
+        if (bitmap[b >> np.uint64(6)] >> (b & np.uint64(63))) & np.uint64(1):
+            lo, hi = 0, len(stop)
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if stop[mid] < h:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < len(stop) and stop[lo] == h:
+                out[i] = none
+
+
+def stop_bitmap(stop: U64) -> U64:
+    """Bits set at the low 16 bits of each of the sorted hashes `stop`: ``content_term_ids``'s filter."""
+    bitmap = np.zeros(1 << 10, dtype=np.uint64)
+    low = (stop & np.uint64(0xFFFF)).astype(np.int64)
+    np.bitwise_or.at(bitmap, low >> 6, np.uint64(1) << (low & 63).astype(np.uint64))
+    return bitmap
+
+
+def content_term_ids(hashes: U64, stop: U64, bitmap: U64, n_terms: int) -> U64:
+    """``np.where(isin(hashes, stop), n_terms, hashes & (n_terms - 1))`` in one compiled pass.
+
+    `stop` is sorted, `bitmap` is ``stop_bitmap(stop)`` and `n_terms` a power of two.
+    Most tokens are told apart from the stop hashes by the bitmap alone; the others
+    are looked up by bisection. Equal to the numpy expression (tested).
+    """
+    out = np.empty(len(hashes), dtype=np.uint64)
+    _content_ids(np.ascontiguousarray(hashes, dtype=np.uint64), stop, bitmap, int(n_terms), out)
+    return out
 
 
 # --- names and figures ----------------------------------------------------------------------

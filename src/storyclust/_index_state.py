@@ -23,7 +23,15 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from ._index_kernels import available_cpus, merge_postings, pair_scores, postings, time_overs
+from ._index_kernels import (
+    available_cpus,
+    content_term_ids,
+    merge_postings,
+    pair_scores,
+    postings,
+    stop_bitmap,
+    time_overs,
+)
 from ._index_kernels import term_counts as _term_counts
 from .articles import Article
 from .features import utf8
@@ -53,6 +61,7 @@ N_TERMS: Final = 1 << TERM_BITS
 SNIPPET: Final = 200
 STOP_DIGEST: Final = hashlib.sha256("\n".join(sorted(STOP_WORDS)).encode()).hexdigest()[:16]
 _STOP_HASHES: Final = np.sort(hash_strings(sorted(STOP_WORDS)))
+_STOP_BITMAP: Final = stop_bitmap(_STOP_HASHES)
 _NOT_A_TERM: Final = np.array([N_TERMS], dtype=np.uint64)  # what a stop word's term id becomes
 
 
@@ -266,8 +275,7 @@ def featurize(
     # by the kernel's term_counts over term ids. A stop word becomes N_TERMS (no term id),
     # its only "stop hash", so that two words sharing a term id are still told apart from
     # stop words by their full hash.
-    content = _STOP_HASHES[np.searchsorted(_STOP_HASHES[:-1], hashes)] != hashes
-    ids = np.where(content, hashes & np.uint64(N_TERMS - 1), np.uint64(N_TERMS))
+    ids = content_term_ids(hashes, _STOP_HASHES, _STOP_BITMAP, N_TERMS)
     terms, counts, tf_ptr = term_counts(
         ids,
         off,

@@ -1,0 +1,47 @@
+"""StoryIndex features: the compiled stop-word filter equals the numpy expression it replaces."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storyclust._index_kernels import content_term_ids, stop_bitmap
+from storyclust._index_state import _STOP_BITMAP, _STOP_HASHES, N_TERMS
+
+
+def _reference(hashes: np.ndarray, stop: np.ndarray, n_terms: int) -> np.ndarray:
+    """The numpy expression of featurize before it was compiled (`stop` sorted)."""
+    content = stop[np.searchsorted(stop[:-1], hashes)] != hashes
+    return np.where(content, hashes & np.uint64(n_terms - 1), np.uint64(n_terms))
+
+
+_U64 = st.integers(0, (1 << 64) - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(_U64, min_size=1, max_size=30, unique=True),
+    st.lists(st.one_of(_U64, st.integers(0, 29)), max_size=200),
+    st.integers(0, 1 << 16),
+)
+def test_content_term_ids_equal_numpy(stop: list[int], picks: list[int], shift: int) -> None:
+    stop_arr = np.sort(np.array(stop, dtype=np.uint64))
+    # Tokens: stop hashes, random hashes, and near misses sharing a stop hash's low 16 bits.
+    tokens = [stop[p] if p < len(stop) else p for p in picks]
+    tokens += [(h ^ (shift << 16)) & ((1 << 64) - 1) for h in stop]
+    hashes = np.array(tokens, dtype=np.uint64)
+    got = content_term_ids(hashes, stop_arr, stop_bitmap(stop_arr), 1 << 20)
+    want = _reference(hashes, stop_arr, 1 << 20)
+    assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_stop_words_of_the_index_are_filtered() -> None:
+    rng = np.random.default_rng(0)
+    hashes = np.concatenate(
+        [_STOP_HASHES, rng.integers(0, 1 << 63, 5000, dtype=np.uint64) * np.uint64(2)]
+    )
+    rng.shuffle(hashes)
+    got = content_term_ids(hashes, _STOP_HASHES, _STOP_BITMAP, N_TERMS)
+    assert np.array_equal(got, _reference(hashes, _STOP_HASHES, N_TERMS))
+    assert (got == N_TERMS).sum() >= len(_STOP_HASHES)
