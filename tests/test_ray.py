@@ -6,6 +6,7 @@ installed and CI is not set (CI installs the ``ray`` extra and must run these).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -27,6 +28,7 @@ import pandas as pd
 import ray
 
 import storyclust.ray as sray
+from storyclust.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("STORYCLUST_DATA", ROOT.parent / "shared" / "data"))
@@ -98,8 +100,6 @@ def test_work_is_cut_in_time_blocks_and_component_groups(local_ray: None, partit
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from scale_corpus import records
 
-    from storyclust.settings import Settings
-
     recs = records(800, seed=11, days=60.0)
     for k, r in enumerate(recs):
         if k % 17 == 0:
@@ -124,6 +124,40 @@ def test_work_is_cut_in_time_blocks_and_component_groups(local_ray: None, partit
     assert stats["largest dated block"] < len(recs)
     assert stats["far pairs"] > 0
     assert stats["largest group"] < len(recs)
+
+
+@pytest.mark.parametrize(("blocks", "shards"), [(1, 1), (3, 2), (4, 5)])
+def test_block_sums_in_shards_are_the_plain_counts(
+    local_ray: None, blocks: int, shards: int
+) -> None:
+    """The counts each block sums and each shard task receives are the corpus's counts."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from scale_corpus import records
+
+    from storyclust import stages
+
+    recs = records(300, seed=7)
+    arts = (
+        ray.data.from_items(recs)
+        .repartition(blocks)
+        .map_batches(sray._parse, batch_format="pandas", batch_size=41)
+        .materialize()
+    )
+    cols = stages.parse_records(pd.DataFrame(recs))
+    for count, how in (
+        (stages.line_counts, sray._LINES),
+        (
+            functools.partial(sray._frequencies, settings=Settings(), boilerplate=frozenset()),
+            sray._TERMS,
+        ),
+    ):
+        summed = functools.partial(sray._summed, how=how)
+        got = sray._concat(sray._sharded_sums(arts, count, how, summed, shards, 23))
+        want = stages.sum_counts([count(cols)], how.keys, how.value, how.carry)
+        again = stages.sum_counts([got], how.keys, how.value, how.carry)
+        assert len(again[how.value]) == len(got[how.value])  # one row a key
+        for k in (*how.keys, how.value, *how.carry):
+            assert np.array_equal(again[k], want[k]), k
 
 
 def test_story_numbers_do_not_depend_on_blocks(local_ray: None) -> None:

@@ -82,6 +82,7 @@ from .stories import number_by_first_appearance
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    import pyarrow as pa
 
 # ray.data.Dataset; ray ships no type information mypy can follow, and is optional.
 Dataset: TypeAlias = Any
@@ -104,11 +105,38 @@ def _ray() -> Any:
     return ray
 
 
-def _frame(cols: dict[str, Any]) -> pd.DataFrame:
-    """Columns (possibly holding one array a row) as a DataFrame."""
-    import pandas as pd
+def _frame(cols: dict[str, Any]) -> pa.Table:
+    """Columns as an Arrow table: an array a row as a list column, built from one flat array.
 
-    return pd.DataFrame({k: list(v) if v.dtype == object else v for k, v in cols.items()})
+    Ray Data would otherwise convert a pandas frame holding arrays a row itself,
+    inferring tensor columns cell by cell: that took longer than the stages.
+    """
+    import pyarrow as pa
+
+    out = {}
+    for name, v in cols.items():
+        if name in _LISTS:
+            rows = list(v)
+            offsets = np.zeros(len(rows) + 1, dtype=np.int64)
+            np.cumsum([len(r) for r in rows], out=offsets[1:])
+            kind = _LISTS[name]
+            flat = np.concatenate(rows).astype(kind) if rows else np.zeros(0, kind)
+            out[name] = pa.LargeListArray.from_arrays(pa.array(offsets), pa.array(flat))
+        elif np.asarray(v).dtype == object:
+            out[name] = pa.array([str(x) for x in v], type=pa.string())
+        else:
+            out[name] = pa.array(np.asarray(v))
+    return pa.table(out)
+
+
+#: The columns holding an array a row (features), with the type of their values.
+_LISTS = {
+    "signature": np.uint32,
+    "tfidf_idx": np.int64,
+    "tfidf_val": np.float32,
+    "names_idx": np.int64,
+    "names_val": np.float32,
+}
 
 
 def _parse(batch: pd.DataFrame) -> pd.DataFrame:
@@ -137,15 +165,24 @@ def _features(
     return _frame(out)
 
 
-def _band_rows(batch: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+def _band_rows(batch: pa.Table, settings: Settings) -> pa.Table:
+    rows = _pandas(batch)
     return _frame(
         stages.band_key_rows(
-            batch["pos"].to_numpy(np.int64),
-            list(batch["signature"]),
-            batch["has_shingles"],
+            rows["pos"].to_numpy(np.int64),
+            list(rows["signature"]),
+            rows["has_shingles"],
             settings,
         )
     )
+
+
+def _pandas(batch: Any) -> pd.DataFrame:
+    """An Arrow batch as pandas with an array a row in list columns (Arrow's own conversion;
+    Ray Data's pandas batches hold Python lists there)."""
+    import pyarrow as pa
+
+    return batch.to_pandas() if isinstance(batch, pa.Table) else batch
 
 
 def _with_shard(batch: pd.DataFrame, shards: int) -> pd.DataFrame:
@@ -293,7 +330,7 @@ def _stories(
             arts,
             functools.partial(_frequencies, settings=s, boilerplate=boiler),
             _TERMS,
-            _concat,
+            functools.partial(_summed, how=_TERMS),
             parts,
             batch_size,
         )
@@ -320,7 +357,7 @@ def _stories(
     clock.lap("features")
     bands = (
         feats.select_columns(["pos", "signature", "has_shingles"])
-        .map_batches(_band_rows, fn_kwargs={"settings": s}, **kw)
+        .map_batches(_band_rows, fn_kwargs={"settings": s}, **{**kw, "batch_format": "pyarrow"})
         .materialize()
     )
     # Buckets are grouped into shards (a hash of band and key): one call a shard,
@@ -384,8 +421,9 @@ def _block_links(
     pair_block, extra = stages.assign_pairs(blocks, days, lsh_pairs)
     by, pair_starts = _by_key(pair_block, len(blocks))
     lsh_sorted = lsh_pairs[by]
+    arrow = {**kw, "batch_format": "pyarrow"}
     scored = (
-        feats.map_batches(_to_blocks, fn_kwargs={"blocks": blocks, "extra": extra}, **kw)
+        feats.map_batches(_to_blocks, fn_kwargs={"blocks": blocks, "extra": extra}, **arrow)
         .groupby("block", num_partitions=parts)
         .map_groups(
             _search_block,
@@ -396,7 +434,7 @@ def _block_links(
                 "starts": pair_starts,
                 "assembly": assembly,
             },
-            batch_format="pandas",
+            batch_format="pyarrow",
         )
         .to_pandas()
     )
@@ -451,8 +489,9 @@ def _group_stories(
     inside = np.flatnonzero(link_group >= 0)
     by, starts = _by_key(link_group[inside], parts)
     inside = inside[by]
+    arrow = {**kw, "batch_format": "pyarrow"}
     found = (
-        feats.map_batches(_to_groups, fn_kwargs={"members": members, "group": group}, **kw)
+        feats.map_batches(_to_groups, fn_kwargs={"members": members, "group": group}, **arrow)
         .groupby("group", num_partitions=parts)
         .map_groups(
             _link_group,
@@ -461,7 +500,7 @@ def _group_stories(
                 "starts": starts,
                 "assembly": assembly,
             },
-            batch_format="pandas",
+            batch_format="pyarrow",
         )
         .to_pandas()
     )
@@ -481,18 +520,16 @@ def _by_key(key: I64, n_keys: int) -> tuple[I64, I64]:
     return by, np.searchsorted(key[by], np.arange(n_keys + 1))
 
 
-def _to_groups(batch: pd.DataFrame, members: I64, group: I64) -> pd.DataFrame:
+def _to_groups(batch: pa.Table, members: I64, group: I64) -> pa.Table:
     """The articles of the components of 3 or more, with their group."""
-    pos = batch["pos"].to_numpy(np.int64)
+    pos = batch["pos"].to_numpy().astype(np.int64)
     at = np.minimum(np.searchsorted(members, pos), max(len(members) - 1, 0))
     keep = members[at] == pos
-    out = batch[keep].reset_index(drop=True)
-    out["group"] = group[at[keep]]
-    return out
+    return _take(batch, np.flatnonzero(keep), "group", group[at[keep]])
 
 
 def _link_group(
-    rows: pd.DataFrame,
+    batch: pa.Table,
     links: Links,
     starts: I64,
     assembly: _Assembly,
@@ -500,6 +537,7 @@ def _link_group(
     """One group of whole components: the stories of its articles (numbers within the group)."""
     import pandas as pd
 
+    rows = _pandas(batch)
     g = int(rows["group"].iloc[0])
     pos, feats = assembly.features(rows)
     mine = stages.local_links(links.take(np.arange(starts[g], starts[g + 1])), pos)
@@ -513,19 +551,24 @@ def _prefix_counts(batch: pd.DataFrame, n_terms: int) -> dict[str, Any]:
     return {"term": terms, "count": counts}
 
 
-def _to_blocks(batch: pd.DataFrame, blocks: stages.TimeBlocks, extra: I64) -> pd.DataFrame:
+def _to_blocks(batch: pa.Table, blocks: stages.TimeBlocks, extra: I64) -> pa.Table:
     """Each article once for every block that needs it, with a ``block`` column."""
-    pos = batch["pos"].to_numpy(np.int64)
-    rows, block = blocks.needed_by(batch["day"].to_numpy(np.float64), pos)
+    pos = batch["pos"].to_numpy().astype(np.int64)
+    rows, block = blocks.needed_by(batch["day"].to_numpy().astype(np.float64), pos)
     if len(extra):
         lo = np.searchsorted(extra[:, 0], pos, side="left")
         hi = np.searchsorted(extra[:, 0], pos, side="right")
         more, at = stages.expand_ranges(lo, hi - lo)
         rows = np.concatenate([rows, more])
         block = np.concatenate([block, extra[at, 1]])
-    out = batch.iloc[rows].reset_index(drop=True)
-    out["block"] = block
-    return out
+    return _take(batch, rows, "block", block)
+
+
+def _take(batch: pa.Table, rows: I64, name: str, value: I64) -> pa.Table:
+    """The rows of an Arrow batch (Arrow takes them, no conversion), with a column `name`."""
+    import pyarrow as pa
+
+    return batch.take(pa.array(rows, type=pa.int64())).append_column(name, pa.array(value))
 
 
 # --- Corpus counts: summed in each block, dealt into shards by key, a shard a task ---
@@ -583,10 +626,7 @@ def _block_sums(
     batch_size: int,
 ) -> Any:
     """One block's counts, summed and dealt into shards (a tuple of tables, or one table)."""
-    from ray.data.block import BlockAccessor
-
-    # As map_batches hands pandas batches (tensor columns as arrays a row).
-    frame: Any = BlockAccessor.for_block(block).to_batch_format("pandas")
+    frame = _pandas(block)
     if not len(frame):
         return (None,) * shards if shards > 1 else None
     step = max(1, batch_size)
@@ -608,6 +648,11 @@ def _concat(tables: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return (
         {c: np.concatenate([np.asarray(t[c]) for t in tables]) for c in tables[0]} if tables else {}
     )
+
+
+def _summed(tables: list[dict[str, Any]], how: _Count) -> dict[str, Any]:
+    """One shard's tables summed: one row a key."""
+    return stages.sum_counts(tables, how.keys, how.value, how.carry) if tables else {}
 
 
 def _boilerplate_shard(tables: list[dict[str, Any]], n_articles: int) -> frozenset[int]:
@@ -637,7 +682,7 @@ _LINK_COLUMNS = ("score", "jaccard", "cosine", "headline", "names", "time_factor
 
 
 def _search_block(
-    group: pd.DataFrame,
+    batch: pa.Table,
     blocks: stages.TimeBlocks,
     hubs: I64,
     lsh: I64,
@@ -647,6 +692,7 @@ def _search_block(
     """One time block: its articles' rewrite neighbours and its share of the LSH pairs, scored."""
     import pandas as pd
 
+    group = _pandas(batch)
     k = int(group["block"].iloc[0])
     settings = assembly.settings
     pos, feats = assembly.features(group)
