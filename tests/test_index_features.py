@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from storyclust._index_kernels import content_term_ids, stop_bitmap
+from storyclust._index_kernels import content_term_ids, count_terms, stop_bitmap
 from storyclust._index_state import _STOP_BITMAP, _STOP_HASHES, N_TERMS
 
 
@@ -45,3 +45,21 @@ def test_stop_words_of_the_index_are_filtered() -> None:
     got = content_term_ids(hashes, _STOP_HASHES, _STOP_BITMAP, N_TERMS)
     assert np.array_equal(got, _reference(hashes, _STOP_HASHES, N_TERMS))
     assert (got == N_TERMS).sum() >= len(_STOP_HASHES)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 99), max_size=300),
+    st.lists(st.integers(0, 50), min_size=100, max_size=100),
+    st.sampled_from([1, -1]),
+)
+def test_count_terms_equal_bincount(idx: list[int], df0: list[int], sign: int) -> None:
+    terms = np.array(idx, dtype=np.int32)
+    want_df = np.array(df0, dtype=np.int64)
+    cnt = np.bincount(terms, minlength=100)
+    want_t = np.flatnonzero(cnt)
+    want_df[want_t] += sign * cnt[want_t]
+    got_df = np.array(df0, dtype=np.int64)
+    got_t = count_terms(terms, sign, got_df)
+    assert got_t.dtype == np.int64 and np.array_equal(got_t, want_t)
+    assert np.array_equal(got_df, want_df)

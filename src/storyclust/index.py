@@ -161,6 +161,7 @@ from ._index_kernels import (
     available_cpus,
     candidate_stories,
     components,
+    count_terms,
     cut_distances,
     cut_labels,
     eligible,
@@ -1511,16 +1512,16 @@ class StoryIndex:
         """Add (or take away) a batch's terms to the document frequencies; return the pages touched."""
         pages: set[tuple[int, int]] = set()
         for space, idx in enumerate((batch.tf_idx, batch.nm_idx)):
-            if len(idx) > N_TERMS // 8:  # np.unique's, without its sort
-                cnt = np.bincount(idx, minlength=N_TERMS)
-                t = np.flatnonzero(cnt)
-                cnt = cnt[t]
+            df = self._df[space]
+            if len(idx) > N_TERMS // 8:  # counted in one compiled pass, then a pass over every term
+                t = count_terms(idx, sign, df)
             else:  # a few articles (a query): not a pass over every term
                 t, cnt = np.unique(idx, return_counts=True)
-            df = self._df[space]
-            df[t] += sign * cnt
+                df[t] += sign * cnt
             self._lg[space][t] = np.log1p(df[t].astype(np.float64))
-            pages.update((space, p) for p in np.unique(t // _PAGE).tolist())
+            page = t // _PAGE  # t ascending: each page once where it changes
+            page = page[np.r_[True, page[1:] != page[:-1]]] if len(page) else page
+            pages.update(zip(itertools.repeat(space), page.tolist()))
         self._n_docs += sign * len(batch.ids)
         return pages
 
