@@ -910,6 +910,35 @@ def test_average_linkage_is_scipys_bit_for_bit(seed: int) -> None:
     np.testing.assert_array_equal(got, want)
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_flat_clusters_are_fclusters_numbering_included(data: st.DataObject) -> None:
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    m = data.draw(st.integers(2, 30))
+    # Few distinct distances: ties between merges, and cuts exactly at a merge.
+    y = np.array(
+        data.draw(
+            st.lists(
+                st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 1.0]),
+                min_size=m * (m - 1) // 2,
+                max_size=m * (m - 1) // 2,
+            )
+        )
+    )
+    method = data.draw(st.sampled_from(["average", "single", "complete"]))
+    z = sim.average_linkage(y.copy(), m) if method == "average" else linkage(y, method=method)
+    height = data.draw(st.sampled_from([*z[:, 2].tolist(), 0.0, 0.3, 0.75 + 1e-12, 1.0]))
+    want = fcluster(z, t=height, criterion="distance")
+    assert sim.flat_clusters(z, m, height).tolist() == want.tolist()
+
+
+def test_flat_clusters_checks_its_input() -> None:
+    assert sim.flat_clusters(np.zeros((0, 4)), 1, 0.5).tolist() == [1]
+    with pytest.raises(ValueError, match="shape \\(2, 4\\)"):
+        sim.flat_clusters(np.zeros((1, 4)), 3, 0.5)
+
+
 def test_average_linkage_checks_its_input() -> None:
     assert sim.average_linkage(np.zeros(0), 1).shape == (0, 4)
     with pytest.raises(ValueError, match="n \\* \\(n - 1\\) / 2 = 3 values; got 2"):

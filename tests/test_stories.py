@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storyclust.links import Links, time_factor
 from storyclust.stories import group_links, keywords, number_by_first_appearance, representatives
@@ -163,6 +165,42 @@ def test_keywords_do_not_depend_on_how_stories_are_chunked(
     monkeypatch.setattr(stories, "_KEYWORD_ROWS", rows)
     assert stories.keywords(x, terms, labels, 3) == whole
     assert stories.keywords(x, lambda cols: [f"t{c}" for c in cols], labels, 3) == whole
+
+
+def _plain_keywords(x: np.ndarray, labels: np.ndarray, n_keywords: int) -> list[list[int]]:
+    """The c-TF-IDF rule spelled out: a story's summed rows times log(1 + k / df)."""
+    k = int(labels.max()) + 1
+    summed = np.array([x[labels == s].sum(axis=0) for s in range(k)])
+    df = (summed != 0).sum(axis=0)
+    weight = np.log1p(k / np.maximum(df, 1))
+    out = []
+    for s in range(k):
+        cols = [int(c) for c in np.flatnonzero(summed[s])]
+        cols.sort(key=lambda c: (-summed[s, c] * weight[c], c))
+        out.append(cols[:n_keywords])
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_keywords_equal_the_rule_spelled_out(data: st.DataObject) -> None:
+    # Small integer counts make ties in weight common: they go to the lower column.
+    n = data.draw(st.integers(1, 14))
+    terms = data.draw(st.integers(1, 9))
+    x = np.array(
+        data.draw(
+            st.lists(st.sampled_from([0, 0, 0, 1, 2]), min_size=n * terms, max_size=n * terms)
+        ),
+        dtype=np.float64,
+    ).reshape(n, terms)
+    labels = number_by_first_appearance(
+        np.array(data.draw(st.lists(st.integers(0, 4), min_size=n, max_size=n)))
+    )
+    n_keywords = data.draw(st.integers(1, 4))
+    names = np.array([f"t{j}" for j in range(terms)])
+    got = keywords(sp.csr_matrix(x), names, labels, n_keywords)
+    want = _plain_keywords(x, labels, n_keywords)
+    assert got == [[f"t{c}" for c in story] for story in want]
 
 
 @pytest.mark.parametrize("score", [0.2, 0.25, 0.25 - 1e-13, 0.3, 0.9])

@@ -73,6 +73,7 @@ __all__ = [
     "cosine_candidates",
     "cosine_neighbors",
     "cosine_pairs",
+    "flat_clusters",
     "hash_raw_text",
     "hash_token_text",
     "jaccard_estimates",
@@ -2087,6 +2088,88 @@ def _label_merges(z: F64, n: int) -> None:
         size[next_label] = size[x] + size[y]
         z[k, 3] = size[next_label]
         next_label += 1
+
+
+def flat_clusters(z: F64, n: int, height: float) -> I64:
+    """scipy's ``fcluster(z, t=height, criterion="distance")``, numbering included.
+
+    The clusters of a dendrogram cut at `height`: a subtree whose merges are all
+    at most `height` apart is one cluster. Clusters are numbered from 1 in the
+    order scipy numbers them (a walk from the root, left before right). scipy
+    checks the linkage matrix on every call, which costs more than the cut for
+    the many small groups of a large corpus; this does not: `z` must come from
+    ``linkage`` or :func:`average_linkage`.
+
+    Examples
+    --------
+    >>> z = np.array([[0.0, 1.0, 0.1, 2.0], [2.0, 3.0, 0.5, 3.0]])
+    >>> flat_clusters(z, 3, 0.2).tolist()
+    [1, 1, 2]
+    """
+    z = np.ascontiguousarray(z, dtype=np.float64)
+    if n < 1 or z.shape != (n - 1, 4):
+        raise ValueError(f"z must be a linkage matrix of shape ({n - 1}, 4); got {z.shape}")
+    out = np.ones(n, dtype=np.int64)
+    if n > 1:
+        _flat_clusters(z, n, float(height), out)
+    return out
+
+
+@_jit
+def _flat_clusters(z: F64, n: int, height: float, out: I64) -> None:
+    """Fill `out` (see :func:`flat_clusters`)."""
+    # The largest merge distance inside each subtree, as scipy's cut tests it.
+    top = np.empty(n - 1)
+    for k in range(n - 1):
+        d = z[k, 2]
+        a, b = int(z[k, 0]), int(z[k, 1])
+        if a >= n and top[a - n] > d:
+            d = top[a - n]
+        if b >= n and top[b - n] > d:
+            d = top[b - n]
+        top[k] = d
+    # scipy's walk from the root: a subtree within `height` is one cluster;
+    # otherwise its merged children are walked, left then right, and only then
+    # are its single-article children numbered, left then right.
+    path = np.empty(n, dtype=np.int64)
+    below = np.empty(n, dtype=np.int64)
+    walked = np.zeros(n - 1, dtype=np.bool_)
+    path[0] = 2 * n - 2
+    depth, cluster = 1, 0
+    while depth > 0:
+        k = path[depth - 1] - n
+        a, b = int(z[k, 0]), int(z[k, 1])
+        if top[k] <= height:
+            cluster += 1
+            below[0], m = k + n, 1
+            while m > 0:
+                m -= 1
+                node = below[m]
+                if node < n:
+                    out[node] = cluster
+                else:
+                    below[m] = int(z[node - n, 0])
+                    below[m + 1] = int(z[node - n, 1])
+                    m += 2
+            depth -= 1
+            continue
+        if a >= n and not walked[a - n]:
+            walked[a - n] = True
+            path[depth] = a
+            depth += 1
+            continue
+        if b >= n and not walked[b - n]:
+            walked[b - n] = True
+            path[depth] = b
+            depth += 1
+            continue
+        if a < n:
+            cluster += 1
+            out[a] = cluster
+        if b < n:
+            cluster += 1
+            out[b] = cluster
+        depth -= 1
 
 
 def top_per_row(ptr: npt.ArrayLike, weight: npt.ArrayLike, k: int) -> I64:

@@ -17,12 +17,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
-from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.cluster.hierarchy import linkage
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
 
 from .links import Links
-from .similarity import average_linkage
+from .similarity import average_linkage, flat_clusters, top_per_row
 
 __all__ = [
     "cohesion",
@@ -189,8 +189,7 @@ def _cut_piece(
     np.subtract(1.0, flat, out=flat)
     np.clip(flat, 0.0, 1.0, out=flat)
     z = _linkage(flat, len(piece), method)
-    sub: I64 = fcluster(z, t=cut, criterion="distance").astype(np.int64)
-    return sub
+    return flat_clusters(z, len(piece), cut)
 
 
 def _cut_distance(threshold: float) -> float:
@@ -323,11 +322,16 @@ def keywords(
     top: list[I64] = []
     for s0, s1 in spans:
         m = mass(s0, s1)
-        for s in range(s1 - s0):
-            lo, hi = m.indptr[s], m.indptr[s + 1]
-            cols, vals = m.indices[lo:hi], m.data[lo:hi] * weight[m.indices[lo:hi]]
-            pick = np.lexsort((cols, -vals))[:n_keywords]
-            top.append(cols[pick].astype(np.int64))
+        # Each story's `n_keywords` heaviest terms (compiled, ties to the lower
+        # column: a story's columns are sorted), then those few put in order of
+        # weight, story by story.
+        vals = m.data * weight[m.indices]
+        pos = top_per_row(m.indptr, vals, n_keywords)
+        counts = np.minimum(np.diff(m.indptr), n_keywords)
+        story = np.repeat(np.arange(s1 - s0), counts)
+        cols = m.indices[pos].astype(np.int64)
+        picked = cols[np.lexsort((cols, -vals[pos], story))]
+        top.extend(np.split(picked, np.cumsum(counts)[:-1]))
     if callable(terms):
         needed = np.unique(np.concatenate(top)) if top else np.zeros(0, dtype=np.int64)
         found = dict(zip(needed.tolist(), terms(needed)))
