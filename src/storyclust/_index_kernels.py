@@ -41,6 +41,7 @@ __all__ = [
     "query_rows",
     "query_weights",
     "row_norms",
+    "same_partition",
     "stop_bitmap",
     "story_members",
     "term_counts",
@@ -1025,6 +1026,32 @@ def cut_labels(z: F64, m: int, height: float) -> I64:
 
 
 # --- the assignment loop's bookkeeping -------------------------------------------------------
+
+
+@_jit
+def same_partition(labels: I64, stories: I64) -> bool:
+    """Whether `labels` (0..k-1) and `stories` group the same items together.
+
+    Then making the stories follow the labels moves nothing: each label is one
+    story's and each story one label's.
+
+    Examples
+    --------
+    >>> same_partition(np.array([0, 1, 0]), np.array([7, 3, 7])), same_partition(np.array([0, 0]), np.array([7, 3]))
+    (True, False)
+    """
+    n = len(labels)
+    if n == 0:
+        return True
+    first = np.full(labels.max() + 1, -1, dtype=np.int64)
+    for i in range(n):
+        lab = labels[i]
+        if first[lab] < 0:
+            first[lab] = i
+        elif stories[first[lab]] != stories[i]:
+            return False
+    seen = np.sort(stories[first[first >= 0]])
+    return not (seen[1:] == seen[:-1]).any()
 
 
 @_jit

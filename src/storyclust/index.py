@@ -170,6 +170,7 @@ from ._index_kernels import (
     neighbours,
     query_rows,
     query_weights,
+    same_partition,
     story_members,
     work_space,
 )
@@ -1667,8 +1668,7 @@ class StoryIndex:
             axis=1
         )
         ch.dirty.update(m.tolist())
-        cur = pool.story[m]
-        if not (whole and (cur == cur[0]).all()):  # else one story, kept whole: nothing moves
+        if not same_partition(labels, pool.story[m]):  # else nothing moves (most re-cuts)
             self._apply(m, labels, dense, aid, ch)
         return int(pool.story[slot])
 
