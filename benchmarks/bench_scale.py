@@ -121,10 +121,13 @@ def _child_ray(n: int, seed: int, workers: int, labels_path: str, corpus: str) -
 
     DataContext.get_current().shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
     timings: dict[str, float] = {}
+    stats: dict[str, float] = {}
+    load_before = os.getloadavg()
     t0 = time.perf_counter()
     ds = ray.data.read_json(str(path), lines=True)
-    ids, labels = sray._stories(ds, Settings(), 1024, None, timings)
+    ids, labels = sray._stories(ds, Settings(), 1024, None, timings, stats)
     wall = time.perf_counter() - t0
+    load_after = os.getloadavg()
     ray.shutdown()
     pos = {i: k for k, i in enumerate(ids)}
     in_order = np.array([labels[pos[i]] for i in file_ids], dtype=np.int64)
@@ -138,6 +141,9 @@ def _child_ray(n: int, seed: int, workers: int, labels_path: str, corpus: str) -
         "stages_s": timings,
         "peak_mib": _peak_mib(),
         "n_stories": int(in_order.max() + 1) if n else 0,
+        "work": stats,
+        # Other jobs share the machine: the 1-minute load average before and after.
+        "load_avg": [round(load_before[0], 2), round(load_after[0], 2)],
     }
 
 
@@ -245,6 +251,14 @@ def main() -> None:
             for r in rows
             if "overhead_x" in r
         ),
+        "",
+        *[
+            f"- Ray, {r['n']:,} articles, {r['workers']} CPU(s): load average "
+            f"{r['load_avg'][0]} -> {r['load_avg'][1]}; "
+            + ", ".join(f"{k} {v:,.0f}" for k, v in r.get("work", {}).items())
+            for r in rows
+            if r["engine"] == "ray"
+        ],
         "",
     ]
     args.out.with_suffix(".md").write_text("\n".join(md))
