@@ -12,21 +12,36 @@ Where each stage runs, and what reaches the driver:
 stage                                  where                   on the driver
 =====================================  ======================  ===========================
 parse, canonical key                   ``map_batches``         nothing
-boilerplate line counts                ``map_batches`` +       lines in >= 3 articles, or
-                                       ``groupby().sum()``     twice in one outlet
-term document frequencies              ``map_batches`` +       the vocabulary (term, df)
-                                       ``groupby().sum()``
+boilerplate line counts                a task a block, then    the boilerplate lines
+                                       a task a shard
+term document frequencies              a task a block, then    the vocabulary (term, df)
+                                       a task a shard
 canonical positions                    driver                  key, id and day of each
                                                                article
 features (TF-IDF rows, signatures)     ``map_batches``         nothing
 LSH band keys -> candidate pairs       ``map_batches`` +       the LSH pairs
                                        ``groupby(shard)``
-hub terms (prefix counts)              ``map_batches`` +       terms in many prefixes
-                                       ``groupby().sum()``
+hub terms (prefix counts)              a task a block, then    the hub terms
+                                       a task a shard
 TF-IDF neighbours, scoring             ``groupby(time block)`` the scored links
 components                             driver                  a component per article
 linkage inside components of >= 3      ``groupby(group)``      a story per article
 =====================================  ======================  ===========================
+
+The corpus counts (lines, terms, prefix terms) are not grouped row by row: the
+task of each block of the materialised dataset counts its batches and sums them
+into one row a key (:func:`storyclust.stages.sum_counts`), then deals the rows
+into shards by a hash of the key (:func:`storyclust.stages.split_shards`; as
+many shards as the group-bys have partitions). One task a shard receives that
+shard of every block, where all counts of its keys meet, and applies the rule
+(:func:`storyclust.stages.boilerplate_from_counts`,
+:func:`storyclust.links.hub_terms`) or sums the document frequencies. A block
+task holds its block and one row a distinct key of it; a shard task about
+``1 / shards`` of the distinct keys of the corpus, one row for each block that
+has the key (lines: 40-60 bytes a row, most lines in one article only, so about
+``50 * lines / shards`` bytes); the driver only the boilerplate lines, the
+vocabulary (24 bytes a term) and the hub terms. There are ``blocks * shards``
+small objects in flight.
 
 The neighbour search is cut into time blocks (:class:`storyclust.stages.TimeBlocks`):
 a block's task holds the articles it owns (consecutive in time), those within the
@@ -51,7 +66,11 @@ The limits, then:
   holds the whole corpus: a corpus mostly undated meets in one task, as on one
   machine;
 - a group task holds its components whole (the largest is split on its weakest
-  links above ``max_component_size``, as on one machine).
+  links above ``max_component_size``, as on one machine);
+- a shard task of the corpus counts holds about ``50 * L / shards`` bytes for the
+  L distinct lines of the corpus (and less for its terms): at 100 million
+  articles of 10 distinct lines each, 50 GB in all, 25 MB a task with 2,000
+  shards; the driver holds the vocabulary, which the feature tasks need anyway.
 
 The README's Scale section gives the plan for 100 million articles.
 """
