@@ -1067,6 +1067,15 @@ class GroupScores:
         self.starts = np.searchsorted(
             of_link[self.order], np.arange(int(self.component.max(initial=0)) + 2)
         )
+        # Dense scoring reads only a group's near-duplicate links (their Jaccard),
+        # so those are listed by component apart: a story inside a large component
+        # (cohesion asks once a story) takes a few links, not all of the component's.
+        self.near = links.take(links.near_duplicate)
+        of_near = self.component[self.near.pairs[:, 0]]
+        self.near_order = np.argsort(of_near, kind="stable")
+        self.near_starts = np.searchsorted(
+            of_near[self.near_order], np.arange(int(self.component.max(initial=0)) + 2)
+        )
         self.cache: dict[bytes, npt.NDArray[np.float64]] = {}
         # Each component's articles, ascending (as the stories stage lists a group).
         self.by_component = np.argsort(self.component, kind="stable")
@@ -1081,9 +1090,9 @@ class GroupScores:
         ]
         return out
 
-    def _links_of(self, c: int) -> Links:
-        """The links inside component `c`."""
-        return self.links.take(self.order[self.starts[c] : self.starts[c + 1]])
+    def _near_links_of(self, c: int) -> Links:
+        """The near-duplicate links inside component `c`: all that dense scoring reads."""
+        return self.near.take(self.near_order[self.near_starts[c] : self.near_starts[c + 1]])
 
     def _score_small_components(self) -> None:
         """Every pair of every component of 3 to ``_KEEP`` articles, scored in one call."""
@@ -1124,21 +1133,20 @@ class GroupScores:
             if np.array_equal(mem[at], members):
                 part: npt.NDArray[np.float64] = whole[np.ix_(at, at)]
                 return part
-        mine = self._links_of(c)
-        if len(members) == 2 and len(mine) == 1:
+        if len(members) == 2 and self.starts[c + 1] - self.starts[c] == 1:
             # A linked pair alone: its score is the link's (dense scoring would
             # recompute the same signals, to the last bits of rounding).
             out = np.zeros((2, 2))
-            out[0, 1] = out[1, 0] = float(mine.score[0])
+            out[0, 1] = out[1, 0] = float(self.links.score[self.order[self.starts[c]]])
             return out
-        out = dense_scores(self.feats, members, mine, self.settings)
+        out = dense_scores(self.feats, members, self._near_links_of(c), self.settings)
         if len(members) <= self._KEEP:
             self.cache[key] = out.copy()
         return out
 
     def condensed(self, members: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         """The scores of `members` in condensed form (:func:`storyclust.links.condensed_scores`)."""
-        mine = self._links_of(int(self.component[members[0]]))
+        mine = self._near_links_of(int(self.component[members[0]]))
         return condensed_scores(self.feats, members, mine, self.settings)
 
 
