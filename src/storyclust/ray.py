@@ -184,39 +184,12 @@ def _features(
     return _frame(out)
 
 
-def _band_rows(batch: pa.Table, settings: Settings) -> pa.Table:
-    rows = _pandas(batch)
-    return _frame(
-        stages.band_key_rows(
-            rows["pos"].to_numpy(np.int64),
-            list(rows["signature"]),
-            rows["has_shingles"],
-            settings,
-        )
-    )
-
-
 def _pandas(batch: Any) -> pd.DataFrame:
     """An Arrow batch as pandas with an array a row in list columns (Arrow's own conversion;
     Ray Data's pandas batches hold Python lists there)."""
     import pyarrow as pa
 
     return batch.to_pandas() if isinstance(batch, pa.Table) else batch
-
-
-def _with_shard(batch: pd.DataFrame, shards: int) -> pd.DataFrame:
-    out = batch.copy()
-    out["shard"] = stages.bucket_shard(batch["band"].to_numpy(), batch["key"].to_numpy(), shards)
-    return out
-
-
-def _shard(group: pd.DataFrame) -> pd.DataFrame:
-    import pandas as pd
-
-    pairs = stages.shard_pairs(
-        group["pos"].to_numpy(), group["band"].to_numpy(), group["key"].to_numpy()
-    )
-    return pd.DataFrame({"i": pairs[:, 0], "j": pairs[:, 1]})
 
 
 def _as_dataset(data: Any) -> Dataset:
@@ -374,27 +347,10 @@ def _stories(
     del positions
 
     clock.lap("features")
-    bands = (
-        feats.select_columns(["pos", "signature", "has_shingles"])
-        .map_batches(_band_rows, fn_kwargs={"settings": s}, **{**kw, "batch_format": "pyarrow"})
-        .materialize()
-    )
-    # Buckets are grouped into shards (a hash of band and key): one call a shard,
-    # each forming the pairs of all its buckets with arrays, not one call a bucket.
-    lsh = (
-        bands.map_batches(_with_shard, fn_kwargs={"shards": parts}, **kw)
-        .groupby("shard", num_partitions=parts)
-        .map_groups(_shard, batch_format="pandas")
-        .to_pandas()
-    )
-    lsh_pairs = (
-        np.unique(
-            np.stack([lsh["i"].to_numpy(np.int64), lsh["j"].to_numpy(np.int64)], axis=1), axis=0
-        )
-        if lsh is not None and len(lsh)
-        else np.zeros((0, 2), dtype=np.int64)
-    )
-    del lsh
+    # Each block's band keys dealt into shards by bucket (a hash of band and key):
+    # one task a shard forms the pairs of all its buckets with arrays.
+    found = _exchange(feats, functools.partial(_band_split, settings=s), _lsh_shard, parts)
+    lsh_pairs = np.unique(np.concatenate(found), axis=0).reshape(-1, 2).astype(np.int64)
 
     clock.lap("lsh")
     assembly = _Assembly(vocabs, boiler, s)
@@ -440,22 +396,23 @@ def _block_links(
     pair_block, extra = stages.assign_pairs(blocks, days, lsh_pairs)
     by, pair_starts = _by_key(pair_block, len(blocks))
     lsh_sorted = lsh_pairs[by]
-    arrow = {**kw, "batch_format": "pyarrow"}
-    scored = (
-        feats.map_batches(_to_blocks, fn_kwargs={"blocks": blocks, "extra": extra}, **arrow)
-        .groupby("block", num_partitions=parts)
-        .map_groups(
-            _search_block,
-            fn_kwargs={
-                "blocks": blocks,
-                "hubs": hubs,
-                "lsh": lsh_sorted,
-                "starts": pair_starts,
-                "assembly": assembly,
-            },
-            batch_format="pyarrow",
-        )
-        .to_pandas()
+    # Each block of features deals its rows to the time blocks that need them; a
+    # task a time block receives its rows from every block.
+    scored = pd.concat(
+        _exchange(
+            feats,
+            functools.partial(_block_split, blocks=blocks, extra=extra),
+            functools.partial(
+                _search_parts,
+                blocks=blocks,
+                hubs=hubs,
+                lsh=lsh_sorted,
+                starts=pair_starts,
+                assembly=assembly,
+            ),
+            len(blocks),
+        ),
+        ignore_index=True,
     )
     held = blocks.held(days) + np.bincount(extra[:, 1], minlength=len(blocks))
     stats["blocks"] = float(len(blocks))
@@ -495,6 +452,8 @@ def _group_stories(
     the larger ones go, whole, into `parts` groups, and each group's stories are
     found in one task (:func:`storyclust.stages.partition` of its articles and links).
     """
+    import pandas as pd
+
     s = assembly.settings
     component, members, group = stages.component_groups(n, links, parts, s)
     raw = stages.small_component_labels(n, links, component, s)
@@ -508,20 +467,16 @@ def _group_stories(
     inside = np.flatnonzero(link_group >= 0)
     by, starts = _by_key(link_group[inside], parts)
     inside = inside[by]
-    arrow = {**kw, "batch_format": "pyarrow"}
-    found = (
-        feats.map_batches(_to_groups, fn_kwargs={"members": members, "group": group}, **arrow)
-        .groupby("group", num_partitions=parts)
-        .map_groups(
-            _link_group,
-            fn_kwargs={
-                "links": links.take(inside),
-                "starts": starts,
-                "assembly": assembly,
-            },
-            batch_format="pyarrow",
-        )
-        .to_pandas()
+    found = pd.concat(
+        _exchange(
+            feats,
+            functools.partial(_group_split, members=members, group=group),
+            functools.partial(
+                _group_parts, links=links.take(inside), starts=starts, assembly=assembly
+            ),
+            parts,
+        ),
+        ignore_index=True,
     )
     pos = found["pos"].to_numpy(np.int64)
     raw[pos] = (
@@ -545,6 +500,40 @@ def _to_groups(batch: pa.Table, members: I64, group: I64) -> pa.Table:
     at = np.minimum(np.searchsorted(members, pos), max(len(members) - 1, 0))
     keep = members[at] == pos
     return _take(batch, np.flatnonzero(keep), "group", group[at[keep]])
+
+
+def _group_split(block: Any, shards: int, members: I64, group: I64) -> list[pa.Table]:
+    """A block's articles of components of 3 or more, dealt to their groups."""
+    out = _to_groups(_arrow(block), members, group)
+    return _deal(out, out["group"].to_numpy().astype(np.int64), shards)
+
+
+def _group_parts(
+    parts: list[pa.Table], links: Links, starts: I64, assembly: _Assembly
+) -> pd.DataFrame:
+    """One group's rows from every block: its stories (no rows: an empty frame)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if not parts:
+        return pd.DataFrame({"pos": [], "group": [], "label": []}, dtype=np.int64)
+    return _link_group(pa.concat_tables(parts), links, starts, assembly)
+
+
+def _block_split(block: Any, shards: int, blocks: stages.TimeBlocks, extra: I64) -> list[pa.Table]:
+    """A block's articles dealt to every time block that needs them."""
+    out = _to_blocks(_arrow(block), blocks, extra)
+    return _deal(out, out["block"].to_numpy().astype(np.int64), shards)
+
+
+def _search_parts(parts: list[pa.Table], **search: Any) -> pd.DataFrame:
+    """One time block's rows from every block: its scored links."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if not parts:
+        return pd.DataFrame()
+    return _search_block(pa.concat_tables(parts), **search)
 
 
 def _link_group(
@@ -625,40 +614,104 @@ def _sharded_sums(
     A block task holds one block and its table; a shard task about 1 / `shards` of
     the distinct keys of the corpus (one row each per block holding the key).
     """
+    split = functools.partial(_count_and_split, count=count, how=how, batch_size=batch_size)
+    return _exchange(ds, split, reduce, shards)
+
+
+def _exchange(
+    ds: Dataset,
+    split: Callable[[Any, int], list[Any]],
+    reduce: Callable[[list[Any]], Any],
+    shards: int,
+) -> list[Any]:
+    """`reduce` of each shard: `split` deals the rows of each block of `ds` into shards.
+
+    A task a block, then a task a shard receiving that shard's part of every block
+    (empty parts left out); the shards' results reach the driver, in shard order.
+    """
     ray = _ray()
     shards = max(1, int(shards))
-    mapper = _remote(_block_sums).options(num_returns=shards)
+    mapper = _remote(_split_block).options(num_returns=shards)
     tables = []
     for bundle in ds.iter_internal_ref_bundles():
         for ref in bundle.block_refs:
-            out = mapper.remote(ref, count, how, shards, batch_size)
+            out = mapper.remote(ref, split, shards)
             tables.append(out if shards > 1 else [out])
     reducer = _remote(_reduce_shard)
     return list(ray.get([reducer.remote(reduce, *[t[k] for t in tables]) for k in range(shards)]))
 
 
-def _block_sums(
+def _split_block(block: Any, split: Callable[[Any, int], list[Any]], shards: int) -> Any:
+    """One block dealt into shards (a tuple of parts, or the one part; None for nothing)."""
+    parts = split(block, shards) if _n_rows(block) else [None] * shards
+    kept = [p if p is not None and _n_rows(p) else None for p in parts]
+    return tuple(kept) if shards > 1 else kept[0]
+
+
+def _n_rows(table: Any) -> int:
+    """Rows of an Arrow table, a pandas frame or a dict of columns."""
+    if hasattr(table, "num_rows"):
+        return int(table.num_rows)
+    if isinstance(table, dict):
+        return len(next(iter(table.values()))) if table else 0
+    return len(table)
+
+
+def _deal(table: pa.Table, shard: I64, shards: int) -> list[pa.Table]:
+    """The rows of an Arrow table dealt into `shards` tables by `shard` (order kept within each)."""
+    import pyarrow as pa
+
+    order = np.argsort(shard, kind="stable")
+    starts = np.searchsorted(shard[order], np.arange(shards + 1))
+    return [table.take(pa.array(order[starts[k] : starts[k + 1]])) for k in range(shards)]
+
+
+def _arrow(block: Any) -> pa.Table:
+    """A block as an Arrow table (map stages here hand Ray Arrow tables already)."""
+    import pyarrow as pa
+
+    return block if isinstance(block, pa.Table) else pa.Table.from_pandas(block)
+
+
+def _band_split(block: Any, shards: int, settings: Settings) -> list[dict[str, Any]]:
+    """A block's LSH band keys (pos, band, key), dealt into shards by bucket."""
+    rows = _pandas(_arrow(block).select(["pos", "signature", "has_shingles"]))
+    keys = stages.band_key_rows(
+        rows["pos"].to_numpy(np.int64), list(rows["signature"]), rows["has_shingles"], settings
+    )
+    shard = stages.bucket_shard(keys["band"], keys["key"], shards)
+    order = np.argsort(shard, kind="stable")
+    starts = np.searchsorted(shard[order], np.arange(shards + 1))
+    return [
+        {c: v[order[starts[k] : starts[k + 1]]] for c, v in keys.items()} for k in range(shards)
+    ]
+
+
+def _lsh_shard(tables: list[dict[str, Any]]) -> I64:
+    """The candidate pairs of one shard's buckets (all of a bucket's rows meet here)."""
+    if not tables:
+        return np.zeros((0, 2), dtype=np.int64)
+    t = _concat(tables)
+    return stages.shard_pairs(t["pos"], t["band"], t["key"])
+
+
+def _count_and_split(
     block: Any,
+    shards: int,
     count: Callable[[pd.DataFrame], dict[str, Any]],
     how: _Count,
-    shards: int,
     batch_size: int,
-) -> Any:
-    """One block's counts, summed and dealt into shards (a tuple of tables, or one table)."""
+) -> list[dict[str, Any]]:
+    """One block's counts, summed (one row a key) and dealt into shards by key."""
     frame = _pandas(block)
-    if not len(frame):
-        return (None,) * shards if shards > 1 else None
     step = max(1, batch_size)
     tables = [count(frame.iloc[lo : lo + step]) for lo in range(0, len(frame), step)]
     summed = stages.sum_counts(tables, how.keys, how.value, how.carry)
-    parts = stages.split_shards(summed, how.shard_on, shards)
-    return tuple(parts) if shards > 1 else parts[0]
+    return stages.split_shards(summed, how.shard_on, shards)
 
 
-def _reduce_shard(
-    reduce: Callable[[list[dict[str, Any]]], Any], *tables: dict[str, Any] | None
-) -> Any:
-    return reduce([t for t in tables if t is not None])
+def _reduce_shard(reduce: Callable[[list[Any]], Any], *parts: Any) -> Any:
+    return reduce([t for t in parts if t is not None])
 
 
 def _concat(tables: Sequence[dict[str, Any]]) -> dict[str, Any]:
