@@ -160,6 +160,20 @@ def test_block_sums_in_shards_are_the_plain_counts(
             assert np.array_equal(again[k], want[k]), k
 
 
+def test_blocks_dealt_into_shards_keep_every_row_once() -> None:
+    """A block's rows dealt by shard: each row in its shard, in order; empty shards as None."""
+    import pyarrow as pa
+
+    table = pa.table({"pos": np.arange(7), "x": [f"r{k}" for k in range(7)]})
+    shard = np.array([2, 0, 2, 2, 0, 0, 2])
+    parts = sray._split_block(table, lambda b, k: sray._deal(b, shard, k), 4)
+    assert parts[1] is None and parts[3] is None
+    assert parts[0]["pos"].to_pylist() == [1, 4, 5]
+    assert parts[2]["x"].to_pylist() == ["r0", "r2", "r3", "r6"]
+    assert sray._split_block(table.slice(0, 0), lambda b, k: [b] * k, 3) == (None, None, None)
+    assert sray._split_block(table, lambda b, k: [b], 1) is table
+
+
 def test_story_numbers_do_not_depend_on_blocks(local_ray: None) -> None:
     recs = [
         {
