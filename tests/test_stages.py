@@ -102,7 +102,7 @@ def test_parse_records_needs_ids() -> None:
     assert cols["title"].tolist() == ["A quake"] and cols["text"].tolist() == ["It shook."]
 
 
-@pytest.mark.parametrize("batch_size", [1, 4])
+@pytest.mark.parametrize("batch_size", [1, 3, 4])
 def test_corpus_features_do_not_depend_on_the_batch_size(batch_size: int) -> None:
     arts, s = _corpus(), Settings()
     whole = stages.corpus_features(arts, s)

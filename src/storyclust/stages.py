@@ -975,11 +975,19 @@ def corpus_features(
     name_terms: list[_Terms] = []
     titles: list[str] = []
     sigs, has, lengths = [], [], []
-    freqs: dict[str, Any] | None = None
+    # Batch frequency tables summed pairwise, like a binary counter (a table of
+    # 2^k batches meets another of 2^k): each term is re-sorted about log2(batches)
+    # times, where summing into one running table re-sorts the whole vocabulary
+    # each batch (a real corpus's vocabulary grows with it: quadratic).
+    levels: list[tuple[int, dict[str, Any]]] = []
     for (lo, hi), b in _in_order(spans, terms_of):
         sigs.append(b.signatures)
         has.append(b.has_shingles)
-        freqs = _sum_frequencies(freqs, b.frequencies)
+        level, table = 0, b.frequencies
+        while levels and levels[-1][0] == level:
+            table = _sum_frequencies(levels.pop()[1], table)
+            level += 1
+        levels.append((level, table))
         text_terms.append(b.text)
         name_terms.append(b.names)
         titles += b.titles
@@ -987,6 +995,10 @@ def corpus_features(
         del b
         release_memory()
         tick(hi - lo)
+    freqs: dict[str, Any] | None = None
+    for _, table in reversed(levels):
+        freqs = _sum_frequencies(freqs, table)
+    del levels
     text_vocab, names_vocab = vocabularies(freqs or _concat_columns([]), n)
     tfidf = _fill_rows(text_terms, text_vocab)
     names = _fill_rows(name_terms, names_vocab)
