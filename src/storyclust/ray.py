@@ -19,8 +19,8 @@ term document frequencies              a task a block, then    the vocabulary (t
 canonical positions                    driver                  key, id and day of each
                                                                article
 features (TF-IDF rows, signatures)     ``map_batches``         nothing
-LSH band keys -> candidate pairs       a task a block, then    the LSH pairs
-                                       a task a shard
+LSH band keys -> candidate pairs       ``map_batches`` +       the LSH pairs
+                                       ``groupby(shard)``
 hub terms (prefix counts)              a task a block, then    the hub terms
                                        a task a shard
 TF-IDF neighbours, scoring             a task a block, then    the scored links
@@ -30,10 +30,12 @@ linkage inside components of >= 3      a task a block, then    a story per artic
                                        a task a group
 =====================================  ======================  ===========================
 
-Ray Data reads, parses and makes the features (``map_batches``, Arrow blocks). The
-exchanges between stages are Ray tasks over the blocks of the materialised
-datasets, not Ray Data group-bys (which sorted every routed row and took 10x the
-single machine's time): a task a block deals its rows (Arrow ``take``) into
+Ray Data reads, parses and makes the features (``map_batches``, Arrow blocks), and
+groups the LSH band keys into buckets (``groupby`` on a shard of the bucket: a
+few integers an article, a cheap shuffle). The exchanges that route feature rows
+or count every line and term are Ray tasks over the blocks of the materialised
+datasets instead: Ray Data group-bys sorted every routed row and took 10x the
+single machine's time. A task a block deals its rows (Arrow ``take``) into
 shards, time blocks or groups, and a task a shard receives its part of every
 block. The corpus counts (lines, terms, prefix terms) are not grouped row by
 row: the task of each block counts its batches and sums them
@@ -342,10 +344,7 @@ def _stories(
     del positions
 
     clock.lap("features")
-    # Each block's band keys dealt into shards by bucket (a hash of band and key):
-    # one task a shard forms the pairs of all its buckets with arrays.
-    found = _exchange(feats, functools.partial(_band_split, settings=s), _lsh_shard, parts)
-    lsh_pairs = np.unique(np.concatenate(found), axis=0).reshape(-1, 2).astype(np.int64)
+    lsh_pairs = _lsh_pairs(feats, s, parts, kw)
 
     clock.lap("lsh")
     assembly = _Assembly(vocabs, boiler, s)
@@ -668,26 +667,60 @@ def _arrow(block: Any) -> pa.Table:
     return block if isinstance(block, pa.Table) else pa.Table.from_pandas(block)
 
 
-def _band_split(block: Any, shards: int, settings: Settings) -> list[dict[str, Any]]:
-    """A block's LSH band keys (pos, band, key), dealt into shards by bucket."""
-    rows = _pandas(_arrow(block).select(["pos", "signature", "has_shingles"]))
+def _lsh_pairs(feats: Dataset, settings: Settings, parts: int, kw: dict[str, Any]) -> I64:
+    """The near-duplicate candidate pairs: Ray Data's ``groupby`` on the band keys.
+
+    Each article's band keys (``map_batches``), tagged with their bucket's shard (a
+    hash of band and key, so all of a bucket's rows meet in one group), grouped by
+    shard; one call a shard forms the pairs of all its buckets with arrays, not
+    one call a bucket. The rows are a few small integers an article (16 bands),
+    so this shuffle is cheap next to the feature rows the other exchanges route.
+    """
+    from ray.data.context import DataContext, ShuffleStrategy
+
+    contexts = [DataContext.get_current(), feats.context]
+    before = [c.shuffle_strategy for c in contexts]
+    for c in contexts:
+        c.shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+    try:
+        found = (
+            feats.select_columns(["pos", "signature", "has_shingles"])
+            .map_batches(
+                _band_rows,
+                fn_kwargs={"settings": settings, "shards": parts},
+                **{**kw, "batch_format": "pyarrow"},
+            )
+            .groupby("shard", num_partitions=parts)
+            .map_groups(_shard_pairs, batch_format="numpy")
+            .to_pandas()
+        )
+    finally:
+        for c, b in zip(contexts, before):
+            c.shuffle_strategy = b
+    if found is None or not len(found):
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.stack([found["i"].to_numpy(np.int64), found["j"].to_numpy(np.int64)], axis=1)
+    out: I64 = np.unique(pairs, axis=0)
+    return out
+
+
+def _band_rows(batch: Any, settings: Settings, shards: int) -> dict[str, Any]:
+    """A batch's LSH band keys (pos, band, key) and the shard of each bucket."""
+    rows = _pandas(_arrow(batch))
     keys = stages.band_key_rows(
         rows["pos"].to_numpy(np.int64), list(rows["signature"]), rows["has_shingles"], settings
     )
-    shard = stages.bucket_shard(keys["band"], keys["key"], shards)
-    order = np.argsort(shard, kind="stable")
-    starts = np.searchsorted(shard[order], np.arange(shards + 1))
-    return [
-        {c: v[order[starts[k] : starts[k + 1]]] for c, v in keys.items()} for k in range(shards)
-    ]
+    return {**keys, "shard": stages.bucket_shard(keys["band"], keys["key"], shards)}
 
 
-def _lsh_shard(tables: list[dict[str, Any]]) -> I64:
+def _shard_pairs(group: dict[str, Any]) -> dict[str, Any]:
     """The candidate pairs of one shard's buckets (all of a bucket's rows meet here)."""
-    if not tables:
-        return np.zeros((0, 2), dtype=np.int64)
-    t = _concat(tables)
-    return stages.shard_pairs(t["pos"], t["band"], t["key"])
+    pairs = stages.shard_pairs(
+        np.asarray(group["pos"], dtype=np.int64),
+        np.asarray(group["band"]),
+        np.asarray(group["key"]),
+    )
+    return {"i": pairs[:, 0], "j": pairs[:, 1]}
 
 
 def _count_and_split(
