@@ -574,16 +574,10 @@ def _content_ids(hashes: U64, stop: U64, bitmap: U64, n_terms: int, out: U64) ->
         h = hashes[i]
         out[i] = h & low
         b = h & m16
-        if (bitmap[b >> np.uint64(6)] >> (b & np.uint64(63))) & np.uint64(1):
-            lo, hi = 0, len(stop)
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if stop[mid] < h:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            if lo < len(stop) and stop[lo] == h:
-                out[i] = none
+        if (bitmap[b >> np.uint64(6)] >> (b & np.uint64(63))) & np.uint64(1) and _in_sorted(
+            stop, h
+        ):
+            out[i] = none
 
 
 def stop_bitmap(stop: U64) -> U64:
@@ -1085,8 +1079,8 @@ def candidate_stories(
 
 
 @_jit
-def _in_sorted(x: I64, v: int) -> bool:
-    """Whether `v` is in the sorted array `x` (bisection)."""
+def _in_sorted(x: npt.NDArray[Any], v: Any) -> bool:
+    """Whether `v` is in the sorted array `x` (bisection; int64 or uint64 alike)."""
     lo, hi = 0, len(x)
     while lo < hi:
         mid = (lo + hi) >> 1
