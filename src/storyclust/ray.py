@@ -392,21 +392,20 @@ def _block_links(
     lsh_sorted = lsh_pairs[by]
     # Each block of features deals its rows to the time blocks that need them; a
     # task a time block receives its rows from every block.
-    scored = pd.concat(
-        _exchange(
-            feats,
-            functools.partial(_block_split, blocks=blocks, extra=extra),
-            functools.partial(
-                _search_parts,
-                blocks=blocks,
-                hubs=hubs,
-                lsh=lsh_sorted,
-                starts=pair_starts,
-                assembly=assembly,
-            ),
-            len(blocks),
+    scored = _route(
+        feats,
+        functools.partial(_to_blocks, blocks=blocks, extra=extra),
+        "block",
+        functools.partial(
+            _search_block,
+            blocks=blocks,
+            hubs=hubs,
+            lsh=lsh_sorted,
+            starts=pair_starts,
+            assembly=assembly,
         ),
-        ignore_index=True,
+        (),
+        len(blocks),
     )
     held = blocks.held(days) + np.bincount(extra[:, 1], minlength=len(blocks))
     stats["blocks"] = float(len(blocks))
@@ -446,7 +445,6 @@ def _group_stories(
     the larger ones go, whole, into `parts` groups, and each group's stories are
     found in one task (:func:`storyclust.stages.partition` of its articles and links).
     """
-    import pandas as pd
 
     s = assembly.settings
     component, members, group = stages.component_groups(n, links, parts, s)
@@ -461,16 +459,13 @@ def _group_stories(
     inside = np.flatnonzero(link_group >= 0)
     by, starts = _by_key(link_group[inside], parts)
     inside = inside[by]
-    found = pd.concat(
-        _exchange(
-            feats,
-            functools.partial(_group_split, members=members, group=group),
-            functools.partial(
-                _group_parts, links=links.take(inside), starts=starts, assembly=assembly
-            ),
-            parts,
-        ),
-        ignore_index=True,
+    found = _route(
+        feats,
+        functools.partial(_to_groups, members=members, group=group),
+        "group",
+        functools.partial(_link_group, links=links.take(inside), starts=starts, assembly=assembly),
+        ("pos", "group", "label"),
+        parts,
     )
     pos = found["pos"].to_numpy(np.int64)
     raw[pos] = (
@@ -496,38 +491,47 @@ def _to_groups(batch: pa.Table, members: I64, group: I64) -> pa.Table:
     return _take(batch, np.flatnonzero(keep), "group", group[at[keep]])
 
 
-def _group_split(block: Any, shards: int, members: I64, group: I64) -> list[pa.Table]:
-    """A block's articles of components of 3 or more, dealt to their groups."""
-    out = _to_groups(_arrow(block), members, group)
-    return _deal(out, out["group"].to_numpy().astype(np.int64), shards)
-
-
-def _group_parts(
-    parts: list[pa.Table], links: Links, starts: I64, assembly: _Assembly
+def _route(
+    feats: Dataset,
+    to_rows: Callable[[pa.Table], pa.Table],
+    column: str,
+    work: Callable[[pa.Table], pd.DataFrame],
+    empty: tuple[str, ...],
+    shards: int,
 ) -> pd.DataFrame:
-    """One group's rows from every block: its stories (no rows: an empty frame)."""
+    """`work` on the rows of each key, concatenated: the rows `to_rows` makes of each
+    block of `feats` (a key in `column`: a time block or a group) are dealt to a task
+    a key (:func:`_exchange`). A key with no rows gives an empty frame of `empty` columns.
+    """
+    import pandas as pd
+
+    found = _exchange(
+        feats,
+        functools.partial(_routed_split, to_rows=to_rows, column=column),
+        functools.partial(_on_parts, work=work, empty=empty),
+        shards,
+    )
+    return pd.concat(found, ignore_index=True)
+
+
+def _routed_split(
+    block: Any, shards: int, to_rows: Callable[[pa.Table], pa.Table], column: str
+) -> list[pa.Table]:
+    """A block's rows (as `to_rows` makes them) dealt by their key in `column`."""
+    out = to_rows(_arrow(block))
+    return _deal(out, out[column].to_numpy().astype(np.int64), shards)
+
+
+def _on_parts(
+    parts: list[pa.Table], work: Callable[[pa.Table], pd.DataFrame], empty: tuple[str, ...]
+) -> pd.DataFrame:
+    """One key's rows from every block, and `work` on them (no rows: an empty frame)."""
     import pandas as pd
     import pyarrow as pa
 
     if not parts:
-        return pd.DataFrame({"pos": [], "group": [], "label": []}, dtype=np.int64)
-    return _link_group(pa.concat_tables(parts), links, starts, assembly)
-
-
-def _block_split(block: Any, shards: int, blocks: stages.TimeBlocks, extra: I64) -> list[pa.Table]:
-    """A block's articles dealt to every time block that needs them."""
-    out = _to_blocks(_arrow(block), blocks, extra)
-    return _deal(out, out["block"].to_numpy().astype(np.int64), shards)
-
-
-def _search_parts(parts: list[pa.Table], **search: Any) -> pd.DataFrame:
-    """One time block's rows from every block: its scored links."""
-    import pandas as pd
-    import pyarrow as pa
-
-    if not parts:
-        return pd.DataFrame()
-    return _search_block(pa.concat_tables(parts), **search)
+        return pd.DataFrame({c: [] for c in empty}, dtype=np.int64)
+    return work(pa.concat_tables(parts))
 
 
 def _link_group(
