@@ -124,8 +124,10 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
         with stages.stage("links"):
             links = score_links(feats, pairs, settings)
             # The signatures have done their work (near-duplicate Jaccard is on the
-            # links now): 4 bytes a permutation an article, 512 MB at a million.
-            feats = dataclasses.replace(feats, signatures=feats.signatures[:0])
+            # links now): 4 bytes a permutation an article, 512 MB at a million. A new
+            # empty array, not a slice: a slice is a view that keeps them all alive.
+            empty = np.zeros((0, feats.signatures.shape[1]), dtype=feats.signatures.dtype)
+            feats = dataclasses.replace(feats, signatures=empty)
             del pairs
             release_memory()
         with stages.stage("stories"):

@@ -974,14 +974,17 @@ def corpus_features(
     text_terms: list[_Terms] = []
     name_terms: list[_Terms] = []
     titles: list[str] = []
-    sigs, has, lengths = [], [], []
+    # Filled batch by batch: concatenating a list of batches at the end would hold
+    # the signatures twice (512 MB more at a million articles).
+    signatures = np.empty((n, settings.num_perm), dtype=np.uint32)
+    has, lengths = [], []
     # Batch frequency tables summed pairwise, like a binary counter (a table of
     # 2^k batches meets another of 2^k): each term is re-sorted about log2(batches)
     # times, where summing into one running table re-sorts the whole vocabulary
     # each batch (a real corpus's vocabulary grows with it: quadratic).
     levels: list[tuple[int, dict[str, Any]]] = []
     for (lo, hi), b in _in_order(spans, terms_of):
-        sigs.append(b.signatures)
+        signatures[lo:hi] = b.signatures
         has.append(b.has_shingles)
         level, table = 0, b.frequencies
         while levels and levels[-1][0] == level:
@@ -1007,7 +1010,7 @@ def corpus_features(
         tfidf=tfidf,
         term_hashes=text_vocab.hashes,
         names=names,
-        signatures=np.concatenate(sigs) if sigs else np.zeros((0, settings.num_perm), np.uint32),
+        signatures=signatures,
         has_shingles=np.concatenate(has) if has else np.zeros(0, dtype=bool),
         titles=titles,
         days=np.array(
