@@ -551,10 +551,10 @@ def test_lsh_params_rejects_bad_num_perm(num_perm: int) -> None:
 
 
 @small_settings
-@given(sig=signature_matrices(), data=st.data())
-def test_jaccard_estimates_equals_reference(sig: U32, data: st.DataObject) -> None:
+@given(sig=signature_matrices(), data=st.data(), chunk=st.sampled_from([1, 2, 3, 1 << 14]))
+def test_jaccard_estimates_equals_reference(sig: U32, data: st.DataObject, chunk: int) -> None:
     pairs = data.draw(pair_arrays(sig.shape[0]))
-    got = sim.jaccard_estimates(sig, pairs)
+    got = sim.jaccard_estimates(sig, pairs, chunk=chunk)
     assert got.dtype == np.float64
     assert got.shape == (len(pairs),)
     assert got.tolist() == ref.jaccard_estimates(sig, pairs).tolist()

@@ -128,6 +128,7 @@ def find_candidates(features: Features, settings: Settings) -> I64:
     bands, rows = settings.lsh_bands_rows
     keys = band_keys(features.signatures, bands, rows)
     lsh = band_candidates(keys, valid=features.has_shingles)
+    del keys
     nbr = text_neighbours(features, settings)
     code = np.unique(np.concatenate([lsh[:, 0] * n + lsh[:, 1], nbr[:, 0] * n + nbr[:, 1]]))
     return np.stack([code // n, code % n], axis=1) if n else np.zeros((0, 2), dtype=np.int64)

@@ -30,7 +30,7 @@ text_signatures            O(B + S * (k + P)), fused   O(longest document) per t
 lsh_params                 O(P log P) integrals        O(1)
 band_keys                  O(n * b * rows)             O(n * b)
 band_candidates            O(b * n log n) sorting      O(n + candidate pairs)
-jaccard_estimates          O(pairs * P)                O(pairs * P)
+jaccard_estimates          O(pairs * P)                O(pairs + P * 16,384)
 cosine_pairs               O(pairs * row nnz)          O(chunk * row nnz)
 cosine_neighbors           sum over features of        O(nnz) index, O(n) per
                            df**2 multiply-adds         thread; no n x n matrix
@@ -1729,7 +1729,7 @@ def band_candidates(
     return np.stack([code // n, code % n], axis=1)
 
 
-def jaccard_estimates(signatures: U32, pairs: I64) -> F64:
+def jaccard_estimates(signatures: U32, pairs: I64, *, chunk: int = 1 << 14) -> F64:
     """MinHash estimate of the Jaccard similarity of each pair.
 
     A pair where either document has no shingles scores 0.
@@ -1738,14 +1738,17 @@ def jaccard_estimates(signatures: U32, pairs: I64) -> F64:
     -------
     ndarray of float64, shape (n_pairs,)
     """
-    if len(pairs) == 0:
-        return np.zeros(0)
-    a, b = signatures[pairs[:, 0]], signatures[pairs[:, 1]]
-    est = (a == b).mean(axis=1)
-    empty = (a[:, 0] == EMPTY_VALUE) & (a == EMPTY_VALUE).all(axis=1)
-    empty |= (b[:, 0] == EMPTY_VALUE) & (b == EMPTY_VALUE).all(axis=1)
-    est[empty] = 0.0
-    out: F64 = est.astype(np.float64)
+    out: F64 = np.zeros(len(pairs))
+    # In chunks: the two gathered signature rows of every pair at once would be
+    # 1 KB a pair (820 MB for the 800,000 pairs of a million articles).
+    for s in range(0, len(pairs), chunk):
+        p = pairs[s : s + chunk]
+        a, b = signatures[p[:, 0]], signatures[p[:, 1]]
+        est = (a == b).mean(axis=1)
+        empty = (a[:, 0] == EMPTY_VALUE) & (a == EMPTY_VALUE).all(axis=1)
+        empty |= (b[:, 0] == EMPTY_VALUE) & (b == EMPTY_VALUE).all(axis=1)
+        est[empty] = 0.0
+        out[s : s + chunk] = est
     return out
 
 
@@ -2384,23 +2387,31 @@ def cosine_candidates(
         active = active[order]
     if max_neighbors < 1:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0), int(hub.sum())
-    # Column numbers and rows stay in the matrices' own (int32) type: at a million
-    # rows an int64 copy of each would be 256 MB more.
-    indptr, indices = p.indptr.astype(np.int64), p.indices
-    c_ptr, c_rows = pc.indptr.astype(np.int64), pc.indices
-    c_vals = pc.data
     low = threshold / 2 if min_partial is None else float(min_partial)
     # A partial sum of 0 marks an untouched row; keep every touched one at least.
     low = max(low, np.finfo(np.float64).tiny)
+    # The prefixes and their inverted index (8 bytes a prefix entry each, 512 MB at
+    # a million rows), held in a list that is emptied before the exact cosines.
+    # Column numbers and rows stay in the matrices' own (int32) type: an int64 copy
+    # of each would be 256 MB more at a million rows.
+    index = [
+        p.indptr.astype(np.int64),
+        p.indices,
+        p.data,
+        pc.indptr.astype(np.int64),
+        pc.indices,
+        pc.data,
+    ]
+    del p, pc
 
     def rows(r: tuple[int, int]) -> I64:
         return _prefix_rows(
-            indptr,
-            indices,
-            p.data,
-            c_ptr,
-            c_rows,
-            c_vals,
+            index[0],
+            index[1],
+            index[2],
+            index[3],
+            index[4],
+            index[5],
             hub,
             active,
             d_sorted,
@@ -2417,6 +2428,7 @@ def cosine_candidates(
 
     work = float(np.sum(np.where(hub, 0, postings) ** 2))
     pairs = _row_block_pairs(rows, n, block_rows, _thread_count(n_threads, work))
+    index.clear()
     sims = cosine_pairs(x, pairs)
     keep = sims >= threshold
     return pairs[keep], sims[keep], int(hub.sum())
