@@ -42,12 +42,14 @@ from storyclust._index_kernels import (
     cut_labels,
     cut_roots,
     eligible,
+    join_segments,
     linkage_by,
     neighbours,
     pair_scores,
     pair_signals,
     postings,
     row_norms,
+    segment,
     story_members,
     term_counts,
     time_overs,
@@ -878,7 +880,9 @@ def test_kernels_agree_with_plain_numpy() -> None:
         np.concatenate([q[i, q_idx[i]] for i in range(3)]),
     )
     main = postings(lo, hi, idx, val, 0, 25, terms)
-    tail = postings(lo, hi, idx, val, 25, 32, terms)
+    tail = join_segments(
+        [segment(lo, hi, idx, val, a, b) for a, b in ((25, 28), (28, 28), (28, 32))]
+    )
     raw = dense / np.maximum(norms, 1e-12)[:, None] @ unit[:3].T
     for threads in (1, 2, 3):  # the same for any thread count
         found = neighbours(

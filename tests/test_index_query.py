@@ -53,7 +53,10 @@ def _compiled(
     n_top: int,
 ) -> tuple[np.ndarray, ...]:
     """The same, as StoryIndex._neighbour_query does it now."""
-    w, qw, hub, norm = query_weights(ptr, idx, cnt, lg, c, main_ptr, tail_ptr, max_postings)
+    # The tail's counts per term, split over two rows as the index holds them.
+    tail = np.diff(tail_ptr).astype(np.int32)
+    counts = np.stack([tail // 3, tail - tail // 3])
+    w, qw, hub, norm = query_weights(ptr, idx, cnt, lg, c, main_ptr, counts, max_postings)
     keep = top_per_row(ptr, np.where(hub, -1.0, qw), n_top)
     keep = keep[~hub[keep]]
     kept, q_ptr = query_rows(keep, ptr, w, norm)

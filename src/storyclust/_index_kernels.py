@@ -31,6 +31,7 @@ __all__ = [
     "cut_labels",
     "cut_roots",
     "eligible",
+    "join_segments",
     "linkage_by",
     "live_row_norms",
     "merge_postings",
@@ -42,6 +43,7 @@ __all__ = [
     "query_weights",
     "row_norms",
     "same_partition",
+    "segment",
     "stop_bitmap",
     "story_members",
     "term_counts",
@@ -206,9 +208,11 @@ def _search(
     post_ptr: I64,
     post_slot: I64,
     post_val: F32,
-    tail_ptr: I64,
-    tail_slot: I64,
-    tail_val: F32,
+    seg_bounds: I64,
+    seg_terms: I32,
+    seg_ptr: I64,
+    seg_slot: I64,
+    seg_val: F32,
     upto: int,
     lo: I64,
     hi: I64,
@@ -248,13 +252,17 @@ def _search(
                     touched[nt] = s
                     nt += 1
                 acc[s] += w * post_val[e]
-            for e in range(tail_ptr[t], tail_ptr[t + 1]):
-                s = tail_slot[e]
-                if not mark[s]:
-                    mark[s] = True
-                    touched[nt] = s
-                    nt += 1
-                acc[s] += w * tail_val[e]
+            for g in range(len(seg_bounds) - 1):
+                u = _find_term(seg_terms, seg_bounds[g], seg_bounds[g + 1], t)
+                if u < 0:
+                    continue
+                for e in range(seg_ptr[u], seg_ptr[u + 1]):
+                    s = seg_slot[e]
+                    if not mark[s]:
+                        mark[s] = True
+                        touched[nt] = s
+                        nt += 1
+                    acc[s] += w * seg_val[e]
         for s in range(upto, min(n, q_limit[i])):
             p, q = a, lo[s]
             qe = hi[s]
@@ -356,12 +364,132 @@ def merge_postings(first: tuple[I64, I64, F32], then: tuple[I64, I64, F32]) -> t
     return _merge_postings(*first, *then)
 
 
+# Compact inverted lists ("segments"): those of some slots, for the terms they hold only,
+# so that building them costs in proportion to their entries, not to the term space.
+# Several segments are held one after another: segment g's terms are
+# terms[bounds[g]:bounds[g + 1]] (ascending), term entry u's list is
+# slots[ptr[u]:ptr[u + 1]] (ascending slots) with their values vals[...].
+Segments = tuple[I64, I32, I64, I64, F32]  # bounds, terms, ptr, slots, vals
+
+
+@_jit
+def _segment(
+    lo: I64, hi: I64, idx: I32, val: F32, start: int, upto: int
+) -> tuple[I32, I64, I64, F32]:
+    """Term -> (slot, TF) lists of slots start..upto-1 for their terms only (see ``segment``)."""
+    n_entries = 0
+    for s in range(start, upto):
+        n_entries += hi[s] - lo[s]
+    # Entry e (in slot order) as the key term << 32 | e: sorted, each term's entries
+    # stay in slot order. A radix sort of the term bits, 11 a pass.
+    key = np.empty(n_entries, dtype=np.uint64)
+    at = np.empty(n_entries, dtype=np.int64)
+    of = np.empty(n_entries, dtype=np.int64)
+    top = 0
+    e = 0
+    for s in range(start, upto):
+        for p in range(lo[s], hi[s]):
+            t = idx[p]
+            top = max(top, t)
+            key[e] = (np.uint64(t) << np.uint64(32)) | np.uint64(e)
+            at[e] = p
+            of[e] = s
+            e += 1
+    other = np.empty_like(key)
+    shift = 0
+    while (top >> shift) > 0:
+        bits = np.uint64(32 + shift)
+        fill = np.zeros(2049, dtype=np.int64)
+        for j in range(n_entries):
+            fill[((key[j] >> bits) & np.uint64(2047)) + 1] += 1
+        for d in range(2048):
+            fill[d + 1] += fill[d]
+        for j in range(n_entries):
+            d = (key[j] >> bits) & np.uint64(2047)
+            o = fill[d]
+            other[o] = key[j]
+            fill[d] = o + 1
+        key, other = other, key
+        shift += 11
+    slots = np.empty(n_entries, dtype=np.int64)
+    vals = np.empty(n_entries, dtype=np.float32)
+    nd = 0
+    last = -1
+    for j in range(n_entries):
+        t = np.int64(key[j] >> np.uint64(32))
+        if t != last:
+            nd += 1
+            last = t
+    terms = np.empty(nd, dtype=np.int32)
+    ptr = np.empty(nd + 1, dtype=np.int64)
+    u = 0
+    last = -1
+    for j in range(n_entries):
+        t = np.int64(key[j] >> np.uint64(32))
+        if t != last:
+            terms[u] = t
+            ptr[u] = j
+            u += 1
+            last = t
+        e = np.int64(key[j] & np.uint64(0xFFFFFFFF))
+        slots[j] = of[e]
+        vals[j] = val[at[e]]
+    ptr[nd] = n_entries
+    return terms, ptr, slots, vals
+
+
+def segment(
+    lo: I64, hi: I64, idx: I32, val: F32, start: int, upto: int
+) -> tuple[I32, I64, I64, F32]:
+    """The inverted lists of rows ``start..upto-1``, for the terms they hold only.
+
+    Returns ``(terms, ptr, slots, vals)``: the distinct terms ascending, and term
+    ``terms[u]``'s rows ``slots[ptr[u]:ptr[u + 1]]`` (ascending) and values; the
+    lists of :func:`postings` for those terms, built by a radix sort of the
+    entries (no pass over the term space).
+
+    Examples
+    --------
+    >>> lo, hi = np.array([0, 2]), np.array([2, 3])
+    >>> idx, val = np.array([0, 5, 5], dtype=np.int32), np.ones(3, dtype=np.float32)
+    >>> terms, ptr, slots, _ = segment(lo, hi, idx, val, 0, 2)
+    >>> terms.tolist(), ptr.tolist(), slots.tolist()
+    ([0, 5], [0, 1, 3], [0, 0, 1])
+    """
+    return _segment(lo, hi, idx, val, int(start), int(upto))
+
+
+def join_segments(parts: list[tuple[I32, I64, I64, F32]]) -> Segments:
+    """Segments (:func:`segment`) held one after another, as the neighbour search takes them."""
+    bounds = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(p[0]) for p in parts], out=bounds[1:])
+    base = np.cumsum([0] + [len(p[2]) for p in parts])
+    ptr = np.concatenate([p[1][:-1] + b for p, b in zip(parts, base)] + [base[-1:]])
+    terms = np.concatenate([np.zeros(0, dtype=np.int32)] + [p[0] for p in parts])
+    slots = np.concatenate([np.zeros(0, dtype=np.int64)] + [p[2] for p in parts])
+    vals = np.concatenate([np.zeros(0, dtype=np.float32)] + [p[3] for p in parts])
+    return bounds, terms, ptr.astype(np.int64), slots, vals
+
+
+@_jit
+def _find_term(terms: I32, lo: int, hi: int, t: int) -> int:
+    """Position of term `t` in the ascending terms[lo:hi], or -1."""
+    end = hi
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if terms[mid] < t:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < end and terms[lo] == t else -1
+
+
 def neighbours(
     queries: tuple[I64, I32, F64],
     q_day: F64,
     q_limit: I64,
     main: tuple[I64, I64, F32],
-    tail: tuple[I64, I64, F32],
+    tail: Segments,
     upto: int,
     rows: tuple[I64, I64, I32, F32],
     n: int,
@@ -385,8 +513,9 @@ def neighbours(
     A query row q (sorted term ids, weights) scores row s by
     ``sum_t q_t * tf_st / |s|``, where ``|s|`` is the norm of row s's TF-IDF
     weights (IDF ``c - lg[t]``). Rows are reached through the inverted lists
-    `main` and `tail`; rows from `upto` on are scanned by merging their terms
-    (pass ``upto = n`` when `tail` covers them). Kept: rows alive,
+    `main` (:func:`postings`) and the segments `tail` (:func:`join_segments`); rows
+    from `upto` on are scanned by merging their terms (pass ``upto = n`` when the
+    lists cover them). Kept: rows alive,
     below the query's `q_limit`, within `horizon` days of a dated query (an
     undated row always is) and scoring at least the query's `cut`; best first, ties to the
     lower `row`. An undated query (NaN `q_day`) keeps the undated rows and those
@@ -404,7 +533,7 @@ def neighbours(
     """
     q_ptr, q_idx, q_w = queries
     post_ptr, post_slot, post_val = main
-    tail_ptr, tail_slot, tail_val = tail
+    seg_bounds, seg_terms, seg_ptr, seg_slot, seg_val = tail
     lo, hi, idx, val = rows
     out = np.full((len(q_ptr) - 1, k), -1, dtype=np.int64)
     first, last = (0, len(q_ptr) - 1) if span is None else span
@@ -425,9 +554,11 @@ def neighbours(
         post_ptr,
         post_slot,
         post_val,
-        tail_ptr,
-        tail_slot,
-        tail_val,
+        seg_bounds,
+        seg_terms,
+        seg_ptr,
+        seg_slot,
+        seg_val,
         int(upto),
         lo,
         hi,
@@ -477,7 +608,7 @@ def _query_weights(
     c: float,
     logs: F64,
     main_ptr: I64,
-    tail_ptr: I64,
+    counts: I32,
     max_postings: int,
     w: F64,
     qw: F64,
@@ -492,7 +623,10 @@ def _query_weights(
             x = (1.0 + logs[cnt[p]]) * (c - lg[t])
             w[p] = x
             acc += x * x
-            hub[p] = main_ptr[t + 1] - main_ptr[t] + tail_ptr[t + 1] - tail_ptr[t] > max_postings
+            listed = main_ptr[t + 1] - main_ptr[t]
+            for r in range(counts.shape[0]):
+                listed += counts[r, t]
+            hub[p] = listed > max_postings
         nd = math.sqrt(acc)
         norm[d] = nd
         nd = max(nd, 1e-12)
@@ -507,15 +641,16 @@ def query_weights(
     lg: F64,
     c: float,
     main_ptr: I64,
-    tail_ptr: I64,
+    counts: I32,
     max_postings: int,
 ) -> tuple[F64, F64, npt.NDArray[np.bool_], F64]:
     """The weights a neighbour query needs of CSR rows of term ids `idx` and counts `cnt`, in one pass.
 
     With ``idf = c - lg[idx]`` and ``doc`` the row of each entry: the TF-IDF weights
     ``w = (1 + log(max(cnt, 1))) * idf``, the query weights ``qw = w / max(norm, 1e-12)[doc] * idf``,
-    whether each term is a hub (in more than `max_postings` articles of the inverted
-    lists `main_ptr` and `tail_ptr`), and each row's norm ``sqrt(bincount(doc, w * w))``.
+    whether each term is a hub (in more than `max_postings` articles: those of the
+    inverted lists `main_ptr` plus ``counts[:, t].sum()``, `counts` of shape
+    ``(k, n_terms)``, int32), and each row's norm ``sqrt(bincount(doc, w * w))``.
     Equal to those numpy expressions to the last bit (numpy's log, tested).
 
     Returns
@@ -531,7 +666,7 @@ def query_weights(
     norm = np.empty(len(ptr) - 1)
     _query_weights(
         np.ascontiguousarray(ptr, dtype=np.int64), idx, cnt, lg, float(c), _LOG_COUNTS,
-        main_ptr, tail_ptr, int(max_postings), w, qw, hub, norm,
+        main_ptr, counts, int(max_postings), w, qw, hub, norm,
     )  # fmt: skip
     return w, qw, hub, norm
 

@@ -24,11 +24,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ._index_kernels import (
+    Segments,
     available_cpus,
     content_term_ids,
-    merge_postings,
     pair_scores,
     postings,
+    segment,
     stop_bitmap,
     time_overs,
 )
@@ -524,6 +525,7 @@ class Pool:
         self.members: dict[int, list[int]] = {}
         self._main: tuple[I64, I64, F32] | None = None
         self._main_upto = 0
+        self._tail = _Segments()
 
     def _alloc(self, cap: int) -> None:
         """Fresh arrays of capacity `cap`."""
@@ -585,6 +587,8 @@ class Pool:
         self.n = n
         if self._main_upto > n:
             self._main, self._main_upto = None, 0
+            self._tail.clear()
+        self._tail.cut(n)
 
     def drop(self, slots: Iterable[int]) -> None:
         """Mark slots dead (removed, expired or evicted from memory)."""
@@ -648,6 +652,7 @@ class Pool:
             if st >= 0:
                 self.members.setdefault(st, []).append(k)
         self._main, self._main_upto = None, 0
+        self._tail.clear()
 
     def _postings_due(self, n: int) -> bool:
         """Whether the cached inverted lists are rebuilt once the slots reach `n`."""
@@ -668,48 +673,139 @@ class Pool:
 
     def postings(
         self, n_queries: int, upto: int, ahead: Ahead | None = None
-    ) -> tuple[tuple[I64, I64, F32], tuple[I64, I64, F32], int]:
+    ) -> tuple[tuple[I64, I64, F32], Segments, I32, int]:
         """Inverted lists for the neighbour search: cached ones, recent ones, and where scanning starts.
 
-        The cached lists cover the first slots and are rebuilt, over slots
-        ``0..upto-1`` (those that stay), once the slots after them grow by a
-        quarter: amortised linear in the articles appended. The slots after them
-        get lists of their own for this call when scanning them for every query
-        would cost more; otherwise they are scanned. With `ahead`
-        (:meth:`postings_ahead`), a rebuild over all slots takes the lists built
-        there and gives the slots after them lists of their own: the search is
-        the same (it adds a row's terms in the same order whichever lists hold
-        it, and counts a term's articles over both), and the cache becomes the
-        two merged, which is what the rebuild makes.
+        The cached lists cover the first slots (``_main_upto``) and are rebuilt,
+        over slots ``0..upto-1`` (those that stay), once the slots after them grow
+        by a quarter: amortised linear in the articles appended. The slots after
+        them are searched through lists of their own (segments, built once for
+        the slots appended since the last call, in time proportional to their
+        entries) when scanning them for every query would cost more; otherwise
+        they are scanned. With `ahead` (:meth:`postings_ahead`), a rebuild over all
+        slots takes the lists built there (of the slots held when it began), and
+        the slots after them are a segment of the cache. The search is the same
+        whichever lists hold a row (it adds a row's terms in the same order), and
+        so are the articles a term counts as listed in (the hub test): those of the
+        cache, and of the slots after it when they are listed.
 
         Returns
         -------
-        main, tail : (ptr, slots, values) each
+        main : (ptr, slots, values)
+            Dense inverted lists (:func:`postings`).
+        segments : Segments
+            The lists of the other slots searched through lists.
+        counts : ndarray of int32, shape (k, n_terms)
+            Per term, the articles of `segments` (hub counts beside `main`'s).
         scan_from : int
             First slot to scan by merging terms.
         """
-        main = self._main
         lists = (self.tf_lo, self.tf_hi, self.tf.idx, self.tf.val)
-        if main is None or self._postings_due(self.n):
+        tail = self._tail
+        if self._main is None or self._postings_due(self.n):
+            tail.clear()
             if ahead is not None and upto == self.n:
                 start, built = ahead
-                first = built.result()
-                rest = postings(*lists, start, self.n, N_TERMS)
-                self._main, self._main_upto = merge_postings(first, rest), self.n
-                return first, rest, self.n
-            main = postings(*lists, 0, upto, N_TERMS)
-            self._main, self._main_upto = main, upto
-        tail = self.n - self._main_upto
-        if n_queries * tail <= 1 << 14:
-            return main, _NO_POSTINGS, self._main_upto
-        return main, postings(*lists, self._main_upto, self.n, N_TERMS), self.n
+                self._main = built.result()
+                tail.add(lists, start, self.n, cached=True)
+                self._main_upto = self.n
+            else:
+                self._main, self._main_upto = postings(*lists, 0, upto, N_TERMS), upto
+        n_tail = self.n - self._main_upto
+        if n_queries * n_tail <= 1 << 14:
+            return self._main, tail.view(cached_only=True), tail.counts[:1], self._main_upto
+        tail.add(lists, max(tail.upto, self._main_upto), self.n, cached=False)
+        return self._main, tail.view(cached_only=False), tail.counts, self.n
 
 
-_NO_POSTINGS: Final = (
-    np.zeros(N_TERMS + 1, dtype=np.int64),
-    np.zeros(0, dtype=np.int64),
-    np.zeros(0, dtype=np.float32),
-)
+def _grown(a: Any, used: int, need: int) -> Any:
+    """A larger buffer (at least `need`, at least twice `a`) holding a[:used]."""
+    out = np.empty(max(need, 2 * len(a)), dtype=a.dtype)
+    out[:used] = a[:used]
+    return out
+
+
+class _Segments:
+    """Inverted lists of slots after the dense cached ones, held as segments (see ``segment``).
+
+    Segments are appended in slot order, one after another in growing buffers
+    (the form :func:`join_segments` gives), and dropped from the end. Those of
+    the cache (``cached``: slots below ``Pool._main_upto``) come first. Per term,
+    ``counts[0]`` holds the articles of the cache's segments and ``counts[1]``
+    those of the others, kept as segments come and go (in proportion to their
+    terms). A view handed to a search stays valid: later segments are written
+    after it, or in new buffers.
+    """
+
+    def __init__(self) -> None:
+        # (first slot, last slot + 1, of the cache, first term entry, first list entry)
+        self.parts: list[tuple[int, int, bool, int, int]] = []
+        self.terms = np.zeros(0, dtype=np.int32)
+        self.ptr = np.zeros(1, dtype=np.int64)
+        self.slots = np.zeros(0, dtype=np.int64)
+        self.vals = np.zeros(0, dtype=np.float32)
+        self.n_terms = 0  # term entries used
+        self.n_entries = 0  # list entries used
+        self._counts: I32 | None = None
+
+    @property
+    def counts(self) -> I32:
+        """Articles per term in the cache's segments (row 0) and the others (row 1)."""
+        if self._counts is None:
+            self._counts = np.zeros((2, N_TERMS), dtype=np.int32)
+        return self._counts
+
+    @property
+    def upto(self) -> int:
+        """First slot after the segments (where the next one starts); -1 when there are none."""
+        return self.parts[-1][1] if self.parts else -1
+
+    def add(self, lists: tuple[I64, I64, I32, F32], start: int, upto: int, cached: bool) -> None:
+        """Append the segment of slots start..upto-1."""
+        if upto <= start:
+            return
+        terms, ptr, slots, vals = segment(*lists, start, upto)
+        t0, e0 = self.n_terms, self.n_entries
+        t1, e1 = t0 + len(terms), e0 + len(slots)
+        if t1 + 1 > len(self.ptr):
+            self.terms = _grown(self.terms, t0, t1 + 1)
+            self.ptr = _grown(self.ptr, t0 + 1, t1 + 1)
+        if e1 > len(self.slots):
+            self.slots = _grown(self.slots, e0, e1)
+            self.vals = _grown(self.vals, e0, e1)
+        self.terms[t0:t1] = terms
+        self.ptr[t0 + 1 : t1 + 1] = ptr[1:] + e0
+        self.slots[e0:e1] = slots
+        self.vals[e0:e1] = vals
+        self.n_terms, self.n_entries = t1, e1
+        self.counts[0 if cached else 1, terms] += np.diff(ptr).astype(np.int32)
+        self.parts.append((start, upto, cached, t0, e0))
+
+    def cut(self, n: int) -> None:
+        """Drop the segments holding slots `n` and later."""
+        while self.parts and self.parts[-1][1] > n:
+            self._drop()
+
+    def clear(self) -> None:
+        """Drop every segment."""
+        while self.parts:
+            self._drop()
+
+    def _drop(self) -> None:
+        """Drop the last segment."""
+        _, _, cached, t0, e0 = self.parts.pop()
+        t1 = self.n_terms
+        terms = self.terms[t0:t1]
+        self.counts[0 if cached else 1, terms] -= np.diff(self.ptr[t0 : t1 + 1]).astype(np.int32)
+        self.n_terms, self.n_entries = t0, e0
+
+    def view(self, *, cached_only: bool) -> Segments:
+        """The segments (those of the cache only, or all) one after another (views, no copy)."""
+        parts = [p for p in self.parts if p[2] or not cached_only]
+        t1 = self.parts[len(parts)][3] if len(parts) < len(self.parts) else self.n_terms
+        e1 = self.parts[len(parts)][4] if len(parts) < len(self.parts) else self.n_entries
+        bounds = np.array([p[3] for p in parts] + [t1], dtype=np.int64)
+        return bounds, self.terms[:t1], self.ptr[: t1 + 1], self.slots[:e1], self.vals[:e1]
 
 
 @dataclass

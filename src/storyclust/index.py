@@ -1749,12 +1749,12 @@ class StoryIndex:
         lg = self._lg[0]
         c = math.log1p(self._n_docs) + 1.0
         # A queried article leaves again: keep it out of the cached inverted lists.
-        main, recent, scan_from = pool.postings(n, pool.n if stay else int(slots[0]), ahead)
+        main, recent, counts, scan_from = pool.postings(n, pool.n if stay else int(slots[0]), ahead)
         # Query weight of term t: its normalised TF-IDF times IDF (the stored rows carry TF
         # only). Hub terms (in more than _MAX_POSTINGS articles held) are not searched: their
         # lists would cost more than all the others, for the least IDF.
         w, qw, hub, norm = query_weights(
-            batch.tf_ptr, batch.tf_idx, batch.tf_cnt, lg, c, main[0], recent[0], _MAX_POSTINGS
+            batch.tf_ptr, batch.tf_idx, batch.tf_cnt, lg, c, main[0], counts, _MAX_POSTINGS
         )
         keep = top_per_row(batch.tf_ptr, np.where(hub, -1.0, qw), _QUERY_TERMS)
         keep = keep[~hub[keep]]
