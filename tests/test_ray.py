@@ -161,17 +161,49 @@ def test_block_sums_in_shards_are_the_plain_counts(
 
 
 def test_blocks_dealt_into_shards_keep_every_row_once() -> None:
-    """A block's rows dealt by shard: each row in its shard, in order; empty shards as None."""
+    """Blocks' rows dealt by shard: each row in its shard, in order; empty shards as None."""
     import pyarrow as pa
 
     table = pa.table({"pos": np.arange(7), "x": [f"r{k}" for k in range(7)]})
     shard = np.array([2, 0, 2, 2, 0, 0, 2])
-    parts = sray._split_block(table, lambda b, k: sray._deal(b, shard, k), 4)
+
+    def split(blocks: list[pa.Table], k: int) -> list[pa.Table]:
+        rows = pa.concat_tables(blocks)
+        return sray._deal(rows, shard[rows["pos"].to_numpy()], k)
+
+    parts = sray._split_block(split, 4, table)
     assert parts[1] is None and parts[3] is None
     assert parts[0]["pos"].to_pylist() == [1, 4, 5]
     assert parts[2]["x"].to_pylist() == ["r0", "r2", "r3", "r6"]
-    assert sray._split_block(table.slice(0, 0), lambda b, k: [b] * k, 3) == (None, None, None)
-    assert sray._split_block(table, lambda b, k: [b], 1) is table
+    # The same rows cut into three blocks (one empty) dealt by one task: the same parts.
+    cut = (table.slice(0, 3), table.slice(3, 0), table.slice(3, 4))
+    assert [p if p is None else p.to_pydict() for p in sray._split_block(split, 4, *cut)] == [
+        p if p is None else p.to_pydict() for p in parts
+    ]
+    assert sray._split_block(lambda b, k: [b[0]] * k, 3, table.slice(0, 0)) == (None, None, None)
+    assert sray._split_block(lambda b, k: [b[0]], 1, table) is table
+
+
+@pytest.mark.parametrize("blocks", [1, 2, 5, 40])
+@pytest.mark.parametrize("shards", [1, 3])
+def test_exchange_runs_of_blocks_keep_input_order(
+    local_ray: None, blocks: int, shards: int
+) -> None:
+    """However many blocks a map task takes, each shard gets its rows once, in input order."""
+    import pyarrow as pa
+
+    n = 97
+    ds = ray.data.from_arrow(pa.table({"pos": np.arange(n)})).repartition(blocks).materialize()
+
+    def split(bs: list[pa.Table], k: int) -> list[pa.Table]:
+        rows = pa.concat_tables([sray._arrow(b) for b in bs])
+        return sray._deal(rows, rows["pos"].to_numpy() % k, k)
+
+    def reduce(parts: list[pa.Table]) -> list[int]:
+        return [int(v) for p in parts for v in p["pos"].to_pylist()]
+
+    got = sray._exchange(ds, split, reduce, shards)
+    assert got == [[p for p in range(n) if p % shards == k] for k in range(shards)]
 
 
 def test_story_numbers_do_not_depend_on_blocks(local_ray: None) -> None:

@@ -87,6 +87,7 @@ The README's Scale section gives the plan for 100 million articles.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -232,8 +233,9 @@ def cluster(
         Articles per batch of the map stages. The result does not depend on it.
     num_partitions : int, optional
         Shards of each exchange between stages (corpus counts, LSH buckets, groups
-        of components; at most this many time blocks); by default the number of
-        blocks of the input. The result does not depend on it.
+        of components; at most this many time blocks); by default 4 per CPU of the
+        cluster, at most the number of blocks of the input. The result does not
+        depend on it.
     **settings
         The settings of :func:`storyclust.cluster`.
 
@@ -291,7 +293,7 @@ def _stories(
     kw: dict[str, Any] = {"batch_format": "pandas", "batch_size": batch_size}
     arts = ds.map_batches(_parse, **kw).materialize()
     n = arts.count()
-    parts = num_partitions or max(1, arts.num_blocks())
+    parts = num_partitions or _default_shards(arts.num_blocks())
     if n == 0:
         return [], np.zeros(0, dtype=np.int64)
 
@@ -353,6 +355,18 @@ def _stories(
     raw = _group_stories(feats, n, links, assembly, parts, kw, stats)
     clock.lap("stories")
     return ids, number_by_first_appearance(raw)
+
+
+def _default_shards(blocks: int) -> int:
+    """Shards of an exchange: 4 a CPU of the cluster, at most one a block.
+
+    Not one a block: an exchange makes a part a map task and shard, and parts
+    under Ray's inline limit (100 KB) are returned into the driver's own memory,
+    so a shard a block (1,000 blocks of 1,024 articles at 1M) made a million
+    parts an exchange and put most of the shuffle in the driver.
+    """
+    cpus = int(_ray().cluster_resources().get("CPU", 1))
+    return max(1, min(blocks, 4 * max(1, cpus)))
 
 
 def _block_links(
@@ -515,10 +529,12 @@ def _route(
 
 
 def _routed_split(
-    block: Any, shards: int, to_rows: Callable[[pa.Table], pa.Table], column: str
+    blocks: list[Any], shards: int, to_rows: Callable[[pa.Table], pa.Table], column: str
 ) -> list[pa.Table]:
-    """A block's rows (as `to_rows` makes them) dealt by their key in `column`."""
-    out = to_rows(_arrow(block))
+    """Some blocks' rows (as `to_rows` makes them), in block order, dealt by their key in `column`."""
+    import pyarrow as pa
+
+    out = pa.concat_tables([to_rows(_arrow(b)) for b in blocks])
     return _deal(out, out[column].to_numpy().astype(np.int64), shards)
 
 
@@ -604,13 +620,14 @@ def _sharded_sums(
 ) -> list[Any]:
     """`reduce` of each shard of the summed counts of every batch of `ds`.
 
-    One task a block counts its batches (`count`) and sums them into one row a key
-    (:func:`storyclust.stages.sum_counts`), dealt into `shards` by a hash of the key
-    (:func:`storyclust.stages.split_shards`); one task a shard then receives that
-    shard of every block and reduces it. A key's counts all meet in one shard, so
-    `reduce` sees every count of its keys; what it returns reaches the driver.
-    A block task holds one block and its table; a shard task about 1 / `shards` of
-    the distinct keys of the corpus (one row each per block holding the key).
+    A map task counts the batches of its blocks (`count`) and sums them into one
+    row a key (:func:`storyclust.stages.sum_counts`), dealt into `shards` by a hash
+    of the key (:func:`storyclust.stages.split_shards`); one task a shard then
+    receives that shard of every map task and reduces it. A key's counts all meet
+    in one shard, so `reduce` sees every count of its keys; what it returns reaches
+    the driver. A map task holds one block at a time and its summed table; a shard
+    task about 1 / `shards` of the distinct keys of the corpus (one row each per map
+    task holding the key).
     """
     split = functools.partial(_count_and_split, count=count, how=how, batch_size=batch_size)
     return _exchange(ds, split, reduce, shards)
@@ -618,14 +635,17 @@ def _sharded_sums(
 
 def _exchange(
     ds: Dataset,
-    split: Callable[[Any, int], list[Any]],
+    split: Callable[[list[Any], int], list[Any]],
     reduce: Callable[[list[Any]], Any],
     shards: int,
 ) -> list[Any]:
-    """`reduce` of each shard: `split` deals the rows of each block of `ds` into shards.
+    """`reduce` of each shard: `split` deals the rows of consecutive blocks of `ds` into shards.
 
-    A task a block, then a task a shard receiving that shard's part of every block
-    (empty parts left out); the shards' results reach the driver, in shard order.
+    A map task for each run of consecutive blocks (4 map tasks a shard, at most
+    one a block), then a task a shard receiving that shard's part of every map
+    task (empty parts left out); the shards' results reach the driver, in shard
+    order. Parts keep the blocks' order, so a shard sees its rows in the order
+    of the input whatever the runs.
     """
     ray = _ray()
     shards = max(1, int(shards))
@@ -634,21 +654,26 @@ def _exchange(
     # passed by reference, not serialised again into every task's arguments
     # (at 1M articles and ~1,000 blocks that was gigabytes written by the driver).
     split_ref, reduce_ref = ray.put(split), ray.put(reduce)
+    refs = [ref for bundle in ds.iter_internal_ref_bundles() for ref in bundle.block_refs]
+    # Few, large parts: a task's return under Ray's inline limit (100 KB) is kept in
+    # the driver's own memory, not the object store, and there are tasks x shards.
+    runs = min(len(refs), 4 * shards)
+    edges = [len(refs) * k // runs for k in range(runs + 1)] if runs else [0]
     mapper = _remote(_split_block).options(num_returns=shards)
     tables = []
-    for bundle in ds.iter_internal_ref_bundles():
-        for ref in bundle.block_refs:
-            out = mapper.remote(ref, split_ref, shards)
-            tables.append(out if shards > 1 else [out])
+    for lo, hi in itertools.pairwise(edges):
+        out = mapper.remote(split_ref, shards, *refs[lo:hi])
+        tables.append(out if shards > 1 else [out])
     reducer = _remote(_reduce_shard)
     return list(
         ray.get([reducer.remote(reduce_ref, *[t[k] for t in tables]) for k in range(shards)])
     )
 
 
-def _split_block(block: Any, split: Callable[[Any, int], list[Any]], shards: int) -> Any:
-    """One block dealt into shards (a tuple of parts, or the one part; None for nothing)."""
-    parts = split(block, shards) if _n_rows(block) else [None] * shards
+def _split_block(split: Callable[[list[Any], int], list[Any]], shards: int, *blocks: Any) -> Any:
+    """Blocks dealt into shards together (a tuple of parts, or the one part; None for nothing)."""
+    full = [b for b in blocks if _n_rows(b)]
+    parts = split(full, shards) if full else [None] * shards
     kept = [p if p is not None and _n_rows(p) else None for p in parts]
     return tuple(kept) if shards > 1 else kept[0]
 
@@ -735,16 +760,21 @@ def _shard_pairs(group: dict[str, Any]) -> dict[str, Any]:
 
 
 def _count_and_split(
-    block: Any,
+    blocks: list[Any],
     shards: int,
     count: Callable[[pd.DataFrame], dict[str, Any]],
     how: _Count,
     batch_size: int,
 ) -> list[dict[str, Any]]:
-    """One block's counts, summed (one row a key) and dealt into shards by key."""
-    frame = _pandas(block)
+    """Some blocks' counts, summed (one row a key) and dealt into shards by key."""
     step = max(1, batch_size)
-    tables = [count(frame.iloc[lo : lo + step]) for lo in range(0, len(frame), step)]
+    tables = []
+    for block in blocks:
+        frame = _pandas(block)
+        block_tables = [count(frame.iloc[lo : lo + step]) for lo in range(0, len(frame), step)]
+        # Summed block by block: a table a key per block, not a table per batch.
+        tables.append(stages.sum_counts(block_tables, how.keys, how.value, how.carry))
+        del frame, block_tables
     summed = stages.sum_counts(tables, how.keys, how.value, how.carry)
     return stages.split_shards(summed, how.shard_on, shards)
 
