@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,7 +12,13 @@ from hypothesis import strategies as st
 
 import storyclust.index
 from storyclust import StoryIndex
-from storyclust._index_kernels import join_segments, merge_postings, postings, segment
+from storyclust._index_kernels import (
+    join_segments,
+    live_row_norms,
+    merge_postings,
+    postings,
+    segment,
+)
 from storyclust._index_state import Pool
 
 _WORDS = ["quake", "flood", "vote", "market", "storm", "court", "strike", "fire", "rally", "trial"]
@@ -116,3 +123,29 @@ def test_lists_built_ahead_decide_and_cache_as_a_rebuild(monkeypatch: pytest.Mon
         for x in (ahead, rebuilt)
     ]
     assert events[0] == events[1]
+
+
+def test_norms_computed_by_the_background_search_give_the_same_adds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A search beside the loop computes row norms as it reaches rows: as the up-front pass does."""
+    background, up_front = StoryIndex(), StoryIndex()
+    original = StoryIndex._tfidf_candidates
+    passes = []
+
+    def search(self: StoryIndex, *args: Any, **kwargs: Any) -> Any:
+        if self is up_front:
+            kwargs["worker"] = None  # the whole search here, norms of every row first
+        return original(self, *args, **kwargs)
+
+    def counted(*args: Any) -> None:
+        passes.append(args[1])
+        live_row_norms(*args)
+
+    monkeypatch.setattr(StoryIndex, "_tfidf_candidates", search)
+    monkeypatch.setattr(storyclust.index, "live_row_norms", counted)
+    for b in range(6):
+        part = _batch(b, 400)
+        assert background.add(part) == up_front.add(part)
+    assert len(passes) >= 5  # the up-front index computed them up front
+    assert background.stories() == up_front.stories()

@@ -522,7 +522,8 @@ def neighbours(
     dated `floor` or later. Queries are split over `n_threads` threads; the
     result is the same for any number. `norms` (length `n`, negative where not
     computed yet) receives the rows' norms, for the caller to keep; with
-    `norms_ready` they are all there already (:func:`live_row_norms`). `span`
+    `norms_ready` none are computed up front (they are all there already,
+    :func:`live_row_norms`, or those missing are computed as rows are reached). `span`
     ``(first, last)`` searches those queries only (the other rows of the result
     are -1): a caller can search in pieces, each giving what the whole would.
 

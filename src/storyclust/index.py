@@ -1733,14 +1733,19 @@ class StoryIndex:
             return self._neighbour_search(self._neighbour_query(batch, slots, stay, ahead), 0, n, 0)
         # The query is prepared here: on the worker its few dozen numpy calls would each
         # wait for the GIL the loop holds, and the loop waits for the first piece.
-        query = self._neighbour_query(batch, slots, stay, ahead)
+        query = self._neighbour_query(batch, slots, stay, ahead, background=True)
         pieces = [(lo, min(n, lo + step)) for lo, step in _pieces(n)]
         return _InOrder(
             [(lo, worker.submit(self._neighbour_search, query, lo, hi, 1)) for lo, hi in pieces], n
         )
 
     def _neighbour_query(
-        self, batch: Batch, slots: I64, stay: bool, ahead: Ahead | None = None
+        self,
+        batch: Batch,
+        slots: I64,
+        stay: bool,
+        ahead: Ahead | None = None,
+        background: bool = False,
     ) -> dict[str, Any]:
         """Everything the neighbour search of new articles needs, but the search (see ``neighbours``)."""
         s = self._settings
@@ -1764,8 +1769,11 @@ class StoryIndex:
         kept, q_ptr = query_rows(keep, batch.tf_ptr, w, norm)
         rows = (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val)
         norms = self._norms[0] if self._norms is not None else np.full(pool.n, -1.0)
-        ready = n * 64 >= pool.n  # most rows will be reached: their norms now, on every CPU
-        if ready:
+        # Most rows will be reached: their norms now, on every CPU. Not when the search
+        # runs beside the assignment loop: there it computes them as it reaches rows (the
+        # same values), off the loop's thread.
+        ready = background or n * 64 >= pool.n
+        if ready and not background:
             live_row_norms(rows, pool.n, lg, c, pool.alive, norms, available_cpus())
         return {
             "queries": (q_ptr, batch.tf_idx[keep], qw[keep]),
