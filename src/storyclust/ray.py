@@ -724,7 +724,10 @@ def _lsh_pairs(feats: Dataset, settings: Settings, parts: int, kw: dict[str, Any
             .map_batches(
                 _band_rows,
                 fn_kwargs={"settings": settings, "shards": parts},
-                **{**kw, "batch_format": "pyarrow"},
+                # Large blocks of band rows (16 an article): the group-by cuts each
+                # block into a piece a partition, and pieces under Ray's inline
+                # limit (100 KB) would be kept in the driver's memory.
+                **{**kw, "batch_format": "pyarrow", "batch_size": 32 * kw["batch_size"]},
             )
             .groupby("shard", num_partitions=parts)
             .map_groups(_shard_pairs, batch_format="numpy")
