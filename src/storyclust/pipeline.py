@@ -40,12 +40,12 @@ def estimate_memory(articles: Articles, settings: Settings | None = None) -> dic
 
     A model of what the run holds at its peak: per article its TF-IDF terms (8
     bytes each, counted on a sample of up to 200 articles), its signature (4 bytes
-    a permutation) and about 800 bytes of other arrays and allocator slack; one
-    batch of intermediate arrays (about 10 times the batch's text); and 150 MiB
+    a permutation) and about 500 bytes of other arrays and allocator slack; one
+    batch of intermediate arrays (about 10 times the batch's text); and 200 MiB
     whatever the corpus (compiled code, thread pools). Fitted on the resident
-    memory the run added, measured at 100k and 1M synthetic articles (696 and
-    4,502 MiB; the model gives 694 and 4,497). The articles themselves are
-    already in memory when this runs, and counted apart.
+    memory the run added, measured at 100k and 1M synthetic articles (723 and
+    4,241 MiB at commit 5dacfa5; the model gives 715 and 4,261). The articles
+    themselves are already in memory when this runs, and counted apart.
 
     Returns
     -------
@@ -66,11 +66,11 @@ def estimate_memory(articles: Articles, settings: Settings | None = None) -> dic
         )
     )
     text = float(np.mean([len(a.title) + len(a.text) for a in sample]))
-    per_article = 8.0 * terms + 4.0 * s.num_perm + 800.0
+    per_article = 8.0 * terms + 4.0 * s.num_perm + 500.0
     batch = 10.0 * text * min(n, BATCH_SIZE)
     return {
         "articles_mib": round(n * (text + 300.0) / 2**20, 1),
-        "run_mib": round((n * per_article + batch) / 2**20 + 150.0, 1),
+        "run_mib": round((n * per_article + batch) / 2**20 + 200.0, 1),
         "terms_per_article": round(terms, 1),
     }
 
