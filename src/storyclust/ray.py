@@ -641,8 +641,8 @@ def _exchange(
 ) -> list[Any]:
     """`reduce` of each shard: `split` deals the rows of consecutive blocks of `ds` into shards.
 
-    A map task for each run of consecutive blocks (4 map tasks a shard, at most
-    one a block), then a task a shard receiving that shard's part of every map
+    A map task for each run of consecutive blocks (at most 4 a shard, and at least
+    shards / 4 blocks each), then a task a shard receiving that shard's part of every map
     task (empty parts left out); the shards' results reach the driver, in shard
     order. Parts keep the blocks' order, so a shard sees its rows in the order
     of the input whatever the runs.
@@ -656,8 +656,12 @@ def _exchange(
     split_ref, reduce_ref = ray.put(split), ray.put(reduce)
     refs = [ref for bundle in ds.iter_internal_ref_bundles() for ref in bundle.block_refs]
     # Few, large parts: a task's return under Ray's inline limit (100 KB) is kept in
-    # the driver's own memory, not the object store, and there are tasks x shards.
-    runs = min(len(refs), 4 * shards)
+    # the driver's own memory, not the object store, and there are runs x shards.
+    # A run takes at least shards / 4 blocks, so a part holds about a quarter of a
+    # block's rows however many shards (1,600 shards: runs of 400 blocks), and at
+    # most 4 runs a shard.
+    per_run = max(-(-shards // 4), -(-len(refs) // (4 * shards)))
+    runs = -(-len(refs) // per_run)
     edges = [len(refs) * k // runs for k in range(runs + 1)] if runs else [0]
     mapper = _remote(_split_block).options(num_returns=shards)
     tables = []
