@@ -245,24 +245,15 @@ def _search(
         for p in range(a, b):
             t = q_idx[p]
             w = q_w[p]
-            for e in range(post_ptr[t], post_ptr[t + 1]):
-                s = post_slot[e]
-                if not mark[s]:
-                    mark[s] = True
-                    touched[nt] = s
-                    nt += 1
-                acc[s] += w * post_val[e]
+            nt = _accumulate(
+                post_slot, post_val, post_ptr[t], post_ptr[t + 1], w, acc, mark, touched, nt
+            )
             for g in range(len(seg_bounds) - 1):
                 u = _find_term(seg_terms, seg_bounds[g], seg_bounds[g + 1], t)
-                if u < 0:
-                    continue
-                for e in range(seg_ptr[u], seg_ptr[u + 1]):
-                    s = seg_slot[e]
-                    if not mark[s]:
-                        mark[s] = True
-                        touched[nt] = s
-                        nt += 1
-                    acc[s] += w * seg_val[e]
+                if u >= 0:
+                    nt = _accumulate(
+                        seg_slot, seg_val, seg_ptr[u], seg_ptr[u + 1], w, acc, mark, touched, nt
+                    )
         for s in range(upto, min(n, q_limit[i])):
             p, q = a, lo[s]
             qe = hi[s]
@@ -469,6 +460,30 @@ def join_segments(parts: list[tuple[I32, I64, I64, F32]]) -> Segments:
     slots = np.concatenate([np.zeros(0, dtype=np.int64)] + [p[2] for p in parts])
     vals = np.concatenate([np.zeros(0, dtype=np.float32)] + [p[3] for p in parts])
     return bounds, terms, ptr.astype(np.int64), slots, vals
+
+
+@_jit
+def _accumulate(
+    slot: I64,
+    val: F32,
+    e_lo: int,
+    e_hi: int,
+    w: float,
+    acc: F64,
+    mark: npt.NDArray[np.bool_],
+    touched: I64,
+    nt: int,
+) -> int:
+    """Add w x the postings e_lo..e_hi-1 to their slots' sums, noting each slot first touched;
+    returns the new count of touched slots."""
+    for e in range(e_lo, e_hi):
+        s = slot[e]
+        if not mark[s]:
+            mark[s] = True
+            touched[nt] = s
+            nt += 1
+        acc[s] += w * val[e]
+    return nt
 
 
 @_jit
