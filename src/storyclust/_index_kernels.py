@@ -489,14 +489,8 @@ def _accumulate(
 @_jit
 def _find_term(terms: I32, lo: int, hi: int, t: int) -> int:
     """Position of term `t` in the ascending terms[lo:hi], or -1."""
-    end = hi
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if terms[mid] < t:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo if lo < end and terms[lo] == t else -1
+    at = lo + np.searchsorted(terms[lo:hi], t)
+    return at if at < hi and terms[at] == t else -1
 
 
 def neighbours(
