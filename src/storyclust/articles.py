@@ -17,6 +17,7 @@ left out and listed in :attr:`Articles.report`.
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 import os
 import re
@@ -694,6 +695,7 @@ def _from_mapping(record: Mapping[Any, Any], position: int) -> Article:
     )
 
 
+@functools.lru_cache(maxsize=4096)  # the same few keys in every record
 def _fold_key(key: str) -> str:
     """Key in the loose form used to match aliases ('Published At' -> 'published_at')."""
     return _KEY_SEPARATORS.sub("_", key.strip().casefold())
@@ -945,7 +947,8 @@ def _is_blank(value: Any) -> bool:
 def _clean(text: str) -> str:
     """Plain str with lone surrogates replaced by U+FFFD."""
     text = str(text)
-    if _SURROGATE.search(text) is None:
+    # isascii() is a flag test; a surrogate is never ASCII, so only other texts are searched.
+    if text.isascii() or _SURROGATE.search(text) is None:
         return text
     # Pairs of surrogates become the character they encode; lone ones U+FFFD.
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
