@@ -1433,14 +1433,22 @@ class StoryIndex:
         # (the TF-IDF ones by the neighbour search).
         self._norms = (np.full(pool.n, -1.0), np.full(pool.n, -1.0))
         try:
+            # The search reaches most rows: their norms are computed first on its thread,
+            # while this one prepares the query (the values the search would compute).
+            rows = (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val)
+            c = math.log1p(self._n_docs) + 1.0
+            norms = searcher.submit(
+                live_row_norms, rows, pool.n, self._lg[0], c, pool.alive, self._norms[0]
+            )
             nbrs = self._tfidf_candidates(batch, slots, worker=searcher, ahead=ahead)
             # The loop never touches the database: the writer has it until the loop ends.
-            self._checkpointed()
+            # It waits there for the last checkpoint (so that the log starts over), not here.
             written = writer.submit(self._write_batch, arts, batch, slots, pages)
             try:
                 self._assign_each(batch, slots, nbrs, lsh, ch, out)
             finally:
                 written.result()
+                norms.result()
         finally:
             self._norms = None
         clock = self._clock
@@ -1912,7 +1920,11 @@ class StoryIndex:
     def _write_batch(
         self, arts: Articles, batch: Batch, slots: I64, pages: set[tuple[int, int]]
     ) -> None:
-        """Write what an add() call stores whatever the assignments: LSH keys, frequencies, boilerplate."""
+        """Write what an add() call stores whatever the assignments: LSH keys, frequencies, boilerplate.
+
+        Waits first for the checkpoint started after the last write, if any.
+        """
+        self._checkpointed()
         pos = np.flatnonzero(batch.has_sh)
         if len(pos):
             keys = band_keys(batch.sig[pos], self._bands, self._rows_per_band)
