@@ -414,10 +414,9 @@ class _Flat:
     def append(self, ptr: I64, idx: I32, counts: U16) -> tuple[I64, I64]:
         """Append rows given as CSR pieces; return their lo and hi bounds."""
         need = self.used + len(idx)
-        if need > len(self.idx):
-            cap = max(need, 2 * len(self.idx))
-            self.idx = np.resize(self.idx, cap)
-            self.val = np.resize(self.val, cap)
+        if need > len(self.idx):  # np.resize would fill the new room with repeats: not used
+            self.idx = _grown(self.idx, self.used, need)
+            self.val = _grown(self.val, self.used, need)
         self.idx[self.used : need] = idx
         self.val[self.used : need] = 1.0 + np.log(np.maximum(counts, 1).astype(np.float32))
         lo = self.used + ptr[:-1] - ptr[0]
@@ -428,7 +427,16 @@ class _Flat:
     def gather(self, lo: I64, hi: I64) -> tuple[_Flat, I64, I64]:
         """A new store holding rows lo..hi of this one, in order, and their new bounds."""
         pos, new_lo, new_hi = _gather_positions(lo, hi)
-        return _Flat(self.idx[pos].copy(), self.val[pos].copy()), new_lo, new_hi
+        out = _Flat(_roomy(self.idx, pos), _roomy(self.val, pos))
+        out.used = len(pos)
+        return out, new_lo, new_hi
+
+
+def _roomy(a: Any, pos: I64) -> Any:
+    """a[pos] in a buffer with half as much room again after it (a store's next appends)."""
+    out = np.empty(max(1024, len(pos) + len(pos) // 2), dtype=a.dtype)
+    np.take(a, pos, out=out[: len(pos)])
+    return out
 
 
 def _gather_positions(lo: I64, hi: I64) -> tuple[I64, I64, I64]:
@@ -456,7 +464,7 @@ class _Titles:
         flat = np.frombuffer("".join(keys).encode("utf-32-le"), dtype="<u4")
         need = self.used + len(flat)
         if need > len(self.chars):
-            self.chars = np.resize(self.chars, max(need, 2 * len(self.chars)))
+            self.chars = _grown(self.chars, self.used, need)
         self.chars[self.used : need] = flat
         self.used = need
         return lo.astype(np.int64), hi.astype(np.int64)
@@ -464,7 +472,9 @@ class _Titles:
     def gather(self, lo: I64, hi: I64) -> tuple[_Titles, I64, I64]:
         """A new store holding rows lo..hi of this one, in order, and their new bounds."""
         pos, new_lo, new_hi = _gather_positions(lo, hi)
-        return _Titles(self.chars[pos].copy()), new_lo, new_hi
+        out = _Titles(_roomy(self.chars, pos))
+        out.used = len(pos)
+        return out, new_lo, new_hi
 
 
 # Inverted lists being built ahead: the slots they cover (0..n-1) and the build.
