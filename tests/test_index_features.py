@@ -63,3 +63,48 @@ def test_count_terms_equal_bincount(idx: list[int], df0: list[int], sign: int) -
     got_t = count_terms(terms, sign, got_df)
     assert got_t.dtype == np.int64 and np.array_equal(got_t, want_t)
     assert np.array_equal(got_df, want_df)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.lists(st.integers(0, 50), max_size=40, unique=True), max_size=30),
+            st.lists(st.booleans(), max_size=60),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_stores_keep_rows_through_growth_and_gathers(
+    rounds: list[tuple[list[list[int]], list[bool]]],
+) -> None:
+    """Rows appended to the term and title stores read back the same, whatever growth and gathers came between."""
+    from storyclust._index_state import _Flat, _Titles
+
+    flat, titles = _Flat(), _Titles()
+    lo = hi = t_lo = t_hi = np.zeros(0, dtype=np.int64)
+    want: list[tuple[list[int], str]] = []
+    for rows, keep in rounds:
+        sizes = np.array([len(r) for r in rows], dtype=np.int64)
+        ptr = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+        idx = np.array([t for r in rows for t in sorted(r)], dtype=np.int32)
+        counts = np.array([t % 7 + 1 for r in rows for t in sorted(r)], dtype=np.uint16)
+        a, b = flat.append(ptr, idx, counts)
+        names = [" ".join(f"w{t}" for t in sorted(r)) for r in rows]
+        c, d = titles.append(names)
+        lo, hi, t_lo, t_hi = np.r_[lo, a], np.r_[hi, b], np.r_[t_lo, c], np.r_[t_hi, d]
+        want += [(sorted(r), " ".join(sorted(set(n.split())))) for r, n in zip(rows, names)]
+        # A compaction: keep some rows, in order (the rest are dropped).
+        sel = np.array([k < len(keep) and keep[k] for k in range(len(want))], dtype=np.bool_)
+        if len(want) and not sel.all():
+            flat, lo, hi = flat.gather(lo[sel], hi[sel])
+            titles, t_lo, t_hi = titles.gather(t_lo[sel], t_hi[sel])
+            want = [w for w, s in zip(want, sel.tolist()) if s]
+        for k, (terms, title) in enumerate(want):
+            assert flat.idx[lo[k] : hi[k]].tolist() == terms
+            vals = 1.0 + np.log(np.array([t % 7 + 1 for t in terms], dtype=np.float32))
+            assert np.array_equal(flat.val[lo[k] : hi[k]], vals)
+            got = titles.chars[t_lo[k] : t_hi[k]].tobytes().decode("utf-32-le")
+            assert got == title
+        assert flat.used == (int(hi[-1]) if len(hi) else 0) or not len(want)
