@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storyclust._index_kernels import content_term_ids, count_terms, stop_bitmap
-from storyclust._index_state import _STOP_BITMAP, _STOP_HASHES, N_TERMS
+from storyclust._index_state import _STOP_BITMAP, _STOP_HASHES, N_TERMS, _Flat, _Titles
 
 
 def _reference(hashes: np.ndarray, stop: np.ndarray, n_terms: int) -> np.ndarray:
@@ -80,8 +80,6 @@ def test_stores_keep_rows_through_growth_and_gathers(
     rounds: list[tuple[list[list[int]], list[bool]]],
 ) -> None:
     """Rows appended to the term and title stores read back the same, whatever growth and gathers came between."""
-    from storyclust._index_state import _Flat, _Titles
-
     flat, titles = _Flat(), _Titles()
     lo = hi = t_lo = t_hi = np.zeros(0, dtype=np.int64)
     want: list[tuple[list[int], str]] = []

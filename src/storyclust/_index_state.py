@@ -406,10 +406,13 @@ def stack(parts: list[tuple[I32, U16]]) -> tuple[I64, I32, U16]:
 class _Flat:
     """Term rows in flat arrays: a row is idx[lo:hi] (sorted term ids) and val[lo:hi] (1 + ln tf)."""
 
-    def __init__(self, idx: I32 | None = None, val: F32 | None = None) -> None:
+    def __init__(
+        self, idx: I32 | None = None, val: F32 | None = None, used: int | None = None
+    ) -> None:
+        """`idx` and `val` hold rows in their first `used` entries (default: all of them)."""
         self.idx: I32 = np.zeros(1024, dtype=np.int32) if idx is None else idx
         self.val: F32 = np.zeros(1024, dtype=np.float32) if val is None else val
-        self.used = 0 if idx is None else len(idx)
+        self.used = (0 if idx is None else len(idx)) if used is None else used
 
     def append(self, ptr: I64, idx: I32, counts: U16) -> tuple[I64, I64]:
         """Append rows given as CSR pieces; return their lo and hi bounds."""
@@ -427,9 +430,7 @@ class _Flat:
     def gather(self, lo: I64, hi: I64) -> tuple[_Flat, I64, I64]:
         """A new store holding rows lo..hi of this one, in order, and their new bounds."""
         pos, new_lo, new_hi = _gather_positions(lo, hi)
-        out = _Flat(_roomy(self.idx, pos), _roomy(self.val, pos))
-        out.used = len(pos)
-        return out, new_lo, new_hi
+        return _Flat(_roomy(self.idx, pos), _roomy(self.val, pos), len(pos)), new_lo, new_hi
 
 
 def _roomy(a: Any, pos: I64) -> Any:
@@ -451,9 +452,10 @@ def _gather_positions(lo: I64, hi: I64) -> tuple[I64, I64, I64]:
 class _Titles:
     """Title words in one flat array of code points: a row's distinct words, sorted, space-joined."""
 
-    def __init__(self, chars: U32 | None = None) -> None:
+    def __init__(self, chars: U32 | None = None, used: int | None = None) -> None:
+        """`chars` holds rows in its first `used` entries (default: all of them)."""
         self.chars: U32 = np.zeros(4096, dtype=np.uint32) if chars is None else chars
-        self.used = 0 if chars is None else len(chars)
+        self.used = (0 if chars is None else len(chars)) if used is None else used
 
     def append(self, titles: list[str]) -> tuple[I64, I64]:
         """Append titles; return their lo and hi bounds."""
@@ -472,9 +474,7 @@ class _Titles:
     def gather(self, lo: I64, hi: I64) -> tuple[_Titles, I64, I64]:
         """A new store holding rows lo..hi of this one, in order, and their new bounds."""
         pos, new_lo, new_hi = _gather_positions(lo, hi)
-        out = _Titles(_roomy(self.chars, pos))
-        out.used = len(pos)
-        return out, new_lo, new_hi
+        return _Titles(_roomy(self.chars, pos), len(pos)), new_lo, new_hi
 
 
 # Inverted lists being built ahead: the slots they cover (0..n-1) and the build.

@@ -1430,16 +1430,9 @@ class StoryIndex:
         ch = _Changes()
         out: list[Assignment] = []
         # The IDF stays as it is until the call ends: each row's norms are computed once
-        # (the TF-IDF ones by the neighbour search).
+        # (the TF-IDF ones on the search's thread, before it searches).
         self._norms = (np.full(pool.n, -1.0), np.full(pool.n, -1.0))
         try:
-            # The search reaches most rows: their norms are computed first on its thread,
-            # while this one prepares the query (the values the search would compute).
-            rows = (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val)
-            c = math.log1p(self._n_docs) + 1.0
-            norms = searcher.submit(
-                live_row_norms, rows, pool.n, self._lg[0], c, pool.alive, self._norms[0]
-            )
             nbrs = self._tfidf_candidates(batch, slots, worker=searcher, ahead=ahead)
             # The loop never touches the database: the writer has it until the loop ends.
             # It waits there for the last checkpoint (so that the log starts over), not here.
@@ -1448,7 +1441,6 @@ class StoryIndex:
                 self._assign_each(batch, slots, nbrs, lsh, ch, out)
             finally:
                 written.result()
-                norms.result()
         finally:
             self._norms = None
         clock = self._clock
@@ -1738,13 +1730,17 @@ class StoryIndex:
         if len(batch.tf_idx) == 0:
             return [np.zeros(0, dtype=np.int64) for _ in range(n)]
         if worker is None:
-            return self._neighbour_search(self._neighbour_query(batch, slots, stay, ahead), 0, n, 0)
+            return self._neighbour_search(
+                self._neighbour_query(batch, slots, stay, ahead)[0], 0, n, 0
+            )
         # The query is prepared here: on the worker its few dozen numpy calls would each
         # wait for the GIL the loop holds, and the loop waits for the first piece.
-        query = self._neighbour_query(batch, slots, stay, ahead, background=True)
+        query, norms = self._neighbour_query(batch, slots, stay, ahead, worker)
         pieces = [(lo, min(n, lo + step)) for lo, step in _pieces(n)]
         return _InOrder(
-            [(lo, worker.submit(self._neighbour_search, query, lo, hi, 1)) for lo, hi in pieces], n
+            [(lo, worker.submit(self._neighbour_search, query, lo, hi, 1)) for lo, hi in pieces],
+            n,
+            first=norms,
         )
 
     def _neighbour_query(
@@ -1753,14 +1749,28 @@ class StoryIndex:
         slots: I64,
         stay: bool,
         ahead: Ahead | None = None,
-        background: bool = False,
-    ) -> dict[str, Any]:
-        """Everything the neighbour search of new articles needs, but the search (see ``neighbours``)."""
+        worker: ThreadPoolExecutor | None = None,
+    ) -> tuple[dict[str, Any], Future[None] | None]:
+        """Everything the neighbour search of new articles needs, but the search (see ``neighbours``).
+
+        The search reaches most rows, so their norms are computed first: with a
+        `worker` (the search's thread) there, while this thread prepares the query
+        (returned beside the query: done before any search on that thread starts);
+        else here on every CPU, unless a few queries reach a few rows.
+        """
         s = self._settings
         pool = self._pool
         n = len(slots)
         lg = self._lg[0]
         c = math.log1p(self._n_docs) + 1.0
+        rows = (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val)
+        norms = self._norms[0] if self._norms is not None else np.full(pool.n, -1.0)
+        ready = worker is not None or n * 64 >= pool.n
+        pending = None
+        if worker is not None:
+            pending = worker.submit(live_row_norms, rows, pool.n, lg, c, pool.alive, norms)
+        elif ready:
+            live_row_norms(rows, pool.n, lg, c, pool.alive, norms, available_cpus())
         # A queried article leaves again: keep it out of the cached inverted lists.
         main, recent, counts, scan_from = pool.postings(n, pool.n if stay else int(slots[0]), ahead)
         # Query weight of term t: its normalised TF-IDF times IDF (the stored rows carry TF
@@ -1775,15 +1785,7 @@ class StoryIndex:
         # only some of its terms scores less, in about the share of its squared weight
         # those terms carry: its cut is lowered by that share (exact for short texts).
         kept, q_ptr = query_rows(keep, batch.tf_ptr, w, norm)
-        rows = (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val)
-        norms = self._norms[0] if self._norms is not None else np.full(pool.n, -1.0)
-        # Most rows will be reached: their norms now, on every CPU. Not when the search
-        # runs beside the assignment loop: there it computes them as it reaches rows (the
-        # same values), off the loop's thread.
-        ready = background or n * 64 >= pool.n
-        if ready and not background:
-            live_row_norms(rows, pool.n, lg, c, pool.alive, norms, available_cpus())
-        return {
+        query = {
             "queries": (q_ptr, batch.tf_idx[keep], qw[keep]),
             "q_day": pool.day[slots],
             "q_limit": slots,
@@ -1804,6 +1806,7 @@ class StoryIndex:
             "norms": norms,
             "norms_ready": ready,
         }
+        return query, pending
 
     @staticmethod
     def _neighbour_search(query: dict[str, Any], lo: int, hi: int, threads: int) -> list[I64]:
@@ -2291,17 +2294,26 @@ def _pieces(n: int) -> list[tuple[int, int]]:
 
 
 class _InOrder(Sequence[I64]):
-    """Results computed in pieces on another thread: reading one waits for its piece."""
+    """Results computed in pieces on another thread: reading one waits for its piece.
 
-    def __init__(self, pieces: list[tuple[int, Future[list[I64]]]], n: int) -> None:
+    `first`: work the pieces follow on that thread; the first read raises its error.
+    """
+
+    def __init__(
+        self, pieces: list[tuple[int, Future[list[I64]]]], n: int, first: Future[Any] | None = None
+    ) -> None:
         self._starts = [lo for lo, _ in pieces]
         self._futures = [f for _, f in pieces]
         self._n = n
+        self._first = first
 
     def __len__(self) -> int:
         return self._n
 
     def __getitem__(self, k: Any) -> Any:
+        if self._first is not None:
+            self._first.result()
+            self._first = None
         p = bisect.bisect_right(self._starts, k) - 1
         return self._futures[p].result()[k - self._starts[p]]
 
