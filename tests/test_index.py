@@ -394,6 +394,103 @@ def test_reopened_index_gives_the_same_assignments(tmp_path: Path) -> None:
     ]
 
 
+def _stored_state(index: StoryIndex) -> tuple[Any, ...]:
+    """Frequencies, articles and centralities an index holds, stored and in memory."""
+    pool = index._pool
+    live = np.flatnonzero(pool.alive[: pool.n])
+    stored = index._conn.execute(
+        "SELECT row, coalesce(c.score, score_sum) FROM articles LEFT JOIN centrality c "
+        "USING (row) ORDER BY row"
+    ).fetchall()
+    return (
+        index._df[0].copy(),
+        index._df[1].copy(),
+        index._n_docs,
+        {int(r): round(float(x), 9) for r, x in stored},
+        {int(pool.row[k]): round(float(pool.score[k]), 9) for k in live.tolist()},
+    )
+
+
+@pytest.mark.parametrize("limit", [1, 150, 1 << 30])
+def test_frequency_deltas_and_centrality_read_back_through_folds_and_removals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int
+) -> None:
+    """Frequencies stored as changes (folded into pages past a limit) and centralities
+    updated beside the articles read back as the index that wrote them holds them."""
+    import storyclust.index as index_module
+
+    monkeypatch.setattr(index_module, "_MAX_DF_DELTAS", limit)
+    memory = StoryIndex()
+    path = tmp_path / "news.db"
+    folded = 0
+    for k, b in enumerate(_batches()):
+        memory.add(b)
+        with StoryIndex(path) as index:
+            index.add(b)
+            if k == len(_batches()) - 1:
+                # Two articles whose centrality changed after they were added.
+                gone = [
+                    str(r[0])
+                    for r in index._conn.execute(
+                        "SELECT id FROM articles JOIN centrality USING (row) ORDER BY row LIMIT 2"
+                    )
+                ]
+                assert index.remove(gone) == memory.remove(gone) == len(gone) == 2
+            folded += not index._conn.execute("SELECT count(*) FROM df_deltas").fetchone()[0]
+            n_changed = index._conn.execute("SELECT count(*) FROM centrality").fetchone()[0]
+            assert not index._conn.execute(  # none left of the articles removed
+                "SELECT count(*) FROM centrality WHERE row NOT IN (SELECT row FROM articles)"
+            ).fetchone()[0]
+        with StoryIndex.open(path, readonly=True) as reopened:
+            df0, df1, n_docs, stored, held = _stored_state(reopened)
+        m_df0, m_df1, m_n_docs, m_stored, m_held = _stored_state(memory)
+        assert np.array_equal(df0, m_df0) and np.array_equal(df1, m_df1) and n_docs == m_n_docs
+        assert stored == m_stored
+        assert held and all(m_held.get(r, x) == x for r, x in held.items())
+        assert all(stored[r] == x for r, x in held.items())
+    # Every batch folds with a limit of 1, none with a large one; some centralities changed.
+    assert folded == (len(_batches()) if limit == 1 else 0 if limit > 1e6 else folded)
+    assert n_changed > 0
+    with StoryIndex(path) as index:
+        index.save()  # folds what is left
+        assert index._conn.execute("SELECT count(*) FROM df_deltas").fetchone()[0] == 0
+    with StoryIndex.open(path, readonly=True) as reopened:
+        assert np.array_equal(_stored_state(reopened)[0], memory._df[0])
+    assert StoryIndex.open(path).stories() == memory.stories()
+
+
+def test_format_2_files_are_upgraded_when_opened_for_writing(tmp_path: Path) -> None:
+    """A file as format 2 wrote it (frequencies in pages, centrality in the articles) opens."""
+    from storyclust.index import _LAYOUT_2
+
+    batches = _batches()
+    path = tmp_path / "old.db"
+    fresh = StoryIndex()
+    with StoryIndex(path) as index:
+        for b in batches[:3]:
+            fresh.add(b)
+            index.add(b)
+        index.save()
+    conn = sqlite3.connect(path)  # the same content, the way format 2 held it
+    conn.executescript(
+        "UPDATE articles SET score_sum = (SELECT score FROM centrality c WHERE c.row = "
+        "articles.row) WHERE row IN (SELECT row FROM centrality);"
+        "DROP TABLE centrality; DROP TABLE df_deltas;"
+    )
+    conn.execute("UPDATE meta SET value = '2' WHERE key = 'format_version'")
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'layout'", (json.dumps(_LAYOUT_2),))
+    conn.commit()
+    conn.close()
+    with pytest.raises(SettingsError, match=r"index format 2 is upgraded to format 3 when it "):
+        StoryIndex.open(path, readonly=True)
+    with StoryIndex.open(path) as index:
+        assert index.stories() == fresh.stories()
+        assert [index.add(b) for b in batches[3:]] == [fresh.add(b) for b in batches[3:]]
+    meta = dict(sqlite3.connect(path).execute("SELECT key, value FROM meta").fetchall())
+    assert json.loads(meta["format_version"]) == storyclust.index.FORMAT_VERSION == 3
+    assert StoryIndex.open(path, readonly=True).stories() == fresh.stories()
+
+
 def test_save_copies_an_in_memory_index(tmp_path: Path) -> None:
     index = StoryIndex()
     index.add(CORPUS)
@@ -452,8 +549,8 @@ def _tamper(path: Path, sql: str, *params: Any) -> None:
 def test_newer_format_and_other_hash_scheme_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "f.db"
     StoryIndex(path).close()
-    _tamper(path, "UPDATE meta SET value = '3' WHERE key = 'format_version'")
-    with pytest.raises(SettingsError, match=r"index format 3 is newer than this storyclust"):
+    _tamper(path, "UPDATE meta SET value = '4' WHERE key = 'format_version'")
+    with pytest.raises(SettingsError, match=r"index format 4 is newer than this storyclust"):
         StoryIndex.open(path)
     _tamper(path, "UPDATE meta SET value = '1' WHERE key = 'format_version'")
     with pytest.raises(SettingsError, match=r"index format 1 is older .* rebuild the index"):
@@ -543,6 +640,17 @@ def test_an_altered_file_is_refused_and_never_runs_its_code(tmp_path: Path) -> N
             "(SELECT min(page) FROM df_pages WHERE space = 0)",
             r"damaged index: df page \(0, 99999999\)",
         ),
+        ("UPDATE df_deltas SET counts = x'0000'", r"damaged index: df_deltas counts has 2 bytes"),
+        (
+            "UPDATE df_deltas SET counts = x'00000000'",
+            r"damaged index: df_deltas counts has 4 bytes",
+        ),
+        ("UPDATE df_deltas SET terms = 7", r"damaged index: df_deltas terms is not a byte"),
+        (
+            "UPDATE df_deltas SET terms = x'ffffffff', counts = x'01000000'",
+            r"damaged index: df delta of space",
+        ),
+        ("UPDATE df_deltas SET space = 5", r"damaged index: df delta of space 5"),
         ("UPDATE articles SET signature = 'text'", r"damaged index: signature is not a byte"),
         ("UPDATE articles SET tf = x'00'", r"damaged index: bad tf vector"),
     ],
@@ -551,6 +659,8 @@ def test_damaged_files_are_named(tmp_path: Path, sql: str, message: str) -> None
     path = tmp_path / "d.db"
     with StoryIndex(path) as index:
         index.add(CORPUS[:2])
+        index.save()  # frequencies in their pages
+        index.add(CORPUS[2:3])  # and changes of them since
     _tamper(path, sql)
     with pytest.raises((InputError, SettingsError), match=message):
         StoryIndex.open(path)

@@ -213,7 +213,7 @@ F64 = npt.NDArray[np.float64]
 U64 = npt.NDArray[np.uint64]
 B1 = npt.NDArray[np.bool_]
 
-FORMAT_VERSION: Final = 2
+FORMAT_VERSION: Final = 3
 """Version of the file layout this storyclust reads and writes."""
 
 _APPLICATION_ID: Final = 0x53434958  # "SCIX" in the SQLite header
@@ -225,6 +225,9 @@ _NONE: Final = np.zeros(0, dtype=np.int64)  # no LSH candidates
 _LINKAGE_CODE: Final = {"average": 0, "single": 1, "complete": 2}  # as ``linkage_by`` takes it
 _MAX_PAIRS: Final = 250_000  # largest block of pairs scored for one merge
 _MAX_LOG_FRAMES: Final = 8192  # pages (64 MB) the write-ahead log may reach unfolded
+# Changed document frequencies kept as deltas (8 bytes each) before they are folded into
+# their pages: a batch of 1,000 articles changes about 80,000 of them on 11,000 pages.
+_MAX_DF_DELTAS: Final = 1 << 21
 _RECUT_EVERY: Final = 24  # stories up to this size are re-cut at every join
 _HOOD_SMALL: Final = 32  # articles in the neighbourhood re-cut then
 # Settings that shape what is stored: fixed when the index is created.
@@ -246,7 +249,19 @@ _LAYOUT: Final = {
     "df_pages": "<i4",
     "lsh_runs": "<u8 band key ^ (band + 1) * 0x9E3779B97F4A7C15, ascending; <i8 rows",
     "df_page_size": _PAGE,
+    "df_deltas": "<i4 term ids, <i4 their counts; over df_pages, in seq order",
+    "centrality": "score_sum since the article was added, over articles.score_sum",
 }
+# What format 2 files hold: format 3 adds the tables below (created when one is opened).
+_LAYOUT_2: Final = {k: v for k, v in _LAYOUT.items() if k not in ("df_deltas", "centrality")}
+_SCHEMA_3: Final = (
+    """CREATE TABLE df_deltas (
+        seq INTEGER PRIMARY KEY, space INTEGER NOT NULL, terms BLOB NOT NULL,
+        counts BLOB NOT NULL
+    )""",
+    # An article's row is 2 kB: an update of its centrality alone rewrites a small row here.
+    "CREATE TABLE centrality (row INTEGER PRIMARY KEY, score REAL NOT NULL)",
+)
 
 _SCHEMA: Final = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -286,15 +301,18 @@ _SCHEMA: Final = (
         PRIMARY KEY (space, page)
     ) WITHOUT ROWID""",
     "CREATE TABLE boilerplate (hash INTEGER PRIMARY KEY, line TEXT NOT NULL)",
+    *_SCHEMA_3,
 )
 
+_SCORE: Final = "coalesce(centrality.score, score_sum)"
 _ROW_COLUMNS: Final = (
-    "row, id, story, day, title_words, has_shingles, score_sum, tf, names, signature, n_tokens"
+    f"row, id, story, day, title_words, has_shingles, {_SCORE}, tf, names, signature, n_tokens"
 )
 _STORY_COLUMNS: Final = (
-    "story, row, id, title, snippet, source, day, title_words, n_tokens, score_sum, "
+    f"story, row, id, title, snippet, source, day, title_words, n_tokens, {_SCORE}, "
     "has_shingles, signature"
 )
+_ARTICLES: Final = "articles LEFT JOIN centrality USING (row)"
 
 
 # --- public records ---------------------------------------------------------------------
@@ -702,16 +720,36 @@ class StoryIndex:
                 f"index format {fmt} is newer than this storyclust ({__version__}) reads "
                 f"(format {FORMAT_VERSION}); upgrade storyclust to open it"
             )
-        if fmt < FORMAT_VERSION:
+        if fmt == 2 and meta.get("layout") == _LAYOUT_2:
+            self._upgrade_from_2()
+        elif fmt < FORMAT_VERSION:
             raise SettingsError(
                 f"index format {fmt} is older than this storyclust reads ({FORMAT_VERSION}: LSH "
                 "buckets as sorted runs); rebuild the index from its articles"
             )
-        if meta.get("layout") != _LAYOUT:
+        if self._meta().get("layout") != _LAYOUT:
             raise SettingsError(
                 f"the index stores its arrays as {meta.get('layout')}; this storyclust reads "
                 f"{_LAYOUT}; rebuild the index with this storyclust"
             )
+
+    def _upgrade_from_2(self) -> None:
+        """Make a format 2 file format 3: it gains two tables, empty, and keeps its meaning."""
+        if self._readonly:
+            raise SettingsError(
+                f"index format 2 is upgraded to format {FORMAT_VERSION} when it is opened for "
+                "writing (in a moment, whatever its size); open it once without readonly=True"
+            )
+        c = self._conn
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in _SCHEMA_3:
+                c.execute(stmt)
+            self._put_meta({"format_version": FORMAT_VERSION, "layout": _LAYOUT})
+            c.execute("COMMIT")
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
 
     def _meta(self) -> dict[str, Any]:
         """The metadata table, JSON-decoded."""
@@ -792,6 +830,18 @@ class StoryIndex:
             df[space][page * _PAGE : (page + 1) * _PAGE] = _blob(
                 blob, "<i4", _PAGE, self._path, "df_pages"
             )
+        # Frequencies changed since the pages were last written, in the order they changed.
+        self._unfolded = np.zeros((2, N_TERMS // _PAGE), dtype=np.bool_)
+        self._n_deltas = 0
+        for space, terms, counts in self._conn.execute(
+            "SELECT space, terms, counts FROM df_deltas ORDER BY seq"
+        ):
+            t = _blob(terms, "<i4", None, self._path, "df_deltas terms")
+            if space not in (0, 1) or (len(t) and not 0 <= int(t.min()) <= int(t.max()) < N_TERMS):
+                raise InputError(f"damaged index: df delta of space {space}", path=self._path)
+            df[space][t] = _blob(counts, "<i4", len(t), self._path, "df_deltas counts")
+            self._unfolded[space][t // _PAGE] = True
+            self._n_deltas += len(t)
         self._df = df
         self._lg = (np.log1p(df[0].astype(np.float64)), np.log1p(df[1].astype(np.float64)))
         self._boiler = frozenset(
@@ -833,7 +883,7 @@ class StoryIndex:
     def _load(self, where: str, params: tuple[Any, ...]) -> None:
         """Read the articles matching `where` into memory (those not there yet)."""
         pool = self._pool
-        recs = self._conn.execute(f"SELECT {_ROW_COLUMNS} FROM articles WHERE {where}", params)
+        recs = self._conn.execute(f"SELECT {_ROW_COLUMNS} FROM {_ARTICLES} WHERE {where}", params)
         got = [r for r in recs if int(r[0]) not in pool.slot_of]
         if not got:
             return
@@ -1185,7 +1235,7 @@ class StoryIndex:
         """
         self._sync()
         rows = self._conn.execute(
-            f"SELECT {_STORY_COLUMNS} FROM articles ORDER BY story, row"
+            f"SELECT {_STORY_COLUMNS} FROM {_ARTICLES} ORDER BY story, row"
         ).fetchall()
         merged = self._merged_ids()
         out: list[Story] = []
@@ -1215,7 +1265,7 @@ class StoryIndex:
         self._sync()
         sid = self._resolve(int(story_id))
         rows = self._conn.execute(
-            f"SELECT {_STORY_COLUMNS} FROM articles WHERE story = ? ORDER BY row", (sid,)
+            f"SELECT {_STORY_COLUMNS} FROM {_ARTICLES} WHERE story = ? ORDER BY row", (sid,)
         ).fetchall()
         if not rows:
             known = self._conn.execute("SELECT 1 FROM stories WHERE id = ?", (sid,)).fetchone()
@@ -1310,7 +1360,8 @@ class StoryIndex:
 
         Every :meth:`add`, :meth:`remove` and :meth:`expire` is already committed.
         Without `path`, a file-backed index folds its write-ahead log into the main
-        file. With `path`, a consistent copy is written to a temporary file beside
+        file (and, unless it is read-only, the document frequencies kept as changes
+        into their pages). With `path`, a consistent copy is written to a temporary file beside
         it and renamed into place, so a process killed while saving leaves the
         previous file (or none) at `path`, never a partial one.
 
@@ -1333,15 +1384,16 @@ class StoryIndex:
         >>> len(StoryIndex.open(target))
         1
         """
+        if path is None and self._path is None:
+            raise SettingsError("an in-memory index needs a path to save to: index.save('news.db')")
+        if not self._readonly and self._n_deltas:
+            with self._transaction():
+                self._fold_df()
         if path is None:
-            if self._path is None:
-                raise SettingsError(
-                    "an in-memory index needs a path to save to: index.save('news.db')"
-                )
             if not self._readonly:
                 self._checkpointed()
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            return self._path
+            return str(self._path)
         target = Path(os.fspath(path)).resolve()
         fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
         os.close(fd)
@@ -1426,7 +1478,7 @@ class StoryIndex:
     ) -> list[Assignment]:
         """Assign prepared articles, one by one, then write everything (inside a transaction)."""
         pool = self._pool
-        pages = self._count(batch, +1)
+        changed = self._count(batch, +1)
         ch = _Changes()
         out: list[Assignment] = []
         # The IDF stays as it is until the call ends: each row's norms are computed once
@@ -1436,7 +1488,7 @@ class StoryIndex:
             nbrs = self._tfidf_candidates(batch, slots, worker=searcher, ahead=ahead)
             # The loop never touches the database: the writer has it until the loop ends.
             # It waits there for the last checkpoint (so that the log starts over), not here.
-            written = writer.submit(self._write_batch, arts, batch, slots, pages)
+            written = writer.submit(self._write_batch, arts, batch, slots, changed)
             try:
                 self._assign_each(batch, slots, nbrs, lsh, ch, out)
             finally:
@@ -1509,9 +1561,12 @@ class StoryIndex:
         ch.new_stories.append((sid, opened_by))
         return sid
 
-    def _count(self, batch: Batch, sign: int) -> set[tuple[int, int]]:
-        """Add (or take away) a batch's terms to the document frequencies; return the pages touched."""
-        pages: set[tuple[int, int]] = set()
+    def _count(self, batch: Batch, sign: int) -> list[I64]:
+        """Add (or take away) a batch's terms to the document frequencies; return those changed.
+
+        One array of term ids, ascending, for each space (TF-IDF terms, names).
+        """
+        changed = []
         for space, idx in enumerate((batch.tf_idx, batch.nm_idx)):
             df = self._df[space]
             if len(idx) > N_TERMS // 8:  # counted in one compiled pass, then a pass over every term
@@ -1520,11 +1575,9 @@ class StoryIndex:
                 t, cnt = np.unique(idx, return_counts=True)
                 df[t] += sign * cnt
             self._lg[space][t] = np.log1p(df[t].astype(np.float64))
-            page = t // _PAGE  # t ascending: each page once where it changes
-            page = page[np.r_[True, page[1:] != page[:-1]]] if len(page) else page
-            pages.update(zip(itertools.repeat(space), page.tolist()))
+            changed.append(np.asarray(t, dtype=np.int64))
         self._n_docs += sign * len(batch.ids)
-        return pages
+        return changed
 
     def _signals(self, a: I64, b: I64) -> Signals:
         """Every signal between slots `a` and `b` with the current IDF."""
@@ -1881,9 +1934,9 @@ class StoryIndex:
         self._write_ops(ch.ops, now)
         new = set(slots.tolist())
         c.executemany(
-            "UPDATE articles SET score_sum = ? WHERE row = ?",
+            "INSERT OR REPLACE INTO centrality (row, score) VALUES (?, ?)",
             [
-                (float(pool.score[d]), int(pool.row[d]))
+                (int(pool.row[d]), float(pool.score[d]))
                 for d in sorted(ch.dirty - new)
                 if pool.alive[d]
             ],
@@ -1920,9 +1973,7 @@ class StoryIndex:
             }
         )
 
-    def _write_batch(
-        self, arts: Articles, batch: Batch, slots: I64, pages: set[tuple[int, int]]
-    ) -> None:
+    def _write_batch(self, arts: Articles, batch: Batch, slots: I64, changed: list[I64]) -> None:
         """Write what an add() call stores whatever the assignments: LSH keys, frequencies, boilerplate.
 
         Waits first for the checkpoint started after the last write, if any.
@@ -1938,7 +1989,7 @@ class StoryIndex:
             merge = self._runs.to_merge()
             if merge:
                 self._put_run(*self._runs.merged(merge), replace=merge)
-        self._write_pages(pages)
+        self._write_df(changed)
         self._conn.executemany(
             "INSERT OR IGNORE INTO boilerplate (hash, line) VALUES (?, ?)",
             sorted(batch.learned.items()),
@@ -1984,14 +2035,44 @@ class StoryIndex:
                 (op.kind, op.story, op.other, op.article, op.score, now),
             )
 
-    def _write_pages(self, pages: set[tuple[int, int]]) -> None:
-        """Store the document-frequency pages that changed."""
+    def _write_df(self, changed: Sequence[I64]) -> None:
+        """Store the document frequencies of terms `changed` (one array a space).
+
+        They are appended as one delta a space (terms and their counts), which
+        costs what changed, not every page it touches (nearly all of them for a
+        batch of articles); past ``_MAX_DF_DELTAS`` the deltas are folded into
+        their pages.
+        """
+        for space, t in enumerate(changed):
+            if len(t):
+                self._conn.execute(
+                    "INSERT INTO df_deltas (space, terms, counts) VALUES (?, ?, ?)",
+                    (
+                        space,
+                        t.astype("<i4").tobytes(),
+                        self._df[space][t].astype("<i4").tobytes(),
+                    ),
+                )
+                self._unfolded[space][t // _PAGE] = True
+                self._n_deltas += len(t)
+        if self._n_deltas > _MAX_DF_DELTAS:
+            self._fold_df()
+
+    def _fold_df(self) -> None:
+        """Write the pages the stored deltas changed and drop the deltas (inside a transaction)."""
         size = _PAGE * 4
-        raw = {sp: self._df[sp].astype("<i4").tobytes() for sp in {sp for sp, _ in pages}}
-        self._conn.executemany(
-            "INSERT OR REPLACE INTO df_pages (space, page, counts) VALUES (?, ?, ?)",
-            [(sp, pg, raw[sp][pg * size : (pg + 1) * size]) for sp, pg in sorted(pages)],
-        )
+        for space in (0, 1):
+            raw = self._df[space].astype("<i4").tobytes()
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO df_pages (space, page, counts) VALUES (?, ?, ?)",
+                [
+                    (space, pg, raw[pg * size : (pg + 1) * size])
+                    for pg in np.flatnonzero(self._unfolded[space]).tolist()
+                ],
+            )
+        self._conn.execute("DELETE FROM df_deltas")
+        self._unfolded[:] = False
+        self._n_deltas = 0
 
     # --- query, remove --------------------------------------------------------------------
 
@@ -2042,7 +2123,7 @@ class StoryIndex:
                 sc = self._signals(np.array([slot]), mates).score[0]
                 pool.score[mates] = np.maximum(pool.score[mates] - sc, 0.0)
                 dirty.update(mates.tolist())
-        pages: set[tuple[int, int]] = set()
+        changed = [_NONE, _NONE]
         for space, (lo, hi, flat) in enumerate(
             ((pool.tf_lo, pool.tf_hi, pool.tf), (pool.nm_lo, pool.nm_hi, pool.nm))
         ):
@@ -2051,15 +2132,16 @@ class StoryIndex:
                 t, cnt = np.unique(np.concatenate(parts), return_counts=True)
                 self._df[space][t] -= cnt
                 self._lg[space][t] = np.log1p(np.maximum(self._df[space][t], 0).astype(np.float64))
-                pages.update((space, p) for p in np.unique(t // _PAGE).tolist())
+                changed[space] = t.astype(np.int64)
         self._drop_from_runs(np.array(rows, dtype=np.int64))
         c.executemany("DELETE FROM articles WHERE row = ?", [(r,) for r in rows])
+        c.executemany("DELETE FROM centrality WHERE row = ?", [(r,) for r in rows])
         pool.drop(gone.tolist())
         c.executemany(
-            "UPDATE articles SET score_sum = ? WHERE row = ?",
-            [(float(pool.score[d]), int(pool.row[d])) for d in sorted(dirty) if pool.alive[d]],
+            "INSERT OR REPLACE INTO centrality (row, score) VALUES (?, ?)",
+            [(int(pool.row[d]), float(pool.score[d])) for d in sorted(dirty) if pool.alive[d]],
         )
-        self._write_pages(pages)
+        self._write_df(changed)
         self._n_docs -= len(rows)
         self._put_meta({"n_docs": self._n_docs})
         if pool.n_dead > max(1024, pool.n // 3):
