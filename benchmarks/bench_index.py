@@ -108,6 +108,7 @@ def run_size(n: int, *, batch: int, repeats: int, seed: int, folder: Path) -> di
         "batch": batch,
         "add_articles_per_s_median": round(statistics.median(rates), 1),
         "add_articles_per_s_min": round(min(rates), 1),
+        "add_articles_per_s_each": [round(x) for x in rates],
         "add_ms_per_article_median": round(1e3 / statistics.median(rates), 3),
         "add_cpu_ms_per_article_median": round(statistics.median(cpu), 3),
         "fill_articles_per_s": round(n / fill_s, 1),
