@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         _write(merged, meta, out)
         return 0
     folder = Path(args.folder or tempfile.mkdtemp(prefix="bench-index-"))
+    folder.mkdir(parents=True, exist_ok=True)
     if args.one is not None:
         res = run_size(
             args.one, batch=args.batch, repeats=args.repeats, seed=args.seed, folder=folder

@@ -594,6 +594,10 @@ def test_files_that_are_not_indexes_are_refused(tmp_path: Path) -> None:
     sqlite3.connect(empty).close()
     with pytest.raises(InputError, match=r"not a storyclust index: the file is empty"):
         StoryIndex(empty, readonly=True)
+    with pytest.raises(InputError, match=r"the folder .*nowhere' does not exist: create it") as err:
+        StoryIndex(tmp_path / "nowhere" / "index.db")
+    assert err.value.path == str(tmp_path / "nowhere" / "index.db")
+    assert not (tmp_path / "nowhere").exists()
 
 
 def test_an_altered_file_is_refused_and_never_runs_its_code(tmp_path: Path) -> None:

@@ -623,6 +623,12 @@ class StoryIndex:
 
     def _connect(self) -> sqlite3.Connection:
         """The SQLite connection, with the pragmas the index relies on."""
+        if self._path is not None and not Path(self._path).parent.is_dir():
+            raise InputError(
+                f"the folder {str(Path(self._path).parent)!r} does not exist: create it, or give a "
+                "path in an existing folder",
+                path=self._path,
+            )
         try:
             if self._path is None:
                 conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
