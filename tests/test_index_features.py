@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storyclust._index_kernels import content_term_ids, count_terms, stop_bitmap
-from storyclust._index_state import _STOP_BITMAP, _STOP_HASHES, N_TERMS, _Flat, _Titles
+from storyclust._index_state import (
+    _STOP_BITMAP,
+    _STOP_HASHES,
+    N_TERMS,
+    _Flat,
+    _Titles,
+    members_of,
+)
 
 
 def _reference(hashes: np.ndarray, stop: np.ndarray, n_terms: int) -> np.ndarray:
@@ -106,3 +113,14 @@ def test_stores_keep_rows_through_growth_and_gathers(
             got = titles.chars[t_lo[k] : t_hi[k]].tobytes().decode("utf-32-le")
             assert got == title
         assert flat.used == (int(hi[-1]) if len(hi) else 0) or not len(want)
+
+
+@given(st.lists(st.integers(-1, 6), max_size=60))
+def test_members_of_lists_each_storys_slots_ascending(stories: list[int]) -> None:
+    want: dict[int, list[int]] = {}
+    for slot, story in enumerate(stories):
+        if story >= 0:
+            want.setdefault(story, []).append(slot)
+    got = members_of(np.array(stories, dtype=np.int64))
+    assert got == want
+    assert all(type(k) is int and all(type(x) is int for x in v) for k, v in got.items())

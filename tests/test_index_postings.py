@@ -17,6 +17,7 @@ from storyclust._index_kernels import (
     live_row_norms,
     merge_postings,
     postings,
+    remap_postings,
     segment,
 )
 from storyclust._index_state import Pool
@@ -44,6 +45,33 @@ def test_merged_lists_are_those_of_all_rows(rows: list[set[int]], data: st.DataO
     whole = postings(lo, hi, idx, val, a, c, 41)
     for got, want in zip(merged, whole):
         assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.sets(st.integers(0, 40), max_size=12), st.booleans()), max_size=20),
+    st.data(),
+)
+def test_renumbered_lists_are_those_of_the_rows_kept(
+    rows: list[tuple[set[int], bool]], data: st.DataObject
+) -> None:
+    """A compaction's renumbered lists are the lists of the rows it keeps, array for array."""
+    terms = [sorted(r) for r, _ in rows]
+    kept = np.array([k for _, k in rows], dtype=np.bool_)
+    upto = data.draw(st.integers(0, len(rows)))  # the slots the lists cover
+
+    def flat(sel: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        lengths = np.array([len(r) for r in sel], dtype=np.int64)
+        hi = np.cumsum(lengths).astype(np.int64)
+        idx = np.array([t for r in sel for t in r], dtype=np.int32)
+        return hi - lengths, hi, idx, np.ones(len(idx), dtype=np.float32) + idx
+
+    new = np.where(kept, np.cumsum(kept) - 1, -1)[:upto].astype(np.int64)
+    got = remap_postings(postings(*flat(terms), 0, upto, 41), new)
+    kept_rows = [r for r, k in zip(terms, kept.tolist()) if k]
+    want = postings(*flat(kept_rows), 0, int(kept[:upto].sum()), 41)
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and np.array_equal(g, w)
 
 
 @settings(max_examples=200, deadline=None)
@@ -99,14 +127,32 @@ def test_lists_built_ahead_decide_and_cache_as_a_rebuild(monkeypatch: pytest.Mon
         return found if self is ahead._pool else None
 
     monkeypatch.setattr(Pool, "postings_ahead", counted)
+    extended = []
+    original_extended = storyclust._index_state._extended
+
+    def extend(*args: Any) -> Any:
+        extended.append(args[2:])  # (upto, n): the cached lists' slots, and all
+        return original_extended(*args)
+
+    monkeypatch.setattr(storyclust._index_state, "_extended", extend)
     # Terms in more than 150 articles are hubs, left out of the search: their counts
     # too must be the same, the new articles' lists apart or not.
     monkeypatch.setattr(storyclust.index, "_MAX_POSTINGS", 150)
+    compacted = 0
     for b in range(9):
         part = _batch(b, 300)
         assert ahead.add(part) == rebuilt.add(part)
+        if b == 4:  # a compaction: the cached lists are renumbered, then extended
+            n = len(ahead)
+            gone = [f"b{c}-{k}" for c in range(4) for k in range(300) if k % 8]
+            assert ahead.remove(gone) == rebuilt.remove(gone) == len(gone)
+            assert ahead._pool.n == rebuilt._pool.n == n - len(gone)  # compacted
+            assert ahead._pool._stale
+            compacted = len(extended)
         # The same slots count as cached (the hub test reads their counts), held in the
         # dense lists built ahead plus a segment instead of in the dense lists alone.
+        if ahead._pool._stale:  # renumbered lists, not searched: extended at the next add
+            continue
         assert ahead._pool._main_upto == rebuilt._pool._main_upto
         upto = ahead._pool._main_upto
         for pool in (ahead._pool, rebuilt._pool):
@@ -115,8 +161,16 @@ def test_lists_built_ahead_decide_and_cache_as_a_rebuild(monkeypatch: pytest.Mon
             main, _, counts, _ = pool.postings(1, pool.n)
             listed = np.diff(main[0]) + counts[0]
             lists = (pool.tf_lo, pool.tf_hi, pool.tf.idx, pool.tf.val)
+            # Slots after those built ahead are a cached segment, not in the dense lists.
+            parts = pool._tail.parts
+            dense = parts[0][0] if parts and parts[0][2] else pool._main_upto
+            rebuild = postings(*lists, 0, dense, len(listed))
             assert np.array_equal(listed, np.diff(postings(*lists, 0, upto, len(listed))[0]))
+            # The cached lists, extended or rebuilt, are those of a rebuild, array for array.
+            assert all(np.array_equal(x, y) for x, y in zip(main, rebuild))
     assert len(built) >= 2  # the lists were built ahead, more than once
+    assert extended and all(0 < upto <= n for upto, n in extended)  # by extending the cache
+    assert len(extended) > compacted > 0  # before and after the compaction
     assert ahead.stories() == rebuilt.stories()
     events = [
         [(e.kind, e.story_id, e.other_id, e.article_id, e.score) for e in x.events()]

@@ -31,6 +31,7 @@ __all__ = [
     "cut_labels",
     "cut_roots",
     "eligible",
+    "gather_rows",
     "join_segments",
     "linkage_by",
     "live_row_norms",
@@ -41,6 +42,7 @@ __all__ = [
     "postings",
     "query_rows",
     "query_weights",
+    "remap_postings",
     "row_norms",
     "same_partition",
     "segment",
@@ -304,6 +306,36 @@ def _search(
             out[i, j] = ss[best[j]] if j < nc else -1
 
 
+@_jit
+def _gather_rows(src: Any, lo: I64, hi: I64, out: Any) -> None:
+    """Rows ``src[lo[r]:hi[r]]``, one after another, into `out`."""
+    o = 0
+    for r in range(len(lo)):
+        for p in range(lo[r], hi[r]):
+            out[o] = src[p]
+            o += 1
+
+
+def gather_rows(src: Any, lo: I64, hi: I64, room: int = 0) -> tuple[Any, I64, I64]:
+    """Rows ``lo[r]:hi[r]`` of the flat array `src`, one after another, and their new bounds.
+
+    The result has `room` more entries after the rows (left uninitialised).
+
+    Examples
+    --------
+    >>> out, new_lo, new_hi = gather_rows(np.arange(6), np.array([4, 0]), np.array([6, 1]))
+    >>> out.tolist(), new_lo.tolist(), new_hi.tolist()
+    ([4, 5, 0], [0, 2], [2, 3])
+    """
+    lengths = hi - lo
+    new_hi = np.cumsum(lengths).astype(np.int64)
+    new_lo = new_hi - lengths
+    n = int(new_hi[-1]) if len(hi) else 0
+    out = np.empty(n + room, dtype=src.dtype)
+    _gather_rows(src, lo.astype(np.int64), hi.astype(np.int64), out)
+    return out, new_lo, new_hi
+
+
 def postings(
     lo: I64, hi: I64, idx: I32, val: F32, start: int, upto: int, n_terms: int
 ) -> tuple[I64, I64, F32]:
@@ -353,6 +385,42 @@ def merge_postings(first: tuple[I64, I64, F32], then: tuple[I64, I64, F32]) -> t
     ([0, 1, 3, 3], [0, 0, 1])
     """
     return _merge_postings(*first, *then)
+
+
+@_jit
+def _remap_postings(ptr: I64, slots: I64, vals: F32, new: I64) -> tuple[I64, I64, F32]:
+    """Each term's list with slot s as ``new[s]``, and without the slots where that is -1."""
+    out_ptr = np.zeros(len(ptr), dtype=np.int64)
+    out_slots = np.empty(len(slots), dtype=np.int64)
+    out_vals = np.empty(len(slots), dtype=np.float32)
+    o = 0
+    for t in range(len(ptr) - 1):
+        for e in range(ptr[t], ptr[t + 1]):
+            s = new[slots[e]]
+            if s >= 0:
+                out_slots[o] = s
+                out_vals[o] = vals[e]
+                o += 1
+        out_ptr[t + 1] = o
+    return out_ptr, out_slots[:o].copy(), out_vals[:o].copy()
+
+
+def remap_postings(lists: tuple[I64, I64, F32], new: I64) -> tuple[I64, I64, F32]:
+    """Inverted lists (:func:`postings`) after the slots are renumbered: slot s becomes ``new[s]``.
+
+    Slots with ``new[s] == -1`` are left out. With `new` increasing over the
+    slots it keeps (a compaction), equal to :func:`postings` of the renumbered
+    rows, array for array.
+
+    Examples
+    --------
+    >>> lo, hi = np.array([0, 1, 2]), np.array([1, 2, 3])
+    >>> idx, val = np.array([0, 0, 1], dtype=np.int32), np.ones(3, dtype=np.float32)
+    >>> ptr, slots, _ = remap_postings(postings(lo, hi, idx, val, 0, 3, 2), np.array([-1, 0, 1]))
+    >>> ptr.tolist(), slots.tolist()
+    ([0, 1, 2], [0, 1])
+    """
+    return _remap_postings(*lists, new.astype(np.int64))
 
 
 # Compact inverted lists ("segments"): those of some slots, for the terms they hold only,
