@@ -86,7 +86,7 @@ def test_count_terms_equal_bincount(idx: list[int], df0: list[int], sign: int) -
 def test_stores_keep_rows_through_growth_and_gathers(
     rounds: list[tuple[list[list[int]], list[bool]]],
 ) -> None:
-    """Rows appended to the term and title stores read back the same, whatever growth and gathers came between."""
+    """Rows appended to the term and title stores read back the same, whatever growth and compactions came between."""
     flat, titles = _Flat(), _Titles()
     lo = hi = t_lo = t_hi = np.zeros(0, dtype=np.int64)
     want: list[tuple[list[int], str]] = []
@@ -103,8 +103,8 @@ def test_stores_keep_rows_through_growth_and_gathers(
         # A compaction: keep some rows, in order (the rest are dropped).
         sel = np.array([k < len(keep) and keep[k] for k in range(len(want))], dtype=np.bool_)
         if len(want) and not sel.all():
-            flat, lo, hi = flat.gather(lo[sel], hi[sel])
-            titles, t_lo, t_hi = titles.gather(t_lo[sel], t_hi[sel])
+            lo, hi = flat.keep(lo[sel], hi[sel])
+            t_lo, t_hi = titles.keep(t_lo[sel], t_hi[sel])
             want = [w for w, s in zip(want, sel.tolist()) if s]
         for k, (terms, title) in enumerate(want):
             assert flat.idx[lo[k] : hi[k]].tolist() == terms

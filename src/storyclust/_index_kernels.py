@@ -31,8 +31,8 @@ __all__ = [
     "cut_labels",
     "cut_roots",
     "eligible",
-    "gather_rows",
     "join_segments",
+    "keep_rows",
     "linkage_by",
     "live_row_norms",
     "merge_postings",
@@ -307,33 +307,35 @@ def _search(
 
 
 @_jit
-def _gather_rows(src: Any, lo: I64, hi: I64, out: Any) -> None:
-    """Rows ``src[lo[r]:hi[r]]``, one after another, into `out`."""
+def _keep_rows(a: Any, lo: I64, hi: I64) -> None:
+    """Rows ``a[lo[r]:hi[r]]`` moved to the front of `a`, one after another, in place."""
     o = 0
     for r in range(len(lo)):
         for p in range(lo[r], hi[r]):
-            out[o] = src[p]
+            a[o] = a[p]  # o <= p: rows ascending and disjoint
             o += 1
 
 
-def gather_rows(src: Any, lo: I64, hi: I64, room: int = 0) -> tuple[Any, I64, I64]:
-    """Rows ``lo[r]:hi[r]`` of the flat array `src`, one after another, and their new bounds.
+def keep_rows(a: Any, lo: I64, hi: I64) -> tuple[I64, I64]:
+    """Move rows ``lo[r]:hi[r]`` of the flat array `a` to its front, in place; return their new bounds.
 
-    The result has `room` more entries after the rows (left uninitialised).
+    The rows must be ascending and disjoint (``hi[r] <= lo[r + 1]``), as the rows
+    a compaction keeps: then no row is overwritten before it is moved.
 
     Examples
     --------
-    >>> out, new_lo, new_hi = gather_rows(np.arange(6), np.array([4, 0]), np.array([6, 1]))
-    >>> out.tolist(), new_lo.tolist(), new_hi.tolist()
-    ([4, 5, 0], [0, 2], [2, 3])
+    >>> a = np.arange(6)
+    >>> new_lo, new_hi = keep_rows(a, np.array([1, 4]), np.array([2, 6]))
+    >>> a[:3].tolist(), new_lo.tolist(), new_hi.tolist()
+    ([1, 4, 5], [0, 1], [1, 3])
     """
+    lo, hi = lo.astype(np.int64), hi.astype(np.int64)
+    if len(lo) > 1 and (np.any(hi < lo) or np.any(lo[1:] < hi[:-1])):
+        raise ValueError("keep_rows: rows must be ascending and disjoint")
     lengths = hi - lo
     new_hi = np.cumsum(lengths).astype(np.int64)
-    new_lo = new_hi - lengths
-    n = int(new_hi[-1]) if len(hi) else 0
-    out = np.empty(n + room, dtype=src.dtype)
-    _gather_rows(src, lo.astype(np.int64), hi.astype(np.int64), out)
-    return out, new_lo, new_hi
+    _keep_rows(a, lo, hi)
+    return new_hi - lengths, new_hi
 
 
 def postings(
@@ -388,25 +390,27 @@ def merge_postings(first: tuple[I64, I64, F32], then: tuple[I64, I64, F32]) -> t
 
 
 @_jit
-def _remap_postings(ptr: I64, slots: I64, vals: F32, new: I64) -> tuple[I64, I64, F32]:
-    """Each term's list with slot s as ``new[s]``, and without the slots where that is -1."""
-    out_ptr = np.zeros(len(ptr), dtype=np.int64)
-    out_slots = np.empty(len(slots), dtype=np.int64)
-    out_vals = np.empty(len(slots), dtype=np.float32)
+def _remap_postings(ptr: I64, slots: I64, vals: F32, new: I64) -> int:
+    """Each term's list with slot s as ``new[s]``, without the slots where that is -1; in place."""
     o = 0
+    start = ptr[0]
     for t in range(len(ptr) - 1):
-        for e in range(ptr[t], ptr[t + 1]):
+        end = ptr[t + 1]
+        for e in range(start, end):
             s = new[slots[e]]
-            if s >= 0:
-                out_slots[o] = s
-                out_vals[o] = vals[e]
+            if s >= 0:  # o <= e: entries move towards the front
+                slots[o] = s
+                vals[o] = vals[e]
                 o += 1
-        out_ptr[t + 1] = o
-    return out_ptr, out_slots[:o].copy(), out_vals[:o].copy()
+        ptr[t + 1] = o
+        start = end
+    return o
 
 
 def remap_postings(lists: tuple[I64, I64, F32], new: I64) -> tuple[I64, I64, F32]:
     """Inverted lists (:func:`postings`) after the slots are renumbered: slot s becomes ``new[s]``.
+
+    In place: `lists` is overwritten (its arrays are returned, cut to what they hold).
 
     Slots with ``new[s] == -1`` are left out. With `new` increasing over the
     slots it keeps (a compaction), equal to :func:`postings` of the renumbered
@@ -420,7 +424,9 @@ def remap_postings(lists: tuple[I64, I64, F32], new: I64) -> tuple[I64, I64, F32
     >>> ptr.tolist(), slots.tolist()
     ([0, 1, 2], [0, 1])
     """
-    return _remap_postings(*lists, new.astype(np.int64))
+    ptr, slots, vals = lists
+    n = _remap_postings(ptr, slots, vals, new.astype(np.int64))
+    return ptr, slots[:n], vals[:n]
 
 
 # Compact inverted lists ("segments"): those of some slots, for the terms they hold only,

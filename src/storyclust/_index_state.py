@@ -27,7 +27,7 @@ from ._index_kernels import (
     Segments,
     available_cpus,
     content_term_ids,
-    gather_rows,
+    keep_rows,
     merge_postings,
     pair_scores,
     postings,
@@ -430,18 +430,12 @@ class _Flat:
         self.used = need
         return lo.astype(np.int64), hi.astype(np.int64)
 
-    def gather(self, lo: I64, hi: I64) -> tuple[_Flat, I64, I64]:
-        """A new store holding rows lo..hi of this one, in order, and their new bounds."""
-        room = _room(lo, hi)
-        idx, new_lo, new_hi = gather_rows(self.idx, lo, hi, room)
-        val = gather_rows(self.val, lo, hi, room)[0]
-        return _Flat(idx, val, int(new_hi[-1]) if len(hi) else 0), new_lo, new_hi
-
-
-def _room(lo: I64, hi: I64) -> int:
-    """Room left after gathered rows for a store's next appends: half as much again, at least 1,024."""
-    n = int((hi - lo).sum())
-    return max(1024, n + n // 2) - n
+    def keep(self, lo: I64, hi: I64) -> tuple[I64, I64]:
+        """Keep rows lo..hi only (ascending, disjoint), moved to the front in place; return their new bounds."""
+        new_lo, new_hi = keep_rows(self.idx, lo, hi)
+        keep_rows(self.val, lo, hi)
+        self.used = int(new_hi[-1]) if len(hi) else 0
+        return new_lo, new_hi
 
 
 class _Titles:
@@ -466,15 +460,17 @@ class _Titles:
         self.used = need
         return lo.astype(np.int64), hi.astype(np.int64)
 
-    def gather(self, lo: I64, hi: I64) -> tuple[_Titles, I64, I64]:
-        """A new store holding rows lo..hi of this one, in order, and their new bounds."""
-        chars, new_lo, new_hi = gather_rows(self.chars, lo, hi, _room(lo, hi))
-        return _Titles(chars, int(new_hi[-1]) if len(hi) else 0), new_lo, new_hi
+    def keep(self, lo: I64, hi: I64) -> tuple[I64, I64]:
+        """Keep rows lo..hi only (ascending, disjoint), moved to the front in place; return their new bounds."""
+        new_lo, new_hi = keep_rows(self.chars, lo, hi)
+        self.used = int(new_hi[-1]) if len(hi) else 0
+        return new_lo, new_hi
 
 
 # Inverted lists being built ahead: the slots they cover (0..n-1) and the build.
 Ahead = tuple[int, Future[tuple[I64, I64, F32]]]
 
+_BOUNDS: Final = frozenset({"tf_lo", "tf_hi", "nm_lo", "nm_hi", "hd_lo", "hd_hi"})
 _SLOT_ARRAYS: Final = (
     ("row", np.int64),
     ("story", np.int64),
@@ -634,7 +630,7 @@ class Pool:
             members[story] = sorted({*(lst or ()), *slots})
 
     def compact(self) -> None:
-        """Rebuild the arrays without dead slots.
+        """Drop the dead slots: the others move to the front of the arrays, in place.
 
         The cached inverted lists are renumbered (not rebuilt) and marked stale: the
         next search extends them to every slot, as a rebuild would list them.
@@ -647,22 +643,23 @@ class Pool:
             new[kept] = np.arange(len(kept))
             main, dense = remap_postings(self._main, new), len(kept)
             self._main = None
-        kept = {name: getattr(self, name)[keep] for name, _ in _SLOT_ARRAYS}
-        sig = self.sig[keep]
-        tf, tf_lo, tf_hi = self.tf.gather(self.tf_lo[keep], self.tf_hi[keep])
-        nm, nm_lo, nm_hi = self.nm.gather(self.nm_lo[keep], self.nm_hi[keep])
-        hd, hd_lo, hd_hi = self.hd.gather(self.hd_lo[keep], self.hd_hi[keep])
-        ids = [self.ids[k] for k in keep.tolist()]
-        titles = [self.titles[k] for k in keep.tolist()]
+        # In place: the slots kept move to the front (fresh arrays cost a page fault
+        # every 4 kB on first write, which is most of a compaction's time here).
         m = len(keep)
-        self._alloc(max(256, 2 * m))
-        for name, arr in kept.items():
-            getattr(self, name)[:m] = arr
-        self.sig[:m] = sig
-        self.tf, self.nm = tf, nm
-        self.tf_lo[:m], self.tf_hi[:m], self.nm_lo[:m], self.nm_hi[:m] = tf_lo, tf_hi, nm_lo, nm_hi
-        self.hd, self.hd_lo[:m], self.hd_hi[:m] = hd, hd_lo, hd_hi
-        self.ids, self.titles = ids, titles
+        n = self.n
+        self.tf_lo[:m], self.tf_hi[:m] = self.tf.keep(self.tf_lo[keep], self.tf_hi[keep])
+        self.nm_lo[:m], self.nm_hi[:m] = self.nm.keep(self.nm_lo[keep], self.nm_hi[keep])
+        self.hd_lo[:m], self.hd_hi[:m] = self.hd.keep(self.hd_lo[keep], self.hd_hi[keep])
+        for name, _ in _SLOT_ARRAYS:
+            if name not in _BOUNDS:
+                arr = getattr(self, name)
+                arr[:m] = arr[keep]
+        self.alive[m:n] = False
+        self.sig[:m] = self.sig[keep]
+        ids = self.ids
+        self.ids = [ids[k] for k in keep.tolist()]
+        titles = self.titles
+        self.titles = [titles[k] for k in keep.tolist()]
         self.n, self.n_dead = m, 0
         self.slot_of = {r: k for k, r in enumerate(self.row[:m].tolist())}
         self.members = members_of(self.story[:m])
@@ -747,10 +744,11 @@ class Pool:
 
 def members_of(story: I64) -> dict[int, list[int]]:
     """Each story's slots, ascending (slots of story -1, not in one, left out)."""
-    order = np.argsort(story, kind="stable")
-    order = order[story[order] >= 0]
-    ids, starts = np.unique(story[order], return_index=True)
-    return dict(zip(ids.tolist(), (x.tolist() for x in np.split(order, starts[1:]))))
+    members: dict[int, list[int]] = {}
+    for slot, st in enumerate(story.tolist()):  # 2x faster than by a sort and np.split
+        if st >= 0:
+            members.setdefault(st, []).append(slot)
+    return members
 
 
 def _extended(
