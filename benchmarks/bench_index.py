@@ -4,7 +4,11 @@ For each size N (10k and 100k; 1M with --large) an index file is filled with the
 first N articles of the seeded stream (``stream_corpus.py``, 3,000 articles a
 day), in batches of ``--batch`` articles. Then the next articles are added in
 batches of the same size: one warm-up batch, then ``--repeats`` timed batches
-(median and min reported). Also reported: the peak resident memory of the
+(median, quartiles and min reported: batches differ in what they ask of the
+index, and on this shared 2-CPU machine the same batch varies by 15-20% from run
+to run, so 20 batches by default). Also reported: the CPU time of the calling
+thread, which runs the assignment loop and limits the rate (the other threads
+search, pack and write beside it), per article; the peak resident memory of the
 process (ru_maxrss), the file size (after folding the WAL), the fill rate
 (without the time spent generating the stream, reported apart), the load
 average of the machine at the start and end of the size, the
@@ -64,6 +68,14 @@ def _file_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 1e6
 
 
+def _quartiles(xs: list[float]) -> tuple[float, float]:
+    """The first and third quartiles of `xs` (inclusive method; the value itself for one)."""
+    if len(xs) < 2:
+        return xs[0], xs[0]
+    q = statistics.quantiles(xs, n=4, method="inclusive")
+    return q[0], q[2]
+
+
 def run_size(n: int, *, batch: int, repeats: int, seed: int, folder: Path) -> dict[str, Any]:
     """Fill an index with `n` articles, then time adding more; one size, this process."""
     path = folder / f"index-{n}.db"
@@ -84,16 +96,19 @@ def run_size(n: int, *, batch: int, repeats: int, seed: int, folder: Path) -> di
     index.save()
     rates: list[float] = []
     cpu: list[float] = []
+    main_cpu: list[float] = []
     gold: list[int] = []
     ids: list[str] = []
     for r in range(repeats + 1):
         chunk = [next(articles) for _ in range(batch)]
-        t, c = time.perf_counter(), time.process_time()
+        t, c, m = time.perf_counter(), time.process_time(), time.thread_time()
         index.add(chunk)
         dt, dc = time.perf_counter() - t, time.process_time() - c
+        dm = time.thread_time() - m
         if r:  # the first batch is the warm-up
             rates.append(batch / dt)
             cpu.append(dc / batch * 1e3)
+            main_cpu.append(dm / batch * 1e3)
             gold += [a["story"] for a in chunk]
             ids += [a["id"] for a in chunk]
     probe = next(articles)  # the next article of the stream: a realistic query
@@ -108,9 +123,11 @@ def run_size(n: int, *, batch: int, repeats: int, seed: int, folder: Path) -> di
         "batch": batch,
         "add_articles_per_s_median": round(statistics.median(rates), 1),
         "add_articles_per_s_min": round(min(rates), 1),
+        "add_articles_per_s_quartiles": [round(float(q), 1) for q in _quartiles(rates)],
         "add_articles_per_s_each": [round(x) for x in rates],
         "add_ms_per_article_median": round(1e3 / statistics.median(rates), 3),
         "add_cpu_ms_per_article_median": round(statistics.median(cpu), 3),
+        "add_main_thread_cpu_ms_per_article_median": round(statistics.median(main_cpu), 3),
         "fill_articles_per_s": round(n / fill_s, 1),
         "query_ms": round(query_ms, 2),
         "peak_rss_mb": round(_rss_mb(), 1),
@@ -131,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     ap.add_argument("--large", action="store_true", help="also 1,000,000 articles")
     ap.add_argument("--batch", type=int, default=1000)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--folder", default=None, help="where the index files go (default: a temp dir)")
     ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)  # worker mode
@@ -178,20 +195,33 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _iqr(r: dict[str, Any]) -> str:
+    """ "q1-q3; " of a result row, or nothing for rows of runs that did not record them."""
+    q = r.get("add_articles_per_s_quartiles")
+    return f"{q[0]:,.0f}-{q[1]:,.0f}; " if q else ""
+
+
+def _main(r: dict[str, Any]) -> str:
+    """ "; main-thread CPU ms" of a result row, or nothing for rows of runs that did not record it."""
+    m = r.get("add_main_thread_cpu_ms_per_article_median")
+    return f"; {m}" if m is not None else ""
+
+
 def _write(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path) -> None:
     """Print the table of `rows` and write it as JSON and Markdown."""
     base = rows[0]["add_articles_per_s_median"]
     for r in rows:
         r["rate_vs_smallest"] = round(r["add_articles_per_s_median"] / base, 3)
     header = (
-        "| articles held | add: articles/s (median, min) | ms/article (CPU ms) | vs smallest | "
-        "fill articles/s | query ms | peak RSS MB | file MB (kB/article) | stream F1 | load |\n"
+        "| articles held | add: articles/s (median; quartiles; min) | ms/article (CPU ms; main thread) "
+        "| vs smallest | fill articles/s | query ms | peak RSS MB | file MB (kB/article) | stream F1 "
+        "| load |\n"
         "|---|---|---|---|---|---|---|---|---|---|\n"
     )
     table = header + "".join(
         f"| {r['n_held']:,} | {r['add_articles_per_s_median']:,.0f} "
-        f"({r['add_articles_per_s_min']:,.0f}) | {r['add_ms_per_article_median']} "
-        f"({r['add_cpu_ms_per_article_median']}) | {r['rate_vs_smallest']} "
+        f"({_iqr(r)}{r['add_articles_per_s_min']:,.0f}) | {r['add_ms_per_article_median']} "
+        f"({r['add_cpu_ms_per_article_median']}{_main(r)}) | {r['rate_vs_smallest']} "
         f"| {r['fill_articles_per_s']:,.0f} | {r['query_ms']} | {r['peak_rss_mb']:,.0f} "
         f"| {r['file_mb']:,.0f} ({r['file_kb_per_article']}) | {r['stream_pairwise_f1']} "
         f"| {r['loadavg_start_end'][0]}-{r['loadavg_start_end'][1]} |\n"
