@@ -1,0 +1,75 @@
+"""The StoryIndex benchmark scripts run and report consistent figures (not how fast: see README).
+
+benchmarks/ is not collected by pytest; these run its scripts' functions on a small stream so that
+what README quotes from them keeps working.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import bench_index
+import index_phases
+
+
+def test_bench_index_reports_quartiles_and_the_calling_thread(tmp_path: Path) -> None:
+    res = bench_index.run_size(1500, batch=250, repeats=4, seed=0, folder=tmp_path)
+    rates = res["add_articles_per_s_each"]
+    assert len(rates) == 4
+    q1, q3 = res["add_articles_per_s_quartiles"]
+    assert min(rates) - 1 <= res["add_articles_per_s_min"] <= q1 <= res["add_articles_per_s_median"]
+    assert res["add_articles_per_s_median"] <= q3 <= max(rates) + 1
+    # The calling thread is one of the process's threads: never more CPU than the process.
+    main_cpu = res["add_main_thread_cpu_ms_per_article_median"]
+    assert 0 < main_cpu <= res["add_cpu_ms_per_article_median"] + 0.05
+    assert 0.5 < res["stream_pairwise_f1"] <= 1.0
+
+
+def test_bench_index_table_reads_old_results_without_the_new_columns(tmp_path: Path) -> None:
+    old = {
+        "n_held": 10_000,
+        "add_articles_per_s_median": 1900.0,
+        "add_articles_per_s_min": 1200.0,
+        "add_ms_per_article_median": 0.526,
+        "add_cpu_ms_per_article_median": 0.7,
+        "fill_articles_per_s": 1800.0,
+        "query_ms": 10.0,
+        "peak_rss_mb": 800.0,
+        "file_mb": 55.0,
+        "file_kb_per_article": 3.4,
+        "stream_pairwise_f1": 0.99,
+        "loadavg_start_end": [0.5, 1.0],
+    }
+    new = {**old, "n_held": 100_000, "add_articles_per_s_quartiles": [1500.0, 2000.0]}
+    new["add_main_thread_cpu_ms_per_article_median"] = 0.4
+    out = tmp_path / "index.json"
+    bench_index._write([old, new], {"seed": 0}, out)
+    table = out.with_suffix(".md").read_text()
+    assert "| 10,000 | 1,900 (1,200) | 0.526 (0.7) |" in table
+    assert "| 100,000 | 1,900 (1,500-2,000; 1,200) | 0.526 (0.7; 0.4) |" in table
+    assert json.loads(out.read_text())["results"][1]["rate_vs_smallest"] == 1.0
+
+
+def test_index_phases_nest_and_leave_the_index_file_alone(tmp_path: Path) -> None:
+    path = index_phases.fill(1200, tmp_path / "held.db", batch=300, seed=0)
+    before = path.read_bytes()
+    res = index_phases.run(path, batches=2, batch=200, seed=0)
+    assert path.read_bytes() == before  # a copy is added to
+    assert res["held"] == 1200
+    ph = res["phases_ms_per_article"]
+    for v in ph.values():
+        assert v["wall"] >= 0 and v["cpu"] >= 0
+        assert v["wait"] == pytest.approx(v["wall"] - v["cpu"], abs=2e-4)
+    # Phases nest: add holds the others, the loop holds the scoring and the re-cuts.
+    slack = 0.01
+    assert ph["add"]["wall"] + slack >= ph["_prepare"]["wall"] + ph["_assign_each"]["wall"]
+    assert ph["_assign_each"]["wall"] + slack >= ph["_score_stories"]["wall"] + ph["_recut"]["wall"]
+    assert ph["_assign_each"]["wall"] > 0
+    # The wrappers are gone afterwards.
+    assert index_phases.StoryIndex.add.__name__ == "add"
