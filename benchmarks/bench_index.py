@@ -201,7 +201,7 @@ def _iqr(r: dict[str, Any]) -> str:
     return f"{q[0]:,.0f}-{q[1]:,.0f}; " if q else ""
 
 
-def _main(r: dict[str, Any]) -> str:
+def _calling_thread(r: dict[str, Any]) -> str:
     """ "; main-thread CPU ms" of a result row, or nothing for rows of runs that did not record it."""
     m = r.get("add_main_thread_cpu_ms_per_article_median")
     return f"; {m}" if m is not None else ""
@@ -221,7 +221,7 @@ def _write(rows: list[dict[str, Any]], meta: dict[str, Any], out: Path) -> None:
     table = header + "".join(
         f"| {r['n_held']:,} | {r['add_articles_per_s_median']:,.0f} "
         f"({_iqr(r)}{r['add_articles_per_s_min']:,.0f}) | {r['add_ms_per_article_median']} "
-        f"({r['add_cpu_ms_per_article_median']}{_main(r)}) | {r['rate_vs_smallest']} "
+        f"({r['add_cpu_ms_per_article_median']}{_calling_thread(r)}) | {r['rate_vs_smallest']} "
         f"| {r['fill_articles_per_s']:,.0f} | {r['query_ms']} | {r['peak_rss_mb']:,.0f} "
         f"| {r['file_mb']:,.0f} ({r['file_kb_per_article']}) | {r['stream_pairwise_f1']} "
         f"| {r['loadavg_start_end'][0]}-{r['loadavg_start_end'][1]} |\n"

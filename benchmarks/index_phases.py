@@ -51,16 +51,15 @@ PHASES = (
 
 
 def _wrapped(fn: Callable[..., Any], name: str, acc: dict[str, list[float]]) -> Callable[..., Any]:
-    """`fn`, adding its wall and calling-thread CPU seconds to acc[name] while acc is on."""
+    """`fn`, adding its wall and calling-thread CPU seconds to acc[name]."""
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         t, c = time.perf_counter(), time.thread_time()
         try:
             return fn(*args, **kwargs)
         finally:
-            if acc["_on"][0]:
-                acc[name][0] += time.perf_counter() - t
-                acc[name][1] += time.thread_time() - c
+            acc[name][0] += time.perf_counter() - t
+            acc[name][1] += time.thread_time() - c
 
     return timed
 
@@ -84,7 +83,6 @@ def run(path: Path, *, batches: int, batch: int, seed: int) -> dict[str, Any]:
     held = len(index)
     articles = stream((batches + 1) * batch, seed=seed, start=held)
     acc: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0])
-    acc["_on"] = [0.0]
     saved = {name: getattr(StoryIndex, name) for name in PHASES}
     rates = []
     try:
@@ -92,11 +90,12 @@ def run(path: Path, *, batches: int, batch: int, seed: int) -> dict[str, Any]:
             setattr(StoryIndex, name, _wrapped(fn, name, acc))
         for k in range(batches + 1):
             chunk = [a for _, a in zip(range(batch), articles)]
-            acc["_on"][0] = 1.0 if k else 0.0  # the first batch is the warm-up
             t = time.perf_counter()
             index.add(chunk)
             if k:
                 rates.append(batch / (time.perf_counter() - t))
+            else:  # the first batch is the warm-up
+                acc.clear()
     finally:
         for name, fn in saved.items():
             setattr(StoryIndex, name, fn)
