@@ -73,3 +73,25 @@ def test_index_phases_nest_and_leave_the_index_file_alone(tmp_path: Path) -> Non
     assert ph["_assign_each"]["wall"] > 0
     # The wrappers are gone afterwards.
     assert index_phases.StoryIndex.add.__name__ == "add"
+
+
+def test_bench_index_interleaved_times_each_size_in_turn(tmp_path: Path) -> None:
+    rows = bench_index.interleave([600, 1200], batch=200, repeats=3, seed=0, folder=tmp_path)
+    assert [r["n_held"] for r in rows] == [600, 1200]
+    for r in rows:
+        assert r["interleaved"] is True
+        assert len(r["add_articles_per_s_each"]) == 3
+        q1, q3 = r["rate_vs_smallest_paired_quartiles"]
+        assert q1 <= r["rate_vs_smallest_paired"] <= q3
+        assert 0.5 < r["stream_pairwise_f1"] <= 1.0
+    # The smallest size over itself, round by round.
+    assert rows[0]["rate_vs_smallest_paired"] == 1.0
+    assert rows[0]["rate_vs_smallest_paired_quartiles"] == [1.0, 1.0]
+    # The paired ratio is the median of per-round ratios, not the ratio of the medians.
+    each = [r["add_articles_per_s_each"] for r in rows]
+    ratios = sorted(b / a for a, b in zip(*each))
+    assert rows[1]["rate_vs_smallest_paired"] == pytest.approx(ratios[1], abs=2e-3)
+    out = tmp_path / "index.json"
+    bench_index._write(rows, {"seed": 0, "interleaved": True}, out)
+    assert "(paired 1.0; 1.0-1.0)" in out.with_suffix(".md").read_text()
+    assert not list(tmp_path.glob("index-*.db"))  # each worker deleted its file
