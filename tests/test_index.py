@@ -833,6 +833,19 @@ def test_strip_known_equals_strip_lines(lines: list[str], known_raw: list[str]) 
     assert strip_known(text, known) == strip_lines(text, known)
 
 
+def test_strip_known_with_lines_sharing_their_first_words() -> None:
+    # Known lines that start alike, and text lines that start as they do (the shortcut keys
+    # on two words): only the lines equal to a known one once normalised go.
+    known = frozenset({"ku da ju", "ku", "sign up for our newsletter", "sign up"})
+    lines = ["Ku  DA ju", "ku da", "KU", "Ku da ju wo", "Sign up", "sign UP for our  newsletter",
+             "Sign up for our newsletter today", "", "  ", "ku\tda\tju", "Kü da ju"]  # fmt: skip
+    text = "\n".join(lines)
+    assert strip_known(text, known) == strip_lines(text, known)
+    assert strip_known(text, known).splitlines() == [
+        "ku da", "Ku da ju wo", "Sign up for our newsletter today", "", "  ", "Kü da ju"
+    ]  # fmt: skip
+
+
 def test_boilerplate_is_learned_stored_and_stripped(tmp_path: Path) -> None:
     path = tmp_path / "b.db"
     footer = "Sign up for the Daily Brief newsletter to get our best stories every morning."
