@@ -163,10 +163,9 @@ def strip_known(text: str, known: frozenset[str], firsts: frozenset[str] | None 
         firsts = first_words(known)
     out = []
     for line in text.splitlines():
-        if line.isascii():
-            if " ".join(line.split(None, 2)[:2]).casefold() not in firsts:
-                out.append(line)
-                continue
+        if line.isascii() and " ".join(line.split(None, 2)[:2]).casefold() not in firsts:
+            out.append(line)
+            continue
         if _normal(line) not in known:
             out.append(line)
     return "\n".join(out)
