@@ -211,8 +211,7 @@ def interleave(
     workers: list[subprocess.Popen[str]] = []
     try:
         for n in sizes:
-            cmd = [sys.executable, __file__, "--serve", str(n), "--batch", str(batch)]
-            cmd += ["--repeats", str(repeats), "--seed", str(seed), "--folder", str(folder)]
+            cmd = _worker("--serve", n, batch=batch, repeats=repeats, seed=seed, folder=folder)
             w = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             workers.append(w)
             _ask(w, None)  # filled: the next one fills alone
@@ -232,11 +231,19 @@ def interleave(
                 w.kill()
             w.wait()
     for k, row in enumerate(rows):
-        ratios = [rates[k] / rates[0] for rates in per_round]
+        ratios = [each[k] / each[0] for each in per_round]
         row["rate_vs_smallest_paired"] = round(statistics.median(ratios), 3)
         row["rate_vs_smallest_paired_quartiles"] = [round(q, 3) for q in _quartiles(ratios)]
         row["interleaved"] = True
     return rows
+
+
+def _worker(mode: str, n: int, *, batch: int, repeats: int, seed: int, folder: Path) -> list[str]:
+    """The command line of this script as a worker for size `n` (`mode`: --one or --serve)."""
+    return [
+        *(sys.executable, __file__, mode, str(n), "--batch", str(batch), "--repeats", str(repeats)),
+        *("--seed", str(seed), "--folder", str(folder)),
+    ]
 
 
 def _ask(worker: subprocess.Popen[str], cmd: str | None) -> dict[str, Any]:
@@ -295,17 +302,16 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.serve, batch=args.batch, repeats=args.repeats, seed=args.seed, folder=folder)
         return 0
     sizes = [*args.sizes, *([1_000_000] if args.large else [])]
-    rows = []
+    how = {"batch": args.batch, "repeats": args.repeats, "seed": args.seed, "folder": folder}
     if args.interleave:
-        rows = interleave(
-            sizes, batch=args.batch, repeats=args.repeats, seed=args.seed, folder=folder
-        )
-    for n in [] if args.interleave else sizes:
-        cmd = [sys.executable, __file__, "--one", str(n), "--batch", str(args.batch)]
-        cmd += ["--repeats", str(args.repeats), "--seed", str(args.seed), "--folder", str(folder)]
-        done = subprocess.run(cmd, check=True, capture_output=True, text=True)
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(json.dumps(rows[-1]), flush=True)
+        rows = interleave(sizes, **how)
+    else:
+        rows = []
+        for n in sizes:
+            cmd = _worker("--one", n, **how)
+            done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]), flush=True)
     meta = {
         "storyclust_version": storyclust.__version__,
         "python": platform.python_version(),
