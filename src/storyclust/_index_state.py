@@ -28,6 +28,8 @@ from ._index_kernels import (
     available_cpus,
     content_term_ids,
     keep_rows,
+    key_fences,
+    key_ranges,
     merge_postings,
     pair_scores,
     postings,
@@ -959,6 +961,8 @@ class LshRuns:
 
     def __init__(self) -> None:
         self.runs: dict[int, tuple[int, U64, I64]] = {}
+        # Each run's table of where its keys' top bits start (memory only, 2 bytes a key).
+        self._fences: dict[int, tuple[U64, tuple[I64, int]]] = {}
 
     @staticmethod
     def entries(keys: U64, rows: I64) -> tuple[U64, I64]:
@@ -971,24 +975,27 @@ class LshRuns:
     def lookup(self, probes: U64) -> tuple[I64, I64]:
         """(probe position, row) of every entry whose key equals a probe.
 
-        By probe position, then as the run holds them, run by run. The probes are
-        searched in sorted order: each search then starts near the last one, and
-        the runs (up to ``MAX_RUN`` keys, 32 MB) are read in order, not at random.
+        Run by run, then by probe position, then as the run holds them. The probes
+        are searched in sorted order, so that the runs (up to ``MAX_RUN`` keys,
+        32 MB) are read in order, not at random; each search starts from the run's
+        table of where its keys' top bits start (:func:`key_fences`), built when
+        the run is first searched.
         """
         pos_parts: list[I64] = []
         row_parts: list[I64] = []
-        order = np.argsort(probes, kind="stable")
+        order = np.argsort(probes)  # ties: put back in probe order below
         ordered = probes[order]
-        for _, keys, rows in self.runs.values():
+        for stale in self._fences.keys() - self.runs.keys():
+            del self._fences[stale]
+        for first, (_, keys, rows) in self.runs.items():
             if not len(keys):
                 continue
-            lo = np.searchsorted(keys, ordered, side="left")
-            hit = np.flatnonzero(keys[np.minimum(lo, len(keys) - 1)] == ordered)
+            lo, hi = key_ranges(keys, ordered, self._fences_of(first, keys))
+            hit = np.flatnonzero(hi > lo)
             if not len(hit):
                 continue
-            hi = np.searchsorted(keys, ordered[hit], side="right")
             back = np.argsort(order[hit], kind="stable")  # the hits in probe order
-            hit, lo_hit, hi = order[hit][back], lo[hit][back], hi[back]
+            hit, lo_hit, hi = order[hit][back], lo[hit][back], hi[hit][back]
             n = hi - lo_hit
             start = np.repeat(lo_hit - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
             pos_parts.append(np.repeat(hit, n).astype(np.int64))
@@ -996,6 +1003,13 @@ class LshRuns:
         if not pos_parts:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         return np.concatenate(pos_parts), np.concatenate(row_parts)
+
+    def _fences_of(self, first: int, keys: U64) -> tuple[I64, int]:
+        """The fence table of the run starting at `first` (built again if the run changed)."""
+        got = self._fences.get(first)
+        if got is None or got[0] is not keys:
+            got = self._fences[first] = (keys, key_fences(keys))
+        return got[1]
 
     def to_merge(self) -> list[int]:
         """First rows of the newest runs to merge into one (empty if none)."""
