@@ -890,6 +890,38 @@ def test_line_hashes_and_stripping_equal_reference(
             assert out[out_off[d] : out_off[d + 1]].tobytes().decode() == expected[d]
 
 
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_one_pass_scanners_outgrow_their_first_guess_of_the_output(n_threads: int) -> None:
+    """Texts denser in tokens, names and lines than the scanners' first allocation
+    (a text given back to Python in the middle, its lines half written) match the twins."""
+    texts = [
+        "a " * 400,  # 400 tokens in 800 bytes
+        "Ab Cd " * 150 + "12 34 " * 100,  # 300 names and 200 figures in 1,500 bytes
+        "x\n" * 300 + "東",  # 300 lines, then a character the scanners leave to Python
+        "y\n" * 300,
+        "Plain Words here.",
+    ]
+    data, offsets = encode(texts)
+    h, off, ok = sim.hash_raw_text(data, offsets, n_threads=n_threads)
+    rh, roff, rok = ref.hash_raw_text(data, offsets)
+    assert (h.tolist(), off.tolist(), ok.tolist()) == (rh.tolist(), roff.tolist(), rok.tolist())
+    assert np.diff(off)[:2].tolist() == [400, 500]
+    stop = hash_strings(sorted(STOP_WORDS))
+    h, off, n_names, ok = sim.names_raw_text(data, offsets, stop, n_threads=n_threads)
+    r_h, r_off, r_names, _ = ref.names_raw_text(data, offsets, stop)
+    for d in np.flatnonzero(ok).tolist():
+        assert h[off[d] : off[d + 1]].tolist() == r_h[r_off[d] : r_off[d + 1]].tolist()
+        assert n_names[d] == r_names[d]
+    assert ok.tolist() == [True, True, False, True, True] and n_names[1] == 300
+    h, words, off, ok = sim.line_hashes(data, offsets, n_threads=n_threads)
+    r_h, r_words, r_off, _ = ref.line_hashes(data, offsets)
+    assert ok.tolist() == [True, True, False, True, True]
+    assert np.diff(off).tolist() == [1, 1, 0, 300, 1]
+    for d in (0, 1, 3, 4):
+        assert h[off[d] : off[d + 1]].tolist() == r_h[r_off[d] : r_off[d + 1]].tolist()
+        assert words[off[d] : off[d + 1]].tolist() == r_words[r_off[d] : r_off[d + 1]].tolist()
+
+
 # --- average_linkage: scipy's dendrogram, in place ---------------------------------------
 
 

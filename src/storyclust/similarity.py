@@ -43,8 +43,8 @@ cosine_candidates          per row and prefix feature: O(n * max_terms) prefix
 term_counts                O(T + terms log terms)      O(T)
 average_linkage            O(m**2) (nearest-neighbour  O(m); the input is
                            chain)                      overwritten, not copied
-names_raw_text             O(B), two passes            O(longest document)
-line_hashes                O(B), two passes            O(n)
+names_raw_text             O(B), one pass              O(longest document)
+line_hashes                O(B), one pass              O(n)
 strip_line_hashes          O(B)                        O(B) output
 raw_words                  O(B)                        O(B) folded words
 =========================  ==========================  =============================
@@ -403,16 +403,25 @@ def _count_tokens(data: U8, offsets: I64, raw: bool, counts: I64, d_lo: int, d_h
 
 
 @_jit
-def _fill_tokens(
-    data: U8, offsets: I64, raw: bool, tok_offsets: I64, out: U64, d_lo: int, d_hi: int
-) -> None:
-    """Token hashes of documents d_lo..d_hi-1 into their places in out."""
+def _tokens_piece(data: U8, offsets: I64, raw: bool, d_lo: int, d_hi: int) -> tuple[U64, I64]:
+    """Token hashes of documents d_lo..d_hi-1, in one pass, one document after
+    another, and each document's number of tokens (-1 where raw text needs Python)."""
     buf, fold, ends = _scratch(offsets, d_lo, d_hi)
+    counts = np.zeros(d_hi - d_lo, dtype=np.int64)
+    out = np.empty(max(64, (offsets[d_hi] - offsets[d_lo]) // 4), dtype=np.uint64)
+    m = 0
     for d in range(d_lo, d_hi):
-        n = tok_offsets[d + 1] - tok_offsets[d]
-        if n > 0:
-            _scan(data, offsets[d], offsets[d + 1], raw, buf, fold, ends)
-            out[tok_offsets[d] : tok_offsets[d + 1]] = buf[:n]
+        n = _scan(data, offsets[d], offsets[d + 1], raw, buf, fold, ends)
+        counts[d - d_lo] = n
+        if n <= 0:
+            continue
+        if m + n > len(out):
+            grown = np.empty(max(2 * len(out), m + n), dtype=np.uint64)
+            grown[:m] = out[:m]
+            out = grown
+        out[m : m + n] = buf[:n]
+        m += n
+    return out[:m], counts
 
 
 @_jit
@@ -724,34 +733,34 @@ def _names_doc(cps: I64, n: int, stop: U64, out: U64, mid: U64, initial: U64) ->
 
 
 @_jit
-def _names_range(
-    data: U8,
-    offsets: I64,
-    stop: U64,
-    counts: I64,
-    fill: bool,
-    out_offsets: I64,
-    out: U64,
-    d_lo: int,
-    d_hi: int,
-) -> None:
-    """Names and figures of documents d_lo..d_hi-1: counts (pass 1) or hashes (pass 2)."""
+def _names_piece(data: U8, offsets: I64, stop: U64, d_lo: int, d_hi: int) -> tuple[U64, I64]:
+    """Names and figures of documents d_lo..d_hi-1, in one pass: their hashes, one
+    document after another, and per document its counts of names and of figures
+    (names -1: a text the scanner does not cover, with nothing in the hashes)."""
     size = _longest(offsets, d_lo, d_hi) + 1
     cps = np.empty(size, dtype=np.int64)
     buf = np.empty(size, dtype=np.uint64)
     mid = np.empty(size, dtype=np.uint64)
     initial = np.empty(size, dtype=np.uint64)
+    counts = np.zeros(2 * (d_hi - d_lo), dtype=np.int64)
+    out = np.empty(max(64, (offsets[d_hi] - offsets[d_lo]) // 16), dtype=np.uint64)
+    m = 0
     for d in range(d_lo, d_hi):
         n = _decode_names_text(data, offsets[d], offsets[d + 1], cps)
         if n < 0:
-            counts[2 * d] = -1
+            counts[2 * (d - d_lo)] = -1
             continue
         n_names, n_figures = _names_doc(cps, n, stop, buf, mid, initial)
-        counts[2 * d] = n_names
-        counts[2 * d + 1] = n_figures
-        if fill:
-            lo = out_offsets[d]
-            out[lo : lo + n_names + n_figures] = buf[: n_names + n_figures]
+        counts[2 * (d - d_lo)] = n_names
+        counts[2 * (d - d_lo) + 1] = n_figures
+        k = n_names + n_figures
+        if m + k > len(out):
+            grown = np.empty(max(2 * len(out), m + k), dtype=np.uint64)
+            grown[:m] = out[:m]
+            out = grown
+        out[m : m + k] = buf[:k]
+        m += k
+    return out[:m], counts
 
 
 @_jit
@@ -891,39 +900,39 @@ def _normal_line(data: U8, lo: int, hi: int) -> tuple[Any, int, bool]:
 
 
 @_jit
-def _lines_range(
-    data: U8,
-    offsets: I64,
-    fill: bool,
-    line_offsets: I64,
-    counts: I64,
-    out_hash: U64,
-    out_words: I64,
-    d_lo: int,
-    d_hi: int,
-) -> None:
-    """Normalised-line hashes of documents d_lo..d_hi-1: counts (pass 1) or values (pass 2,
-    reading the counts of pass 1: a text it could not cover is skipped)."""
+def _lines_piece(data: U8, offsets: I64, d_lo: int, d_hi: int) -> tuple[U64, I64, I64]:
+    """Normalised-line hashes and word counts of documents d_lo..d_hi-1, in one pass,
+    one document after another, and each document's number of lines (-1: a text the
+    scanner does not cover, with nothing in the hashes)."""
+    counts = np.zeros(d_hi - d_lo, dtype=np.int64)
+    cap = max(64, (offsets[d_hi] - offsets[d_lo]) // 32)
+    out_hash = np.empty(cap, dtype=np.uint64)
+    out_words = np.empty(cap, dtype=np.int64)
+    m = 0
     for d in range(d_lo, d_hi):
-        if fill and counts[d] < 0:
-            continue
         lo, hi = offsets[d], offsets[d + 1]
-        m = 0
-        covered = True
+        start = m
         while lo < hi:
             end, nxt = _line_end(data, lo, hi)
             h, words, ok = _normal_line(data, lo, end)
             if not ok:
-                covered = False
+                m = start  # none of this text's lines
+                counts[d - d_lo] = -1
                 break
             if words > 0:
-                if fill:
-                    out_hash[line_offsets[d] + m] = h
-                    out_words[line_offsets[d] + m] = words
+                if m == len(out_hash):
+                    grown_h = np.empty(2 * m, dtype=np.uint64)
+                    grown_w = np.empty(2 * m, dtype=np.int64)
+                    grown_h[:m] = out_hash
+                    grown_w[:m] = out_words
+                    out_hash, out_words = grown_h, grown_w
+                out_hash[m] = h
+                out_words[m] = words
                 m += 1
             lo = nxt
-        if not fill:
-            counts[d] = m if covered else -1
+        if counts[d - d_lo] == 0:
+            counts[d - d_lo] = m - start
+    return out_hash[:m], out_words[:m], counts
 
 
 @_jit
@@ -1010,6 +1019,26 @@ def _run(
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
         for future in [pool.submit(kernel, *args, lo, hi) for lo, hi in ranges]:
             future.result()
+
+
+def _run_parts(
+    kernel: Callable[..., Any],
+    args: Sequence[Any],
+    cost_offsets: I64,
+    n_threads: int,
+) -> list[Any]:
+    """What ``kernel(*args, lo, hi)`` returns for each document range, in range order,
+    computed on `n_threads` threads: the same for any thread count."""
+    ranges = _pieces(cost_offsets, n_threads * _PIECES_PER_THREAD if n_threads > 1 else 1)
+    if n_threads == 1:
+        return [kernel(*args, lo, hi) for lo, hi in ranges]
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        return [f.result() for f in [pool.submit(kernel, *args, lo, hi) for lo, hi in ranges]]
+
+
+def _joined(parts: list[Any], dtype: type) -> Any:
+    """Arrays concatenated (empty of `dtype` if none)."""
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
 def _as_offsets(offsets: npt.ArrayLike, length: int) -> I64:
@@ -1113,12 +1142,16 @@ def _counted(
 def _token_hashes(
     data: U8, offsets: I64, *, raw: bool, n_threads: int | None
 ) -> tuple[U64, I64, B1]:
-    """Count, then fill, the token hashes of each document."""
-    buf, off, threads, counts, tok_offsets = _counted(data, offsets, raw, n_threads)
-    ok = counts >= 0
-    out = np.empty(int(tok_offsets[-1]), dtype=np.uint64)
-    _run(_fill_tokens, (buf, off, raw, tok_offsets, out), off, threads)
-    return out, tok_offsets, ok
+    """The token hashes of each document, in one pass."""
+    buf = np.ascontiguousarray(data, dtype=np.uint8)
+    off = _as_offsets(offsets, len(buf))
+    threads = _thread_count(n_threads, float(off[-1] - off[0]) * 64)
+    parts = _run_parts(_tokens_piece, (buf, off, raw), off, threads)
+    out = _joined([p[0] for p in parts], np.uint64)
+    counts = _joined([p[1] for p in parts], np.int64)
+    tok_offsets = np.zeros(len(off), dtype=np.int64)
+    np.cumsum(np.maximum(counts, 0), out=tok_offsets[1:])
+    return out, tok_offsets, counts >= 0
 
 
 def term_counts(
@@ -1254,17 +1287,12 @@ def names_raw_text(
     n_docs = len(off) - 1
     stop = np.unique(np.asarray(stop_hashes, dtype=np.uint64))
     threads = _thread_count(n_threads, float(off[-1] - off[0]) * 32)
-    counts = np.zeros(2 * n_docs, dtype=np.int64)
-    empty_off = np.zeros(n_docs + 1, dtype=np.int64)
-    empty = np.zeros(0, dtype=np.uint64)
-    _run(_names_range, (buf, off, stop, counts, False, empty_off, empty), off, threads)
+    parts = _run_parts(_names_piece, (buf, off, stop), off, threads)
+    out = _joined([p[0] for p in parts], np.uint64)
+    counts = _joined([p[1] for p in parts], np.int64)
     ok = counts[0::2] >= 0
-    per_doc = np.where(ok, counts[0::2] + counts[1::2], 0)
     out_off = np.zeros(n_docs + 1, dtype=np.int64)
-    np.cumsum(per_doc, out=out_off[1:])
-    out = np.empty(int(out_off[-1]), dtype=np.uint64)
-    counts2 = np.zeros(2 * n_docs, dtype=np.int64)
-    _run(_names_range, (buf, off, stop, counts2, True, out_off, out), off, threads)
+    np.cumsum(np.where(ok, counts[0::2] + counts[1::2], 0), out=out_off[1:])
     return out, out_off, np.where(ok, counts[0::2], 0), ok
 
 
@@ -1338,16 +1366,13 @@ def line_hashes(
     off = _as_offsets(offsets, len(buf))
     n_docs = len(off) - 1
     threads = _thread_count(n_threads, float(off[-1] - off[0]) * 32)
-    counts = np.zeros(n_docs, dtype=np.int64)
-    no_off = np.zeros(n_docs + 1, dtype=np.int64)
-    no_h, no_w = np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
-    _run(_lines_range, (buf, off, False, no_off, counts, no_h, no_w), off, threads)
+    parts = _run_parts(_lines_piece, (buf, off), off, threads)
+    out_h = _joined([p[0] for p in parts], np.uint64)
+    out_w = _joined([p[1] for p in parts], np.int64)
+    counts = _joined([p[2] for p in parts], np.int64)
     ok = counts >= 0
     line_off = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(np.maximum(counts, 0), out=line_off[1:])
-    out_h = np.zeros(int(line_off[-1]), dtype=np.uint64)
-    out_w = np.zeros(int(line_off[-1]), dtype=np.int64)
-    _run(_lines_range, (buf, off, True, line_off, counts, out_h, out_w), off, threads)
     return out_h, out_w, line_off, ok
 
 
