@@ -1887,19 +1887,30 @@ class StoryIndex:
         art, rows = pos[ok] // keys.shape[1], rows[ok]
         order = np.lexsort((rows, art))
         art, rows = art[order], rows[order]
+        first = np.ones(len(art), dtype=np.bool_)  # each (article, row) once
+        first[1:] = (art[1:] != art[:-1]) | (rows[1:] != rows[:-1])
+        art, rows = art[first], rows[first]
         bounds = np.searchsorted(art, np.arange(len(keys) + 1))
         for p in np.flatnonzero(np.diff(bounds)).tolist():
-            found = np.unique(rows[bounds[p] : bounds[p + 1]])
-            out[p] = found[-_MAX_LSH:].tolist()
+            out[p] = rows[max(bounds[p], bounds[p + 1] - _MAX_LSH) : bounds[p + 1]].tolist()
         return out
 
     def _lsh_slots(self, held: list[list[int]], keys: U64, has_sh: B1, slots: I64) -> list[I64]:
         """LSH candidates as slots: held articles (in memory by now) and earlier new ones."""
-        pool = self._pool
-        out = [np.array([pool.slot_of[r] for r in rs], dtype=np.int64) for rs in held]
-        for i, j in band_candidates(keys, valid=has_sh).tolist():
-            out[j] = np.r_[out[j], slots[i]].astype(np.int64)
-        return [np.unique(x) for x in out]
+        if not held:
+            return []
+        slot_of = self._pool.slot_of
+        pairs = band_candidates(keys, valid=has_sh).reshape(-1, 2)
+        art = np.r_[np.repeat(np.arange(len(held)), [len(rs) for rs in held]), pairs[:, 1]]
+        found = np.r_[
+            np.array([slot_of[r] for rs in held for r in rs], dtype=np.int64), slots[pairs[:, 0]]
+        ].astype(np.int64)
+        order = np.lexsort((found, art))
+        art, found = art[order], found[order]
+        first = np.ones(len(art), dtype=np.bool_)  # each (article, slot) once
+        first[1:] = (art[1:] != art[:-1]) | (found[1:] != found[:-1])
+        bounds = np.searchsorted(art[first], np.arange(1, len(held)))
+        return np.split(found[first], bounds)
 
     def _load_period(self, days: F64) -> None:
         """Read in the articles of a late article's period (older than memory holds)."""
