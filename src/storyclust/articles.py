@@ -902,28 +902,27 @@ def _from_string(value: str) -> datetime:
 
 def _from_iso_match(match: re.Match[str]) -> datetime:
     """Build the datetime for a match of _ISO_DATETIME."""
-    g = match.groupdict()
-    fraction = (g["fraction"] or "").ljust(6, "0")[:6]
-    tz = g["tz"]
+    year, month, day, hour, minute, second, fraction, tz = match.groups()
     tzinfo: timezone = _UTC
     try:
         if tz and tz[0] in "+-":
             digits = tz[1:].replace(":", "")
             offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
-            tzinfo = timezone(-offset if tz[0] == "-" else offset)
+            if offset:
+                tzinfo = timezone(-offset if tz[0] == "-" else offset)
         parsed = datetime(
-            int(g["year"]),
-            int(g["month"]),
-            int(g["day"]),
-            int(g["hour"] or 0),
-            int(g["minute"] or 0),
-            int(g["second"] or 0),
-            int(fraction),
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "").ljust(6, "0")[:6]),
             tzinfo=tzinfo,
         )
     except ValueError as exc:  # day 31 in April, hour 25, offset of 24 hours or more
         raise _DateError(f"an impossible date ({exc})") from None
-    return _to_utc(parsed)
+    return parsed if tzinfo is _UTC else _to_utc(parsed)  # UTC already: nothing to convert
 
 
 def _is_missing(value: Any) -> bool:
