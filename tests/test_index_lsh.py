@@ -63,7 +63,7 @@ def test_key_fences_point_at_the_first_key_of_each_top_bits_value() -> None:
     rng = np.random.default_rng(0)
     k = np.sort(rng.integers(0, 2**64 - 1, 5000, dtype=np.uint64, endpoint=True))
     fences, bits = key_fences(k)
-    assert bits == 10 and len(fences) == 2**bits + 1  # about a quarter as many as keys
+    assert bits == 10 and len(fences) == 2**bits + 1  # an eighth to a quarter as many as keys
     starts = np.arange(2**bits + 1, dtype=object) << (64 - bits)
     want = [int(np.searchsorted(k.astype(object), s)) for s in starts]
     assert fences.tolist() == want

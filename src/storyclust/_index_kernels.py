@@ -357,7 +357,7 @@ def key_fences(keys: U64) -> tuple[I64, int]:
     """Where each value of the top bits starts in sorted hashed `keys`: a table for :func:`key_ranges`.
 
     ``fences[t]`` is the first i whose key's top `bits` bits are at least t, with
-    ``2 ** bits`` about a quarter of the keys: 2 bytes a key.
+    ``2 ** bits`` an eighth to a quarter of the number of keys: 1 to 2 bytes a key.
 
     Examples
     --------

@@ -961,7 +961,7 @@ class LshRuns:
 
     def __init__(self) -> None:
         self.runs: dict[int, tuple[int, U64, I64]] = {}
-        # Each run's table of where its keys' top bits start (memory only, 2 bytes a key).
+        # Each run's table of where its keys' top bits start (memory only, 1 to 2 bytes a key).
         self._fences: dict[int, tuple[U64, tuple[I64, int]]] = {}
 
     @staticmethod
