@@ -403,6 +403,18 @@ def _count_tokens(data: U8, offsets: I64, raw: bool, counts: I64, d_lo: int, d_h
 
 
 @_jit
+def _appended(out: U64, m: int, values: U64, k: int) -> U64:
+    """`out`, its first m entries filled, with ``values[:k]`` written after them; a copy
+    twice as large (or as large as needed) when it is too short."""
+    if m + k > len(out):
+        grown = np.empty(max(2 * len(out), m + k), dtype=np.uint64)
+        grown[:m] = out[:m]
+        out = grown
+    out[m : m + k] = values[:k]
+    return out
+
+
+@_jit
 def _tokens_piece(data: U8, offsets: I64, raw: bool, d_lo: int, d_hi: int) -> tuple[U64, I64]:
     """Token hashes of documents d_lo..d_hi-1, in one pass, one document after
     another, and each document's number of tokens (-1 where raw text needs Python)."""
@@ -415,11 +427,7 @@ def _tokens_piece(data: U8, offsets: I64, raw: bool, d_lo: int, d_hi: int) -> tu
         counts[d - d_lo] = n
         if n <= 0:
             continue
-        if m + n > len(out):
-            grown = np.empty(max(2 * len(out), m + n), dtype=np.uint64)
-            grown[:m] = out[:m]
-            out = grown
-        out[m : m + n] = buf[:n]
+        out = _appended(out, m, buf, n)
         m += n
     return out[:m], counts
 
@@ -754,11 +762,7 @@ def _names_piece(data: U8, offsets: I64, stop: U64, d_lo: int, d_hi: int) -> tup
         counts[2 * (d - d_lo)] = n_names
         counts[2 * (d - d_lo) + 1] = n_figures
         k = n_names + n_figures
-        if m + k > len(out):
-            grown = np.empty(max(2 * len(out), m + k), dtype=np.uint64)
-            grown[:m] = out[:m]
-            out = grown
-        out[m : m + k] = buf[:k]
+        out = _appended(out, m, buf, k)
         m += k
     return out[:m], counts
 
