@@ -196,6 +196,22 @@ def _line_hashes(texts: list[str]) -> tuple[U64, I64, I64]:
     return hashes, np.concatenate(w_parts).astype(np.int64), line_off
 
 
+def distinct_pairs(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> I64:
+    """Positions of the first of each distinct pair ``(a[i], b[i])``, in order of (a, b).
+
+    Examples
+    --------
+    >>> distinct_pairs(np.array([1, 0, 1, 1]), np.array([5, 7, 2, 5])).tolist()
+    [1, 2, 0]
+    """
+    order = np.lexsort((b, a))
+    sa, sb = a[order], b[order]
+    first = np.ones(len(order), dtype=np.bool_)
+    first[1:] = (sa[1:] != sa[:-1]) | (sb[1:] != sb[:-1])
+    out: I64 = order[first]
+    return out
+
+
 def learn_boilerplate(articles: Sequence[Article], known: frozenset[str]) -> dict[int, str]:
     """The lines of ``find_boilerplate(articles) - known``, keyed by ``hash_strings`` (as int64).
 
@@ -206,10 +222,7 @@ def learn_boilerplate(articles: Sequence[Article], known: frozenset[str]) -> dic
     hashes, words, line_off = _line_hashes([a.text for a in articles])
     doc = np.repeat(np.arange(n, dtype=np.int64), np.diff(line_off))
     # Each line once an article (find_boilerplate counts a set of lines an article).
-    order = np.lexsort((hashes, doc))
-    first = np.ones(len(order), dtype=np.bool_)
-    first[1:] = (hashes[order][1:] != hashes[order][:-1]) | (doc[order][1:] != doc[order][:-1])
-    at = order[first]  # positions of the distinct (article, line) pairs
+    at = distinct_pairs(doc, hashes)  # positions of the distinct (article, line) pairs
     h, d = hashes[at], doc[at]
     uniq, where, inverse, count = np.unique(
         h, return_index=True, return_inverse=True, return_counts=True

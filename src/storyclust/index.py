@@ -186,6 +186,7 @@ from ._index_state import (
     Signals,
     bucket_keys,
     decode_terms,
+    distinct_pairs,
     featurize,
     pack_rows,
     signals,
@@ -1885,11 +1886,8 @@ class StoryIndex:
         pos, rows = self._runs.lookup(probes.ravel())
         ok = has_sh[pos // keys.shape[1]]
         art, rows = pos[ok] // keys.shape[1], rows[ok]
-        order = np.lexsort((rows, art))
-        art, rows = art[order], rows[order]
-        first = np.ones(len(art), dtype=np.bool_)  # each (article, row) once
-        first[1:] = (art[1:] != art[:-1]) | (rows[1:] != rows[:-1])
-        art, rows = art[first], rows[first]
+        at = distinct_pairs(art, rows)  # each (article, row) once
+        art, rows = art[at], rows[at]
         bounds = np.searchsorted(art, np.arange(len(keys) + 1))
         for p in np.flatnonzero(np.diff(bounds)).tolist():
             out[p] = rows[max(bounds[p], bounds[p + 1] - _MAX_LSH) : bounds[p + 1]].tolist()
@@ -1905,12 +1903,8 @@ class StoryIndex:
         found = np.r_[
             np.array([slot_of[r] for rs in held for r in rs], dtype=np.int64), slots[pairs[:, 0]]
         ].astype(np.int64)
-        order = np.lexsort((found, art))
-        art, found = art[order], found[order]
-        first = np.ones(len(art), dtype=np.bool_)  # each (article, slot) once
-        first[1:] = (art[1:] != art[:-1]) | (found[1:] != found[:-1])
-        bounds = np.searchsorted(art[first], np.arange(1, len(held)))
-        return np.split(found[first], bounds)
+        at = distinct_pairs(art, found)  # each (article, slot) once
+        return np.split(found[at], np.searchsorted(art[at], np.arange(1, len(held))))
 
     def _load_period(self, days: F64) -> None:
         """Read in the articles of a late article's period (older than memory holds)."""

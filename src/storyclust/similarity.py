@@ -1006,25 +1006,6 @@ def _pieces(cost_offsets: I64, parts: int) -> list[tuple[int, int]]:
     return [(int(lo), int(hi)) for lo, hi in itertools.pairwise(cuts) if hi > lo]
 
 
-def _run(
-    kernel: Callable[..., None],
-    args: Sequence[Any],
-    cost_offsets: I64,
-    n_threads: int,
-) -> None:
-    """Call ``kernel(*args, lo, hi)`` over document ranges, on `n_threads` threads.
-
-    Every range writes its own rows, so the result is the same for any thread count.
-    """
-    if n_threads == 1:
-        kernel(*args, 0, len(cost_offsets) - 1)
-        return
-    ranges = _pieces(cost_offsets, n_threads * _PIECES_PER_THREAD)
-    with ThreadPoolExecutor(max_workers=n_threads) as pool:
-        for future in [pool.submit(kernel, *args, lo, hi) for lo, hi in ranges]:
-            future.result()
-
-
 def _run_parts(
     kernel: Callable[..., Any],
     args: Sequence[Any],
@@ -1040,9 +1021,25 @@ def _run_parts(
         return [f.result() for f in [pool.submit(kernel, *args, lo, hi) for lo, hi in ranges]]
 
 
-def _joined(parts: list[Any], dtype: type) -> Any:
-    """Arrays concatenated (empty of `dtype` if none)."""
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+def _run(
+    kernel: Callable[..., None],
+    args: Sequence[Any],
+    cost_offsets: I64,
+    n_threads: int,
+) -> None:
+    """Call ``kernel(*args, lo, hi)`` over document ranges, on `n_threads` threads.
+
+    Every range writes its own rows, so the result is the same for any thread count.
+    """
+    _run_parts(kernel, args, cost_offsets, n_threads)
+
+
+def _joined(parts: list[tuple[Any, ...]], *dtypes: type) -> list[Any]:
+    """Each output of the ranges' kernels, the ranges' arrays concatenated (empty if none)."""
+    return [
+        np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=dtype)
+        for i, dtype in enumerate(dtypes)
+    ]
 
 
 def _as_offsets(offsets: npt.ArrayLike, length: int) -> I64:
@@ -1151,8 +1148,7 @@ def _token_hashes(
     off = _as_offsets(offsets, len(buf))
     threads = _thread_count(n_threads, float(off[-1] - off[0]) * 64)
     parts = _run_parts(_tokens_piece, (buf, off, raw), off, threads)
-    out = _joined([p[0] for p in parts], np.uint64)
-    counts = _joined([p[1] for p in parts], np.int64)
+    out, counts = _joined(parts, np.uint64, np.int64)
     tok_offsets = np.zeros(len(off), dtype=np.int64)
     np.cumsum(np.maximum(counts, 0), out=tok_offsets[1:])
     return out, tok_offsets, counts >= 0
@@ -1292,8 +1288,7 @@ def names_raw_text(
     stop = np.unique(np.asarray(stop_hashes, dtype=np.uint64))
     threads = _thread_count(n_threads, float(off[-1] - off[0]) * 32)
     parts = _run_parts(_names_piece, (buf, off, stop), off, threads)
-    out = _joined([p[0] for p in parts], np.uint64)
-    counts = _joined([p[1] for p in parts], np.int64)
+    out, counts = _joined(parts, np.uint64, np.int64)
     ok = counts[0::2] >= 0
     out_off = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(np.where(ok, counts[0::2] + counts[1::2], 0), out=out_off[1:])
@@ -1371,9 +1366,7 @@ def line_hashes(
     n_docs = len(off) - 1
     threads = _thread_count(n_threads, float(off[-1] - off[0]) * 32)
     parts = _run_parts(_lines_piece, (buf, off), off, threads)
-    out_h = _joined([p[0] for p in parts], np.uint64)
-    out_w = _joined([p[1] for p in parts], np.int64)
-    counts = _joined([p[2] for p in parts], np.int64)
+    out_h, out_w, counts = _joined(parts, np.uint64, np.int64, np.int64)
     ok = counts >= 0
     line_off = np.zeros(n_docs + 1, dtype=np.int64)
     np.cumsum(np.maximum(counts, 0), out=line_off[1:])
