@@ -1,4 +1,4 @@
-"""The StoryIndex benchmark scripts run and report consistent figures (not how fast: see README).
+"""The benchmark scripts run and report consistent figures (not how fast: see README).
 
 benchmarks/ is not collected by pytest; these run its scripts' functions on a small stream so that
 what README quotes from them keeps working.
@@ -15,6 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench_index
+import cut_rules
 import index_phases
 
 
@@ -95,3 +96,44 @@ def test_bench_index_interleaved_times_each_size_in_turn(tmp_path: Path) -> None
     bench_index._write(rows, {"seed": 0, "interleaved": True}, out)
     assert "(paired 1.0; 1.0-1.0)" in out.with_suffix(".md").read_text()
     assert not list(tmp_path.glob("index-*.db"))  # each worker deleted its file
+
+
+def test_cut_rules_start_from_the_pipelines_stories_and_only_split_them() -> None:
+    import numpy as np
+
+    import storyclust
+    from storyclust.settings import Settings
+
+    sample = Path(__file__).resolve().parents[1] / "examples" / "data" / "ecbplus_sample.jsonl"
+    arts = storyclust.read_jsonl(sample)
+    gold = [a.extra["story"] for a in arts]
+    settings = Settings()
+    pieces, order = cut_rules.groups(arts, settings)
+    assert any(undated.any() for _, _, undated in pieces)
+
+    def in_input_order(canonical: np.ndarray) -> list[int]:
+        out = np.empty(len(arts), dtype=np.int64)
+        out[order] = canonical
+        return storyclust.stories.number_by_first_appearance(out).tolist()
+
+    # The plain cut is storyclust's own stories.
+    plain = cut_rules.labels(pieces, len(arts), cut_rules.plain, settings.threshold)
+    assert in_input_order(plain) == storyclust.cluster(arts, progress=False).labels.tolist()
+    # Every other rule only splits them, and does split some; with no penalty none.
+    chosen = cut_rules.rules(settings.threshold, [0.15], [4])
+    split = 0
+    for cut, t in chosen.values():
+        lab = cut_rules.labels(pieces, len(arts), cut, t)
+        for c in np.unique(lab):
+            assert len(np.unique(plain[lab == c])) == 1
+        split += len(np.unique(lab)) > len(np.unique(plain))
+    assert split >= len(chosen) // 2
+    for rule in (cut_rules.contrast(0.0, "min"), cut_rules.size_aware(0.0, 2, "all")):
+        same = cut_rules.labels(pieces, len(arts), rule, settings.threshold)
+        assert in_input_order(same) == in_input_order(plain)
+    # On smaller corpora: the plain cut moves by nothing against itself; seeded.
+    few = {k: chosen[k] for k in (cut_rules.BASE, "threshold 0.4")}
+    moved = cut_rules.subsample(arts, gold, settings, few, fraction=0.5, repeats=2)
+    assert moved[cut_rules.BASE] == {"mean": 0.0, "min": 0.0, "max": 0.0, "rose": 0, "fell": 0}
+    assert moved["threshold 0.4"]["rose"] + moved["threshold 0.4"]["fell"] <= 2
+    assert moved == cut_rules.subsample(arts, gold, settings, few, fraction=0.5, repeats=2)
