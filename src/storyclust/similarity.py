@@ -403,13 +403,21 @@ def _count_tokens(data: U8, offsets: I64, raw: bool, counts: I64, d_lo: int, d_h
 
 
 @_jit
+def _room(out: Any, m: int, need: int) -> Any:
+    """`out` (its first m entries filled) if it holds `need` entries, else a copy
+    twice as large (or as large as needed) with those m entries."""
+    if need <= len(out):
+        return out
+    grown = np.empty(max(2 * len(out), need), dtype=out.dtype)
+    grown[:m] = out[:m]
+    return grown
+
+
+@_jit
 def _appended(out: U64, m: int, values: U64, k: int) -> U64:
-    """`out`, its first m entries filled, with ``values[:k]`` written after them; a copy
-    twice as large (or as large as needed) when it is too short."""
-    if m + k > len(out):
-        grown = np.empty(max(2 * len(out), m + k), dtype=np.uint64)
-        grown[:m] = out[:m]
-        out = grown
+    """`out`, its first m entries filled, with ``values[:k]`` written after them
+    (in a larger copy when it is too short: :func:`_room`)."""
+    out = _room(out, m, m + k)
     out[m : m + k] = values[:k]
     return out
 
@@ -924,12 +932,8 @@ def _lines_piece(data: U8, offsets: I64, d_lo: int, d_hi: int) -> tuple[U64, I64
                 counts[d - d_lo] = -1
                 break
             if words > 0:
-                if m == len(out_hash):
-                    grown_h = np.empty(2 * m, dtype=np.uint64)
-                    grown_w = np.empty(2 * m, dtype=np.int64)
-                    grown_h[:m] = out_hash
-                    grown_w[:m] = out_words
-                    out_hash, out_words = grown_h, grown_w
+                out_hash = _room(out_hash, m, m + 1)
+                out_words = _room(out_words, m, m + 1)
                 out_hash[m] = h
                 out_words[m] = words
                 m += 1
