@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import math
 import platform
 import sys
 from collections.abc import Callable, Sequence
@@ -51,45 +50,51 @@ from storyclust.pipeline import _canonical_order
 from storyclust.settings import Settings
 from storyclust.similarity import average_linkage, flat_clusters
 from storyclust.stages import GroupScores, corpus_features
-from storyclust.stories import LARGE_GROUP, _graph, _split_large
+from storyclust.stories import _cut_distance, group_links
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 Cut = Callable[[F64, float, npt.NDArray[np.bool_]], I64]
+BASE = "storyclust (average linkage)"  # the plain cut, which every other rule is set against
 
 
 def groups(articles: Sequence[storyclust.Article], settings: Settings) -> tuple[list[Any], I64]:
     """Every linkage group of two or more articles, with its pair scores (canonical order).
 
-    The same groups and scores as :func:`storyclust.cluster` with `settings`;
-    returns ``[(members, scores as float32 matrix, undated mask), ...]`` and the
-    canonical order.
+    The groups and scores :func:`storyclust.cluster` cuts with `settings`, taken
+    as its stories stage asks for them (:func:`storyclust.stages.partition`'s call
+    of :func:`storyclust.stories.group_links`). Returns ``[(members, scores as a
+    float32 matrix, undated mask), ...]`` and the canonical order.
     """
     order = _canonical_order(articles)
     canon = [articles[int(p)] for p in order]
     feats = corpus_features(canon, settings)
     links = score_links(feats, find_candidates(feats, settings), settings)
     scores = GroupScores(feats, links, settings)
-    comp = scores.component
-    graph = _graph(len(canon), links)
-    out = []
-    by = np.argsort(comp, kind="stable")
-    bounds = np.flatnonzero(np.r_[True, comp[by][1:] != comp[by][:-1], True])
-    for s, e in itertools.pairwise(bounds):
-        members = by[s:e]
-        pieces = (
-            [members]
-            if len(members) <= settings.max_component_size
-            else _split_large(graph, members, settings.max_component_size)
-        )
-        for piece in pieces:
-            if len(piece) < 2:
-                continue
-            if len(piece) > LARGE_GROUP:
-                sim = squareform(scores.condensed(piece), checks=False)
-            else:
-                sim = scores(piece)
-            out.append((piece, sim.astype(np.float32), np.isnan(feats.days[piece])))
+    undated = np.isnan(feats.days)
+    out: list[Any] = []
+
+    def dense(members: I64) -> F64:
+        sim = scores(members)
+        out.append((members.copy(), sim.astype(np.float32), undated[members]))
+        return sim
+
+    def condensed(members: I64) -> F64:
+        flat = scores.condensed(members)
+        sim = squareform(flat, checks=False).astype(np.float32)
+        out.append((members.copy(), sim, undated[members]))
+        return flat
+
+    group_links(
+        len(canon),
+        links,
+        threshold=settings.threshold,
+        method=settings.linkage,
+        max_component_size=settings.max_component_size,
+        similarity=dense,
+        condensed=condensed,
+        groups=scores.component,
+    )
     return out, order
 
 
@@ -100,10 +105,6 @@ def _dendrogram(sim: F64) -> F64:
     return z
 
 
-def _cut_distance(t: float) -> float:
-    return 1.0 - t + 1e-12
-
-
 def plain(sim: F64, t: float, undated: npt.NDArray[np.bool_] | None = None) -> I64:
     """storyclust's own cut: average linkage at `t` (cluster numbers from 1)."""
     if len(sim) == 2:
@@ -111,21 +112,32 @@ def plain(sim: F64, t: float, undated: npt.NDArray[np.bool_] | None = None) -> I
     return flat_clusters(_dendrogram(sim), len(sim), _cut_distance(t))
 
 
-def _tree(z: F64, m: int) -> tuple[F64, F64, I64, I64]:
-    """Per node: size, sum of the pair scores inside, children (leaves: -1)."""
+def _tree(z: F64, m: int, undated: npt.NDArray[np.bool_]) -> tuple[F64, F64, F64, I64, I64]:
+    """Per node: size, sum of the pair scores inside, undated articles, children (leaves: -1)."""
     n = 2 * m - 1
     size, inside = np.ones(n), np.zeros(n)
+    n_undated = np.r_[undated.astype(np.float64), np.zeros(m - 1)]
     left, right = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
     for k, (a, b, dist, _) in enumerate(z):
         a, b, me = int(a), int(b), m + k
         size[me] = size[a] + size[b]
         inside[me] = inside[a] + inside[b] + (1.0 - dist) * size[a] * size[b]
+        n_undated[me] = n_undated[a] + n_undated[b]
         left[me], right[me] = a, b
-    return size, inside, left, right
+    return size, inside, n_undated, left, right
 
 
-def _labels_of(tops: list[int], left: I64, right: I64, m: int) -> I64:
+def _highest(accept: npt.NDArray[np.bool_], left: I64, right: I64, m: int) -> I64:
+    """Cluster numbers from 1: the highest accepted nodes, walking down from the root
+    through the nodes not accepted (leaves always are)."""
     lab = np.zeros(m, dtype=np.int64)
+    tops, stack = [], [2 * m - 2]
+    while stack:
+        x = stack.pop()
+        if x < m or accept[x]:
+            tops.append(x)
+        else:
+            stack += [int(left[x]), int(right[x])]
     for c, top in enumerate(tops, start=1):
         stack = [top]
         while stack:
@@ -149,23 +161,13 @@ def size_aware(b: float, m0: int, gate: str = "all") -> Cut:
         if m <= 2:
             return plain(sim, t)
         z = _dendrogram(sim)
-        size, inside, left, right = _tree(z, m)
-        n_undated = np.r_[undated.astype(np.float64), np.zeros(m - 1)]
-        for k in range(m - 1):
-            n_undated[m + k] = n_undated[left[m + k]] + n_undated[right[m + k]]
+        size, inside, n_undated, left, right = _tree(z, m, undated)
         share = n_undated / size
         applies = {"all": share >= 0, "undated": share == 1, "mostly undated": share > 0.5}[gate]
+        need = t + np.where((size > m0) & applies, b * np.log2(size / m0), 0.0)
+        mean = inside / np.maximum(size * (size - 1) / 2, 1.0)
         height = np.r_[np.ones(m), 1.0 - z[:, 2]]
-        tops, stack = [], [2 * m - 2]
-        while stack:
-            x = stack.pop()
-            pairs = size[x] * (size[x] - 1) / 2
-            need = t + (b * math.log2(size[x] / m0) if size[x] > m0 and applies[x] else 0.0)
-            if x < m or (height[x] >= t - 1e-12 and inside[x] / pairs >= need - 1e-12):
-                tops.append(x)
-            else:
-                stack += [int(left[x]), int(right[x])]
-        return _labels_of(tops, left, right, m)
+        return _highest((height >= t - 1e-12) & (mean >= need - 1e-12), left, right, m)
 
     return cut
 
@@ -178,7 +180,7 @@ def contrast(rho: float, ref: str) -> Cut:
         if m <= 2:
             return plain(sim, t)
         z = _dendrogram(sim)
-        size, inside, left, right = _tree(z, m)
+        size, inside, _, left, right = _tree(z, m, undated)
         ok = np.ones(2 * m - 1, dtype=bool)
         for k in range(m - 1):
             me, a, b = m + k, int(left[m + k]), int(right[m + k])
@@ -195,15 +197,7 @@ def contrast(rho: float, ref: str) -> Cut:
                 }[ref]
                 good = h >= rho * level
             ok[me] = good
-        tops = []
-        stack = [2 * m - 2]
-        while stack:
-            x = stack.pop()
-            if ok[x]:
-                tops.append(x)
-            else:
-                stack += [int(left[x]), int(right[x])]
-        return _labels_of(tops, left, right, m)
+        return _highest(ok, left, right, m)
 
     return cut
 
@@ -240,19 +234,21 @@ def idf_power_hits(articles: Sequence[storyclust.Article], gold: list[Any]) -> d
     """Share of articles whose nearest TF-IDF neighbour is in their story, IDF raised to p."""
     import scipy.sparse as sp
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.preprocessing import normalize
+    from sklearn.metrics import pairwise_distances_chunked
+
+    def nearest(dist: F64, start: int) -> I64:
+        dist[np.arange(len(dist)), np.arange(start, start + len(dist))] = np.inf  # not itself
+        out: I64 = dist.argmin(axis=1)
+        return out
 
     g = np.asarray(gold, dtype=str)
     vec = TfidfVectorizer(sublinear_tf=True, norm=None)
     x = vec.fit_transform([f"{a.title}\n{a.text}" for a in articles])
     out = {}
     for p in (0.5, 1.0, 1.5, 2.0, 3.0):
-        xp = normalize(sp.csr_matrix(x.multiply(vec.idf_ ** (p - 1.0))))
-        best = np.empty(len(g), dtype=np.int64)
-        for s in range(0, len(g), 2048):  # blocks of rows: bounded memory
-            block = (xp[s : s + 2048] @ xp.T).toarray()
-            block[np.arange(len(block)), np.arange(s, s + len(block))] = -1.0
-            best[s : s + len(block)] = block.argmax(axis=1)
+        xp = sp.csr_matrix(x.multiply(vec.idf_ ** (p - 1.0)))
+        chunks = pairwise_distances_chunked(xp, metric="cosine", reduce_func=nearest)
+        best = np.concatenate(list(chunks))
         out[str(p)] = round(float((g[best] == g).mean()), 4)
     return out
 
@@ -316,9 +312,6 @@ def subsample(
         }
         for name, d in diffs.items()
     }
-
-
-BASE = "storyclust (average linkage)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
