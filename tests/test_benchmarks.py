@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_index
 import cut_rules
 import index_phases
+import time_words
 
 
 def test_bench_index_reports_quartiles_and_the_calling_thread(tmp_path: Path) -> None:
@@ -137,3 +138,42 @@ def test_cut_rules_start_from_the_pipelines_stories_and_only_split_them() -> Non
     assert moved[cut_rules.BASE] == {"mean": 0.0, "min": 0.0, "max": 0.0, "rose": 0, "fell": 0}
     assert moved["threshold 0.4"]["rose"] + moved["threshold 0.4"]["fell"] <= 2
     assert moved == cut_rules.subsample(arts, gold, settings, few, fraction=0.5, repeats=2)
+
+
+def test_time_words_reads_the_lead_and_penalises_only_conflicting_weekdays() -> None:
+    import numpy as np
+
+    import storyclust
+    from storyclust.settings import Settings
+
+    assert time_words.marks(
+        "Quake on Monday", "Rescue went on Tuesday. " + "x" * 50 + " Friday", "weekday", 30
+    ) == {
+        "Monday",
+        "Tuesday",
+    }
+    assert time_words.marks("", "In March 2013 and 1985", "year", 300) == {"2013"}
+    bits = time_words.as_bits(
+        [frozenset({"Monday"}), frozenset({"Monday", "Friday"}), frozenset(), frozenset({"Friday"})]
+    )
+    clash = time_words.conflicts(bits)
+    assert clash.tolist() == [
+        [False, False, False, True],
+        [False, False, False, False],
+        [False, False, False, False],
+        [True, False, False, False],
+    ]
+
+    sample = Path(__file__).resolve().parents[1] / "examples" / "data" / "ecbplus_sample.jsonl"
+    arts = storyclust.read_jsonl(sample)
+    settings = Settings()
+    res = time_words.score_file(arts, settings, lead=300, factors=[1.0, 0.0])
+    gold = [a.extra["story"] for a in arts]
+    ours = storyclust.cluster(arts, progress=False).labels
+    # No penalty is storyclust's own cut; the full penalty on conflicting pairs changes it.
+    assert res["penalty"]["none"]["pairwise_f1"] == storyclust.metrics.evaluate(gold, ours)["pairwise_f1"]
+    assert res["penalty"]["x0.0"] != res["penalty"]["none"]
+    # Every gold same-story pair is counted once.
+    sizes = np.unique(np.asarray(gold, dtype=str), return_counts=True)[1]
+    assert res["gold_pairs"]["weekday"]["pairs"] == int((sizes * (sizes - 1) // 2).sum())
+    assert 0 < res["share_naming"]["weekday"] < 1
