@@ -183,7 +183,7 @@ def score_file(
 def table(results: dict[str, Any], given: Sequence[str]) -> str:
     stems = list(results)
     lines = [
-        f"Produced by `python benchmarks/time_words.py {' '.join(given)}`.",
+        f"Produced by `{' '.join(['python benchmarks/time_words.py', *given])}`.",
         "",
         "Articles naming a weekday / month / year in the title and lead:",
         "",
