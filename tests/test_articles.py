@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import re
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 
 from storyclust.articles import Article, Articles, LoadReport, SkippedRecord, to_articles
 from storyclust.errors import InputError, InputTypeError, SettingsError
+from storyclust.io import read_jsonl
 
 UTC = timezone.utc
 
@@ -340,8 +342,17 @@ def test_duplicate_id_names_both_positions() -> None:
 
 
 def test_duplicate_of_a_position_id_explains_why() -> None:
-    with pytest.raises(InputError, match="a record without an id gets its position as id"):
+    with pytest.raises(
+        InputError, match=r"a record without an id gets its position \(from 0\) as id"
+    ):
         to_articles([{"title": "x"}, {"id": 0, "title": "y"}])
+
+
+def test_duplicate_of_a_line_number_id_explains_why(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_text('{"title": "a"}\n{"id": "3", "title": "b"}\n{"title": "c"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match="a record without an id gets its line number as id"):
+        read_jsonl(path)
 
 
 def test_lone_surrogates_replaced() -> None:

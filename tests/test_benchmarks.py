@@ -171,7 +171,10 @@ def test_time_words_reads_the_lead_and_penalises_only_conflicting_weekdays() -> 
     gold = [a.extra["story"] for a in arts]
     ours = storyclust.cluster(arts, progress=False).labels
     # No penalty is storyclust's own cut; the full penalty on conflicting pairs changes it.
-    assert res["penalty"]["none"]["pairwise_f1"] == storyclust.metrics.evaluate(gold, ours)["pairwise_f1"]
+    assert (
+        res["penalty"]["none"]["pairwise_f1"]
+        == storyclust.metrics.evaluate(gold, ours)["pairwise_f1"]
+    )
     assert res["penalty"]["x0.0"] != res["penalty"]["none"]
     # Every gold same-story pair is counted once.
     sizes = np.unique(np.asarray(gold, dtype=str), return_counts=True)[1]

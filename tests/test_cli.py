@@ -100,6 +100,67 @@ def test_bad_line_is_reported_with_its_number(
     assert meta["input"]["n_skipped"] == 1 and meta["input"]["skipped"][0]["line"] == 2
 
 
+def test_input_story_field_is_kept_not_overwritten(corpus_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl"
+    assert main(["cluster", str(corpus_file), "-o", str(out), "-q"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["story_input"] for r in rows] == [GOLD[r["id"]] for r in CORPUS]
+    assert all(isinstance(r["story"], int) for r in rows)
+    meta = json.loads(out.with_suffix(".meta.json").read_text())
+    assert meta["output"] == {"label_field": "story", "input_field_kept_as": "story_input"}
+    # Another label field leaves the input's story as it is.
+    assert main(["cluster", str(corpus_file), "-o", str(out), "-q", "--label-field", "sc"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["story"] for r in rows] == [GOLD[r["id"]] for r in CORPUS]
+    assert all(isinstance(r["sc"], int) and "story_input" not in r for r in rows)
+    assert json.loads(out.with_suffix(".meta.json").read_text())["output"] == {
+        "label_field": "sc",
+        "input_field_kept_as": None,
+    }
+
+
+def test_outputs_are_checked_before_the_run(
+    corpus_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = corpus_file.read_bytes()
+    (tmp_path / "dir.jsonl").mkdir()
+    cases = [
+        (["-o", str(corpus_file)], "is the input file"),
+        (["-o", str(tmp_path / "a.jsonl"), "--stories", str(tmp_path / "a.jsonl")], "is also -o"),
+        (["-o", str(tmp_path / "a.csv")], "the output is JSON lines"),
+        (["-o", str(tmp_path / "dir.jsonl")], "is a directory"),
+        (
+            ["-o", str(tmp_path / "a.jsonl"), "--threshold", "0.3", "--set", "threshold=0.4"],
+            "setting 'threshold' is given twice",
+        ),
+        (
+            ["-o", str(tmp_path / "a.jsonl"), "--label-field", "title"],
+            "label_field must name a new",
+        ),
+    ]
+    for extra, message in cases:
+        assert main(["cluster", str(corpus_file), "-q", *extra]) == 2, extra
+        assert message in capsys.readouterr().err
+    assert corpus_file.read_bytes() == before
+    assert not (tmp_path / "a.jsonl").exists() and not (tmp_path / "a.csv").exists()
+    assert main(["report", str(corpus_file), "-o", str(corpus_file), "-q"]) == 2
+    assert "is the input file" in capsys.readouterr().err and corpus_file.read_bytes() == before
+
+
+def test_encoding_option_and_command_line_fixes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "latin.jsonl"
+    path.write_bytes('{"id": "a", "title": "Caf\u00e9 bomb in Par\u00eds"}\n'.encode("latin-1"))
+    assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "pass the file's --encoding" in err and "pass --errors skip" in err
+    assert "errors='skip'" not in err and "encoding=" not in err
+    out = tmp_path / "o.jsonl"
+    assert main(["cluster", str(path), "-o", str(out), "-q", "--encoding", "latin-1"]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["title"] == "Café bomb in París"
+
+
 def test_bad_setting_and_missing_file_are_clean_errors(
     corpus_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -107,7 +168,7 @@ def test_bad_setting_and_missing_file_are_clean_errors(
         main(["cluster", str(corpus_file), "-o", str(tmp_path / "o.jsonl"), "--threshold", "2"])
         == 2
     )
-    assert "threshold must be in (0, 1]; got 2.0" in capsys.readouterr().err
+    assert "threshold must be a number in (0, 1]; got 2.0" in capsys.readouterr().err
     assert (
         main(["cluster", str(corpus_file), "-o", str(tmp_path / "o.jsonl"), "--set", "nope=1"]) == 2
     )

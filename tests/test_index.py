@@ -785,12 +785,26 @@ def test_add_and_query_input_errors() -> None:
     with pytest.raises(InputTypeError, match=r"a bare str"):
         index.add("Quake hits Tokyo")
     with pytest.raises(
-        InputError, match=r"article id '.*' \(record 0 of this add\) is already in the index"
+        InputError,
+        match=r"article id '.*' \(article 1 of \d+ in this add\) is already in the index",
     ):
         index.add([CORPUS[0], CORPUS[2]])
     assert len(index) == 2
     out = index.add([CORPUS[0], CORPUS[2]], errors="skip")
     assert [a.article_id for a in out] == [CORPUS[2]["id"]] and len(index) == 3
+    # The article left out is counted and named, not lost silently.
+    report = index.last_report
+    assert (report.n_read, report.n_loaded, report.n_skipped) == (2, 1, 1)
+    assert report.skipped[0].field == "id"
+    assert f"article id {CORPUS[0]['id']!r} is already in the index" in str(report)
+    # Bad records and held ids together; an Articles loaded before reports only this add.
+    bad = [CORPUS[1], {"title": 5}, CORPUS[3]]
+    index.add(bad, errors="skip")
+    assert (index.last_report.n_read, index.last_report.n_loaded) == (3, 1)
+    assert {s.field for s in index.last_report.skipped} == {"id", "title"}
+    loaded = storyclust.to_articles(CORPUS[3:6])
+    index.add(loaded[1:], errors="skip")
+    assert (index.last_report.n_read, index.last_report.n_loaded) == (2, 2)
     assert index.add([]) == []
     with pytest.raises(InputTypeError, match=r"query takes one article; got a list"):
         index.query(CORPUS[:2])
@@ -1281,13 +1295,36 @@ def test_cli_index_add_stories_expire(corpus_file: Path, tmp_path: Path, capsys:
     assert main(["index", "add", str(db), str(corpus_file), "-q", "--errors", "skip"]) == 0
 
 
+def test_cli_index_stories_into_a_closed_pipe_is_not_an_error(
+    corpus_file: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "p.db"
+    assert main(["index", "add", str(db), str(corpus_file), "-q"]) == 0
+    cmd = [sys.executable, "-m", "storyclust.cli", "index", "stories", str(db)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader goes away before anything is written (| head -0)
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0 and err == ""
+
+
 def test_cli_index_errors(corpus_file: Path, tmp_path: Path, capsys: Any) -> None:
     db = tmp_path / "e.db"
     assert main(["index", "add", str(db), str(corpus_file), "-q"]) == 0
     assert main(["index", "add", str(db), str(corpus_file), "--set", "num_perm=64"]) == 2
     assert "built with num_perm=128 (got 64)" in capsys.readouterr().err
     assert main(["index", "add", str(db), str(corpus_file), "-q"]) == 2
-    assert "is already in the index" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "is already in the index" in err and "pass --errors skip" in err
+    # With --errors skip, what was left out is counted and named; nothing claims to be added.
+    assert main(["index", "add", str(db), str(corpus_file), "--errors", "skip"]) == 0
+    err = capsys.readouterr().err
+    assert f"added 0 articles to {db}" in err
+    assert f"skipped {len(CORPUS)} articles: article id {CORPUS[0]['id']!r} is already" in err
+    assert main(["index", "add", str(db), str(corpus_file), "-o", str(corpus_file)]) == 2
+    assert "is the input file" in capsys.readouterr().err
+    assert main(["index", "stories", str(tmp_path / "none.db")]) == 2
+    assert "'storyclust index add' creates one" in capsys.readouterr().err
     assert main(["index", "expire", str(db), "--before", "soon"]) == 2
     assert "before must be a datetime" in capsys.readouterr().err
     assert main(["index", "stories", str(tmp_path / "none.db")]) == 2

@@ -483,5 +483,12 @@ def test_write_errors(tmp_path: Path, records: Any, error: type[Exception], mess
 
 
 def test_write_into_missing_directory(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
+    # The error names the directory and the fix, not a temporary file.
+    with pytest.raises(
+        FileNotFoundError, match=r"its directory '.*/no/such' does not exist; create"
+    ):
         write_jsonl([{"id": "a"}], tmp_path / "no" / "such" / "dir.jsonl")
+    (tmp_path / "d").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"is a directory; give a file name inside it"):
+        write_jsonl([{"id": "a"}], tmp_path / "d")
+    assert os.listdir(tmp_path) == ["d"] and os.listdir(tmp_path / "d") == []

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from .errors import StoryclustError
 from .index import Assignment, StoryIndex
-from .io import read_articles
+from .io import check_writable, read_articles
 
 __all__ = ["add_parser", "run"]
 
@@ -85,13 +85,21 @@ def _add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     """storyclust index add."""
     if args.batch_size < 1:
         raise StoryclustError(f"--batch-size must be >= 1; got {args.batch_size}")
-    articles = read_articles(args.input, errors=args.errors)
+    if args.output:
+        for other, name in ((args.input, "the input file"), (args.db, "the index file")):
+            if Path(args.output).resolve() == Path(other).resolve():
+                raise StoryclustError(
+                    f"-o {args.output!r} is {name}; writing it would destroy it: give another name"
+                )
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        check_writable(args.output)
+    articles = read_articles(args.input, errors=args.errors, encoding=args.encoding)
     out: TextIO | None = None
     counts = {"new": 0, "joined": 0, "merged": 0, "split": 0}
+    held: list[str] = []  # ids the index already had (skipped with --errors skip)
     try:
         with StoryIndex(args.db, **settings) as index:
             if args.output:
-                Path(args.output).parent.mkdir(parents=True, exist_ok=True)
                 out = open(args.output, "w", encoding="utf-8")  # noqa: SIM115 - closed below
             for k in range(0, len(articles), args.batch_size):
                 for a in index.add(articles[k : k + args.batch_size], errors=args.errors):
@@ -100,19 +108,24 @@ def _add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
                     counts["split"] += len(a.split)
                     if out is not None:
                         out.write(json.dumps(_assignment(a)) + "\n")
+                held += [s.reason for s in index.last_report.skipped]  # the batch was loaded
             n_held, n_stories = len(index), len(index.stories())
     finally:
         if out is not None:
             out.close()
     if not args.quiet:
+        added = counts["new"] + counts["joined"]
         print(
-            f"added {len(articles)} articles to {args.db}: {counts['joined']} joined a story, "
+            f"added {added} articles to {args.db}: {counts['joined']} joined a story, "
             f"{counts['new']} opened one; {counts['merged']} merges, {counts['split']} splits; "
             f"the index holds {n_held} articles in {n_stories} stories",
             file=sys.stderr,
         )
         if articles.report.n_skipped:
             print(f"skipped input: {articles.report}", file=sys.stderr)
+        if held:
+            shown = "; ".join(held[:3]) + (f"; and {len(held) - 3} more" if len(held) > 3 else "")
+            print(f"skipped {len(held)} articles: {shown}", file=sys.stderr)
     return 0
 
 
@@ -151,6 +164,10 @@ def run(
         if args.index_command == "stories":
             return _stories(args)
         return _expire(args)
+    except BrokenPipeError:
+        raise  # the reader of standard output went away: storyclust.cli.main ends quietly
     except (StoryclustError, OSError, KeyError) as exc:
-        print(f"storyclust: error: {exc}", file=sys.stderr)
+        from .cli import error_text
+
+        print(f"storyclust: error: {error_text(exc)}", file=sys.stderr)
         return 2

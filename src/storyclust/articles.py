@@ -553,7 +553,11 @@ def _coerce_records(
             if article.id in seen:
                 first = seen[article.id]
                 hint = (
-                    "; a record without an id gets its position as id"
+                    (
+                        "; a record without an id gets its line number as id"
+                        if path is not None
+                        else "; a record without an id gets its position (from 0) as id"
+                    )
                     if article.id in (str(position), str(first))
                     else ""
                 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,10 +14,10 @@ from typing import Any
 from . import _index_cli
 from .articles import Articles
 from .errors import StoryclustError
-from .io import read_articles
+from .io import check_writable, read_articles
 from .metrics import evaluate
 from .pipeline import cluster, estimate_memory
-from .result import StoryResult
+from .result import StoryResult, renamed_input_field
 from .settings import Settings
 
 __all__ = ["main"]
@@ -43,7 +44,12 @@ def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep:
             raise StoryclustError(f"--set takes KEY=VALUE; got {item!r}")
-        out[key.strip().replace("-", "_")] = _setting_value(value.strip())
+        key = key.strip().replace("-", "_")
+        if key in out:
+            raise StoryclustError(
+                f"setting {key!r} is given twice (--{key.replace('_', '-')} or --set); give it once"
+            )
+        out[key] = _setting_value(value.strip())
     Settings.from_kwargs(**out)  # check before reading a large file
     return out
 
@@ -66,6 +72,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         default="raise",
         help="on a bad record: stop with its line number (raise), or skip and count it",
     )
+    p.add_argument("--encoding", default="utf-8", help="text encoding of the input (default utf-8)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
 
 
@@ -85,6 +92,12 @@ def _parser() -> argparse.ArgumentParser:
         "--stories",
         help="story table (.jsonl); default: OUTPUT with .stories.jsonl; settings and seeds go "
         "to OUTPUT with .meta.json",
+    )
+    c.add_argument(
+        "--label-field",
+        default="story",
+        help="field of OUTPUT that holds each article's story id (default: story); an input "
+        "field of that name is kept as <label-field>_input",
     )
 
     e = sub.add_parser("evaluate", help="cluster labelled articles and score against the labels")
@@ -125,6 +138,75 @@ def _summary(result: StoryResult, articles: Articles) -> str:
     return line
 
 
+#: Python-side fixes in error messages, as the command line spells them.
+_CLI_FIXES = (
+    ("pass errors='skip'", "pass --errors skip"),
+    ("pass the file's encoding=", "pass the file's --encoding"),
+    ("StoryIndex(path) creates one", "'storyclust index add' creates one"),
+    ("(label_field=..., or --label-field on the command line)", "(--label-field)"),
+)
+
+
+def error_text(exc: BaseException) -> str:
+    """An error's message with its fix spelled as command-line options."""
+    text = str(exc)
+    for python, cli in _CLI_FIXES:
+        text = text.replace(python, cli)
+    return text
+
+
+def _same_file(a: str, b: str) -> bool:
+    """True if the two paths name one file (existing or not)."""
+    if a == "-" or b == "-":
+        return False
+    pa, pb = Path(a), Path(b)
+    if pa.exists() and pb.exists():
+        return pa.samefile(pb)
+    return pa.resolve() == pb.resolve()
+
+
+_OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+
+
+def _outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The files the command will write, (option, path), checked before any work.
+
+    Each must differ from the input and from the others, be a file (not a
+    directory) and, for JSON lines, end in .jsonl; missing directories are created.
+    """
+    if args.command == "cluster":
+        if args.output != "-" and not args.output.lower().endswith(_OUTPUT_SUFFIXES):
+            raise StoryclustError(
+                f"-o {args.output!r}: the output is JSON lines; give a name ending in .jsonl "
+                "(or .jsonl.gz), or - for standard output"
+            )
+        outs = [
+            ("-o", args.output),
+            ("--stories", str(args.stories or _sibling(args.output, ".stories.jsonl"))),
+        ]
+        if args.output != "-":
+            outs.append(("the metadata file", str(_sibling(args.output, ".meta.json"))))
+    elif args.command == "report":
+        outs = [("-o", args.output)]
+    else:
+        return []
+    for k, (option, path) in enumerate(outs):
+        if _same_file(path, args.input):
+            raise StoryclustError(
+                f"{option} {path!r} is the input file; writing it would destroy the input: "
+                "give another name"
+            )
+        for other, earlier in outs[:k]:
+            if _same_file(path, earlier):
+                raise StoryclustError(
+                    f"{option} {path!r} is also {other}; give the two different names"
+                )
+        if path != "-":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            check_writable(path)
+    return outs
+
+
 def _gold(articles: Articles, field: str) -> list[Any]:
     """The gold label of each article, or an error naming the first record without one."""
     out = []
@@ -146,12 +228,25 @@ ESTIMATE_FROM = 10_000
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except BrokenPipeError:
+        # The reader of standard output went away (| head): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "index":
         return _index_cli.run(args, _settings_from)
     progress = False if args.quiet else None
     try:
         settings = _settings_from(args)
-        articles = read_articles(args.input, errors=args.errors)
+        _outputs(args)
+        articles = read_articles(args.input, errors=args.errors, encoding=args.encoding)
+        if args.command == "cluster":
+            renamed_input_field(articles, args.label_field)  # its errors before the run
         gold = _gold(articles, args.gold_field) if args.command == "evaluate" else None
         if not args.quiet and len(articles) >= ESTIMATE_FROM:
             est = estimate_memory(articles)
@@ -162,22 +257,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         result = cluster(articles, progress=progress, **settings)
     except (StoryclustError, OSError) as exc:
-        print(f"storyclust: error: {exc}", file=sys.stderr)
+        print(f"storyclust: error: {error_text(exc)}", file=sys.stderr)
         return 2
     if args.command == "cluster":
         stories = args.stories or _sibling(args.output, ".stories.jsonl")
         try:
+            kept_as = result.renamed_input_field(args.label_field)
+            result.to_jsonl(args.output, stories_path=stories, label_field=args.label_field)
             if args.output != "-":
-                Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-                Path(stories).parent.mkdir(parents=True, exist_ok=True)
-            result.to_jsonl(args.output, stories_path=stories)
-            if args.output != "-":
-                result.write_metadata(_sibling(args.output, ".meta.json"))
-        except OSError as exc:
-            print(f"storyclust: error: cannot write output: {exc}", file=sys.stderr)
+                result.write_metadata(_sibling(args.output, ".meta.json"), args.label_field)
+        except (StoryclustError, OSError) as exc:
+            print(f"storyclust: error: cannot write output: {error_text(exc)}", file=sys.stderr)
             return 2
         if not args.quiet:
             print(_summary(result, articles), file=sys.stderr)
+            if kept_as is not None:
+                print(
+                    f"note: the input's own {args.label_field!r} field is written as "
+                    f"{kept_as!r}; the story ids are under {args.label_field!r}",
+                    file=sys.stderr,
+                )
             print(f"wrote {args.output} and {stories}", file=sys.stderr)
         return 0
     if args.command == "report":

@@ -14,7 +14,7 @@ for the wrong kind of object), so ``except ValueError`` keeps working.
     The wrong kind of object where articles were expected (a bare ``str``
     instead of a list of texts, a number instead of a record).
 ``SettingsError(StoryclustError, ValueError)``
-    A setting outside its allowed range ("threshold must be in (0, 1]; got 1.5").
+    A setting outside its allowed range ("threshold must be a number in (0, 1]; got 1.5").
 """
 
 from __future__ import annotations

@@ -193,7 +193,7 @@ from ._index_state import (
     stack,
     term_ids,
 )
-from .articles import Article, Articles, to_articles
+from .articles import Article, Articles, LoadReport, SkippedRecord, to_articles
 from .errors import InputError, InputTypeError, SettingsError
 from .result import Story
 from .settings import Settings
@@ -556,6 +556,7 @@ class StoryIndex:
                 "'earliest', 'longest' or a list of outlets in order of preference"
             )
         self._max_members = max_story_members
+        self._last_report = LoadReport()
         self._path = None if path is None else os.fspath(path)
         self._readonly = readonly
         if readonly and self._path is None:
@@ -1055,7 +1056,8 @@ class StoryIndex:
         Returns
         -------
         list of Assignment
-            One per article added, in input order (skipped articles have none).
+            One per article added, in input order (skipped articles have none;
+            :attr:`last_report` counts and names them).
 
         Raises
         ------
@@ -1075,11 +1077,24 @@ class StoryIndex:
         ([0, 0], True)
         """
         arts = to_articles(articles, errors=errors)
+        if isinstance(articles, Articles):  # loaded before (its report covers a whole file)
+            arts = Articles._trusted(tuple(arts), LoadReport(n_read=len(arts), n_loaded=len(arts)))
+        self._last_report = arts.report
         if not len(arts):
             return []
         with self._transaction(overlap=True):
             arts = self._new_only(arts, skip=errors == "skip")
+            self._last_report = arts.report
             return self._add(arts) if len(arts) else []
+
+    @property
+    def last_report(self) -> LoadReport:
+        """What the last :meth:`add` read, added and skipped.
+
+        With ``errors="skip"``, bad records and articles whose id the index
+        already held, each with its reason (``n_loaded``: articles added).
+        """
+        return self._last_report
 
     def query(self, article: Any, *, k: int = 5) -> list[StoryMatch]:
         """The stories an article is closest to, without adding it.
@@ -1434,14 +1449,34 @@ class StoryIndex:
             return arts
         if not skip:
             pos = next(k for k, x in enumerate(ids) if x in held)
+            auto = (
+                " (a record without an id gets its position or line number as id: give articles "
+                "added over several calls ids of their own)"
+                if ids[pos].isdigit()
+                else ""
+            )
             raise InputError(
-                f"article id {ids[pos]!r} (record {pos} of this add) is already in the index; "
-                "remove it first to replace it, give it another id, or pass errors='skip' to "
-                "leave out articles already held",
+                f"article id {ids[pos]!r} (article {pos + 1} of {len(ids)} in this add) is "
+                f"already in the index{auto}; remove it first to replace it, give it another id, "
+                "or pass errors='skip' to leave out articles already held",
                 field="id",
                 value=ids[pos],
             )
-        return Articles([a for a in arts if a.id not in held], report=arts.report)
+        kept = [a for a in arts if a.id not in held]
+        report = LoadReport(
+            n_read=arts.report.n_read,
+            n_loaded=len(kept),
+            skipped=[
+                *arts.report.skipped,
+                *(
+                    SkippedRecord(None, "id", f"article id {a.id!r} is already in the index")
+                    for a in arts
+                    if a.id in held
+                ),
+            ],
+            path=arts.report.path,
+        )
+        return Articles(kept, report=report)
 
     def _prepare(self, arts: Sequence[Article], learn: bool) -> tuple[Batch, I64, list[I64]]:
         """Features of new articles, appended to memory, with their LSH candidates."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import errno
 import gzip
 import json
 import os
@@ -481,7 +482,7 @@ def _decode(raw: bytes, lineno: int, codec: str) -> str:
         bad = raw[exc.start : exc.start + 1]
         raise _LineError(
             f"cannot decode the line as {codec}: byte 0x{bad.hex()} at column {exc.start + 1} "
-            f"({exc.reason}); pass the file's encoding= (such as 'latin-1'), fix the line "
+            f"({exc.reason}); pass the file's encoding= (such as 'latin-1'), fix the line"
         ) from None
 
 
@@ -702,6 +703,7 @@ def _write_stdout(lines: Iterable[bytes]) -> int:
 
 def _write_atomic(lines: Iterable[bytes], name: str) -> int:
     """Write lines to a temporary file beside `name`, then rename it over `name`."""
+    check_writable(name)
     directory, base = os.path.split(os.path.abspath(name))
     tmp, fd = _create_temp(directory, base)
     count = 0
@@ -726,6 +728,29 @@ def _write_atomic(lines: Iterable[bytes], name: str) -> int:
             os.unlink(tmp)
         raise
     return count
+
+
+def check_writable(path: PathArg) -> None:
+    """Raise the error writing `path` would meet for want of its directory, before any work.
+
+    ``FileNotFoundError`` when the directory does not exist, ``IsADirectoryError``
+    when `path` is a directory, each naming `path` and the fix; ``"-"`` (standard
+    output) always passes.
+    """
+    name = _path_name(path)
+    if name == "-":
+        return
+    if name.endswith(("/", os.sep)) or os.path.isdir(name):
+        raise IsADirectoryError(
+            errno.EISDIR, f"{name!r} is a directory; give a file name inside it", name
+        )
+    directory = os.path.dirname(os.path.abspath(name))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(
+            errno.ENOENT,
+            f"cannot write {name!r}: its directory {directory!r} does not exist; create it first",
+            name,
+        )
 
 
 def _create_temp(directory: str, base: str) -> tuple[str, int]:

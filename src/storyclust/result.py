@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order, connected_components, minimum_spanning_tree
 
 from .articles import Article, Articles, LoadReport
+from .errors import InputError
 from .io import article_to_dict, write_jsonl
 from .links import Links
 
@@ -24,6 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = ["Story", "StoryResult"]
+
+#: The fields every article record has (:func:`storyclust.io.article_to_dict`).
+_ARTICLE_FIELDS = ("id", "title", "text", "source", "published", "url")
 
 _STORY_COLUMNS = [
     "story",
@@ -187,11 +191,16 @@ class StoryResult:
             out.append(rec)
         return out
 
-    def metadata(self) -> dict[str, Any]:
-        """Library version, settings, input report and timings: what to save beside output."""
+    def metadata(self, label_field: str | None = None) -> dict[str, Any]:
+        """Library version, settings, input report and timings: what to save beside output.
+
+        With `label_field` (the article output's story-id field, :meth:`to_jsonl`),
+        also ``output``: that field and the name an input field of that name was
+        kept under (None if none).
+        """
         from . import __version__
 
-        return {
+        out = {
             "storyclust_version": __version__,
             "settings": self.settings,
             "n_articles": len(self.articles),
@@ -210,6 +219,12 @@ class StoryResult:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "memory": dict(self.memory),
         }
+        if label_field is not None:
+            out["output"] = {
+                "label_field": label_field,
+                "input_field_kept_as": self.renamed_input_field(label_field),
+            }
+        return out
 
     def _position(self, article_id: str) -> int:
         """Position of an article id, or a KeyError naming it."""
@@ -312,34 +327,55 @@ class StoryResult:
             out.append(rec)
         return out
 
-    def article_records(self) -> list[dict[str, Any]]:
-        """Each article as a JSON-ready dict with its ``story`` id."""
+    def renamed_input_field(self, label_field: str = "story") -> str | None:
+        """The name an input field called `label_field` is written under, if any article has one.
+
+        See :func:`renamed_input_field`.
+        """
+        return renamed_input_field(self.articles, label_field)
+
+    def article_records(self, label_field: str = "story") -> list[dict[str, Any]]:
+        """Each article as a JSON-ready dict with its story id under `label_field`.
+
+        An input field already called `label_field` is kept, renamed
+        (:meth:`renamed_input_field`).
+        """
+        moved = self.renamed_input_field(label_field)
         out = []
         for art, lab in zip(self.articles, self.labels):
             rec = article_to_dict(art)
-            rec["story"] = int(lab)
+            if moved is not None and label_field in rec:
+                rec[moved] = rec.pop(label_field)
+            rec[label_field] = int(lab)
             out.append(rec)
         return out
 
     def to_jsonl(
-        self, path: str | os.PathLike[str], *, stories_path: str | os.PathLike[str] | None = None
+        self,
+        path: str | os.PathLike[str],
+        *,
+        stories_path: str | os.PathLike[str] | None = None,
+        label_field: str = "story",
     ) -> int:
-        """Write one JSON line per article with its ``story``; optionally the story table too.
+        """Write one JSON line per article with its story id; optionally the story table too.
+
+        The story id goes under `label_field` (``story``); an input field of that
+        name is kept as ``<label_field>_input`` (:meth:`renamed_input_field`).
 
         Returns
         -------
         int
             Article lines written.
         """
-        n = write_jsonl(self.article_records(), path)
+        n = write_jsonl(self.article_records(label_field), path)
         if stories_path is not None:
             write_jsonl((s.to_dict() for s in self.stories), stories_path)
         return n
 
-    def write_metadata(self, path: str | os.PathLike[str]) -> None:
+    def write_metadata(self, path: str | os.PathLike[str], label_field: str | None = None) -> None:
         """Write :meth:`metadata` as JSON (settings and seeds saved beside output)."""
         with open(path, "w", encoding="utf-8") as fh:
-            json.dump(self.metadata(), fh, indent=2, ensure_ascii=False)
+            json.dump(self.metadata(label_field), fh, indent=2, ensure_ascii=False)
             fh.write("\n")
 
     def to_html(self, path: str | os.PathLike[str], **options: Any) -> Path:
@@ -390,6 +426,36 @@ class StoryResult:
         if what == "links":
             return pd.DataFrame(self.links)
         raise ValueError(f"what must be 'articles', 'stories' or 'links'; got {what!r}")
+
+
+def renamed_input_field(articles: Sequence[Article], label_field: str = "story") -> str | None:
+    """The name an input field called `label_field` is written under, if any article has one.
+
+    The story id goes under `label_field`; an input field of that name (the gold
+    story of a labelled file, say) is kept as ``<label_field>_input`` rather than
+    overwritten. None when no article has such a field.
+
+    Raises
+    ------
+    InputError
+        If `label_field` is one of the article fields (``id``, ``title``, ...), or
+        the input also has a field ``<label_field>_input``.
+    """
+    if not isinstance(label_field, str) or label_field in _ARTICLE_FIELDS or not label_field:
+        raise InputError(
+            f"label_field must name a new field, not one of {', '.join(_ARTICLE_FIELDS)}; "
+            f"got {label_field!r}"
+        )
+    if not any(label_field in a.extra for a in articles):
+        return None
+    moved = f"{label_field}_input"
+    if any(moved in a.extra for a in articles):
+        raise InputError(
+            f"the input has fields {label_field!r} and {moved!r}; the story id would "
+            f"overwrite one of them: write it under another name "
+            f"(label_field=..., or --label-field on the command line)"
+        )
+    return moved
 
 
 def _lsh_of(settings: dict[str, Any]) -> tuple[int, int]:

@@ -150,7 +150,7 @@ def _unit(name: str, v: object, *, low_open: bool) -> None:
     )
     if not ok:
         rng = "(0, 1]" if low_open else "[0, 1]"
-        raise SettingsError(f"{name} must be in {rng}; got {v!r}")
+        raise SettingsError(f"{name} must be a number in {rng}; got {v!r}")
 
 
 def _int(name: str, v: object, low: int) -> None:
