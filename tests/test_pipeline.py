@@ -223,6 +223,22 @@ def test_a_chain_of_weak_links_does_not_join_two_stories() -> None:
     explained = r.explain("bridge", "afp-indonesia-quake")
     assert not explained["same_story"] and explained["path"] == []
     assert explained["link"] is not None  # the weak link exists; linkage does not follow it
+    # Why apart: the links between the two stories, counted from the result's own links.
+    apart = explained["apart"]
+    la, lb = explained["story_a"], explained["story_b"]
+    between = [x["score"] for x in r.links if {_story(r, x["a"]), _story(r, x["b"])} == {la, lb}]
+    assert apart["linked_pairs"] == len(between) >= 1
+    assert apart["strongest_link"] == pytest.approx(max(between), abs=1e-4)  # links: 4 places
+    assert apart["pairs_between"] == r.stories[la].size * r.stories[lb].size
+    assert explained["cohesion_b"] == r.stories[lb].cohesion
+    if apart["same_linkage_group"]:
+        assert "mean score over all" in apart["reason"]
+    else:
+        assert (
+            max(between) < r.settings["threshold"]
+            and "never in one linkage group" in apart["reason"]
+        )
+    assert r.explain("bridge", "ap-chile-quake")["apart"] is None
     # single linkage follows the chain through the bridge: what average linkage avoids
     single = cluster([*CORPUS, bridge], progress=False, linkage="single")
     assert _story(single, "ap-chile-quake") == _story(single, "afp-indonesia-quake")

@@ -250,7 +250,16 @@ class StoryResult:
             ``same_story``; ``link``: the direct link's signals, or None if the two
             were never a scored candidate pair; ``path``: the chain of strongest
             links that joins them inside their story (a maximum spanning tree
-            path), empty when apart; ``weights``: how the signals were combined.
+            path), empty when apart; ``weights``: how the signals were combined;
+            ``cohesion_a`` and ``cohesion_b``: their stories' cohesion; ``apart``:
+            None when in one story, else why not (see below).
+
+            ``apart`` holds ``reason`` (a sentence), ``same_linkage_group`` (whether
+            a chain of links scoring at least ``threshold`` joins the two stories;
+            if not, no cut could put them together), ``pairs_between`` (articles of
+            one story times the other's), ``linked_pairs`` (how many of those pairs
+            are scored links), ``strongest_link`` and ``mean_linked_score`` (over
+            those links; None without any).
 
         Raises
         ------
@@ -291,6 +300,65 @@ class StoryResult:
                 "linkage": s.get("linkage"),
             },
             "cohesion_a": self.stories[la].cohesion,
+            "cohesion_b": self.stories[lb].cohesion,
+            "apart": None if la == lb else self._apart(la, lb),
+        }
+
+    def _apart(self, la: int, lb: int) -> dict[str, Any]:
+        """Why stories `la` and `lb` were not merged (see :meth:`explain`)."""
+        lk, s = self.link_arrays, self.settings
+        t = float(s["threshold"])
+        story = self.labels[lk.pairs] if len(lk) else np.zeros((0, 2), dtype=np.int64)
+        between = ((story[:, 0] == la) & (story[:, 1] == lb)) | (
+            (story[:, 0] == lb) & (story[:, 1] == la)
+        )
+        scores = lk.score[between]
+        na, nb = self.stories[la].size, self.stories[lb].size
+        group = self.__dict__.get("_groups")
+        if group is None:
+            strong = lk.score >= t
+            n = len(self.articles)
+            g = sp.coo_matrix(
+                (np.ones(int(strong.sum())), (lk.pairs[strong, 0], lk.pairs[strong, 1])),
+                shape=(n, n),
+            )
+            group = connected_components(g, directed=False)[1]
+            object.__setattr__(self, "_groups", group)
+        members_a = np.flatnonzero(self.labels == la)
+        members_b = np.flatnonzero(self.labels == lb)
+        same_group = bool(np.isin(group[members_a], group[members_b]).any())
+        strongest = float(scores.max()) if len(scores) else None
+        mean = float(scores.mean()) if len(scores) else None
+        linked = (
+            f"{len(scores)} of the {na * nb} pairs between them are scored links (mean "
+            f"{mean:.3f}, strongest {strongest:.3f})"
+            if len(scores)
+            else f"none of the {na * nb} pairs between them is a scored link"
+        )
+        if not same_group:
+            reason = (
+                f"no chain of links scoring at least threshold {t:g} joins story {la} and story "
+                f"{lb}: they were never in one linkage group; {linked}"
+            )
+        elif s.get("linkage") == "complete":
+            reason = (
+                f"complete linkage: some pair between story {la} ({na} articles) and story {lb} "
+                f"({nb}) scores under threshold {t:g}; {linked}"
+            )
+        else:
+            reason = (
+                f"{s.get('linkage', 'average')} linkage: the mean score over all {na * nb} pairs "
+                f"between story {la} ({na} articles) and story {lb} ({nb}) is under threshold "
+                f"{t:g}, although they share a linkage group; {linked}, the others score lower "
+                f"or were never candidates"
+            )
+        return {
+            "reason": reason,
+            "same_linkage_group": same_group,
+            "pairs_between": na * nb,
+            "linked_pairs": len(scores),
+            "strongest_link": strongest,
+            "mean_linked_score": mean,
         }
 
     def _path(self, pa: int, pb: int, story: int) -> list[dict[str, Any]]:
