@@ -165,10 +165,10 @@ def test_errors_skip_counts_bad_records() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"threshold": 1.5}, r"threshold must be in \(0, 1\]; got 1.5"),
-        ({"threshold": 0}, r"threshold must be in \(0, 1\]; got 0"),
+        ({"threshold": 1.5}, r"threshold must be a number in \(0, 1\]; got 1.5"),
+        ({"threshold": 0}, r"threshold must be a number in \(0, 1\]; got 0"),
         ({"link_threshold": 0.5}, r"link_threshold must be <= threshold"),
-        ({"headline_weight": -0.1}, r"headline_weight must be in \[0, 1\]"),
+        ({"headline_weight": -0.1}, r"headline_weight must be a number in \[0, 1\]"),
         ({"num_perm": 0}, r"num_perm must be an integer >= 1; got 0"),
         ({"seed": "x"}, r"seed must be an integer >= 0; got 'x'"),
         ({"shingle_size": 2.5}, r"shingle_size must be an integer >= 1"),
