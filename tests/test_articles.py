@@ -290,6 +290,23 @@ def test_non_string_keys_rejected() -> None:
 # --- values -------------------------------------------------------------------
 
 
+def test_a_record_without_title_or_text_fields_names_the_fields_it_has() -> None:
+    with pytest.raises(
+        InputError,
+        match=re.escape(
+            "record 0: record has no title or text field (its fields: 'headline_text', 'story_body'); "
+            "name the headline 'title' and the body 'text' (aliases: title, headline; text, body"
+        ),
+    ):
+        to_articles([{"headline_text": "Quake", "story_body": "A quake hit."}])
+
+
+@pytest.mark.parametrize("key", ["publishedAt", "pubDate", "datePublished", "pub_date"])
+def test_common_feed_date_fields_are_read(key: str) -> None:
+    art = one({"title": "T", key: "2025-06-20T10:00:00Z"})
+    assert art.published == utc(2025, 6, 20, 10) and art.extra == {}
+
+
 def test_neither_title_nor_text() -> None:
     message = "record 1: record has neither title nor text; give at least one of 'title' or 'text'"
     with pytest.raises(InputError, match=re.escape(message)) as info:

@@ -46,6 +46,11 @@ FIELD_ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
         "datetime",
         "timestamp",
         "time",
+        "publishedat",  # NewsAPI's publishedAt
+        "pubdate",  # RSS's pubDate
+        "datepublished",  # schema.org's datePublished
+        "pub_date",
+        "date_published",
     ),
     "url": ("url", "link"),
 }
@@ -678,6 +683,14 @@ def _from_mapping(record: Mapping[Any, Any], position: int) -> Article:
     text_key, text_value = found.get("text", ("text", None))
     title = _text_field(title_value, title_key)
     text = _text_field(text_value, text_key)
+    if not any(a in folded for a in (*FIELD_ALIASES["title"], *FIELD_ALIASES["text"])):
+        fields = ", ".join(_short_repr(k) for k in list(record)[:12])
+        raise _RecordError(
+            f"record has no title or text field (its fields: {fields or 'none'}); name the "
+            f"headline 'title' and the body 'text' (aliases: {', '.join(FIELD_ALIASES['title'])}; "
+            f"{', '.join(FIELD_ALIASES['text'])})",
+            "text",
+        )
     _require_content(title, text)
     id_key, id_value = found.get("id", ("id", None))
     source_key, source_value = found.get("source", ("source", None))
