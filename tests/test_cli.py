@@ -161,6 +161,16 @@ def test_encoding_option_and_command_line_fixes(
     assert json.loads(out.read_text(encoding="utf-8"))["title"] == "Café bomb in París"
 
 
+def test_delimiter_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "semi.csv"
+    path.write_text("id;title\na;Quake hits Tokyo\nb;Budget passes\n", encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert main(["cluster", str(path), "-o", str(out), "-q"]) == 2
+    assert "pass --delimiter ';'" in capsys.readouterr().err
+    assert main(["cluster", str(path), "-o", str(out), "-q", "--delimiter", ";"]) == 0
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["a", "b"]
+
+
 def test_bad_setting_and_missing_file_are_clean_errors(
     corpus_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -492,3 +492,13 @@ def test_write_into_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(IsADirectoryError, match=r"is a directory; give a file name inside it"):
         write_jsonl([{"id": "a"}], tmp_path / "d")
     assert os.listdir(tmp_path) == ["d"] and os.listdir(tmp_path / "d") == []
+
+
+def test_a_header_split_by_another_separator_suggests_the_delimiter(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("id\ttitle\tpublished\na\tQuake\t1700000000\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"look separated by '\\t', not ',': pass delimiter='\\t'"):
+        read_csv(path)
+    arts = read_csv(path, delimiter="\t")
+    # A CSV cell of POSIX seconds is a time, as a JSON number is.
+    assert arts[0].published == datetime(2023, 11, 14, 22, 13, 20, tzinfo=timezone.utc)

@@ -93,7 +93,9 @@ def _add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
                 )
         Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         check_writable(args.output)
-    articles = read_articles(args.input, errors=args.errors, encoding=args.encoding)
+    articles = read_articles(
+        args.input, errors=args.errors, encoding=args.encoding, delimiter=args.delimiter
+    )
     out: TextIO | None = None
     counts = {"new": 0, "joined": 0, "merged": 0, "split": 0}
     held: list[str] = []  # ids the index already had (skipped with --errors skip)

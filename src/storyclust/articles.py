@@ -74,10 +74,13 @@ _ISO_DATETIME: Final = re.compile(
     """,
     re.VERBOSE | re.ASCII,
 )
+# POSIX seconds written as text (CSV cells): 9 digits or more, so from 1973 on, never a
+# compact date such as '20140310'.
+_POSIX_TEXT: Final = re.compile(r"\d{9,}(?:\.\d+)?")
 _DATE_FORMATS_HINT: Final = (
     "expected ISO 8601 ('2014-03-10', '2014-03-10T16:52:50Z', "
     "'2014-03-10 16:52:50.123+01:00'), RFC 2822 ('Mon, 10 Mar 2014 16:52:50 GMT'), "
-    "a datetime or date, or POSIX seconds as a number"
+    "a datetime or date, or POSIX seconds (a number, or 9 or more digits as text)"
 )
 
 
@@ -908,6 +911,8 @@ def _from_string(value: str) -> datetime:
     match = _ISO_DATETIME.fullmatch(text)
     if match is not None:
         return _from_iso_match(match)
+    if _POSIX_TEXT.fullmatch(text):  # a CSV cell of POSIX seconds (or milliseconds)
+        return _from_posix(float(text) if "." in text else int(text))
     try:
         parsed = email.utils.parsedate_to_datetime(text)
     except Exception:  # Python 3.10 raises TypeError, later versions ValueError

@@ -73,6 +73,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         help="on a bad record: stop with its line number (raise), or skip and count it",
     )
     p.add_argument("--encoding", default="utf-8", help="text encoding of the input (default utf-8)")
+    p.add_argument(
+        "--delimiter", help="column separator of a CSV input (default: ',' for .csv, tab for .tsv)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
 
 
@@ -142,6 +145,7 @@ def _summary(result: StoryResult, articles: Articles) -> str:
 _CLI_FIXES = (
     ("pass errors='skip'", "pass --errors skip"),
     ("pass the file's encoding=", "pass the file's --encoding"),
+    ("pass delimiter=", "pass --delimiter "),
     ("StoryIndex(path) creates one", "'storyclust index add' creates one"),
     ("(label_field=..., or --label-field on the command line)", "(--label-field)"),
 )
@@ -244,7 +248,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         settings = _settings_from(args)
         _outputs(args)
-        articles = read_articles(args.input, errors=args.errors, encoding=args.encoding)
+        articles = read_articles(
+            args.input, errors=args.errors, encoding=args.encoding, delimiter=args.delimiter
+        )
         if args.command == "cluster":
             renamed_input_field(articles, args.label_field)  # its errors before the run
         gold = _gold(articles, args.gold_field) if args.command == "evaluate" else None

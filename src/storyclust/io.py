@@ -546,7 +546,7 @@ def _csv_records(
         if header is None:
             if problem is not None:
                 raise InputError(f"cannot read the header row: {problem}", path=name, line=start)
-            header = _check_header(row, name, start)
+            header = _check_header(row, name, start, delimiter)
             continue
         try:
             if problem is not None:
@@ -584,7 +584,7 @@ def _csv_rows(
             yield start, row, None
 
 
-def _check_header(row: list[str], name: str, line: int) -> list[str]:
+def _check_header(row: list[str], name: str, line: int, delimiter: str) -> list[str]:
     """Stripped column names, or InputError if they cannot be used."""
     header = [cell.strip() for cell in row]
     named = [h for h in header if h]
@@ -600,10 +600,23 @@ def _check_header(row: list[str], name: str, line: int) -> list[str]:
     content_names = {*FIELD_ALIASES["title"], *FIELD_ALIASES["text"]}
     if not any(_fold_key(h) in content_names for h in named):
         shown = _short_repr(header, 120)
+        # One cell holding the names joined by another separator: the wrong delimiter.
+        other = [
+            sep
+            for sep in ("\t", ";", "|", ",")
+            if sep != delimiter
+            and len(header) == 1
+            and any(_fold_key(h.strip()) in content_names for h in header[0].split(sep))
+        ]
+        hint = (
+            f"; the columns look separated by {other[0]!r}, not {delimiter!r}: pass "
+            f"delimiter={other[0]!r}"
+            if other
+            else "; a CSV file needs a header row"
+        )
         raise InputError(
             f"the header has no title or text column (got {shown}); name one column "
-            f"'title' or 'text', or one of {sorted(content_names - {'title', 'text'})}; "
-            "a CSV file needs a header row",
+            f"'title' or 'text', or one of {sorted(content_names - {'title', 'text'})}{hint}",
             path=name,
             line=line,
         )
