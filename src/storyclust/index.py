@@ -1272,6 +1272,9 @@ class StoryIndex:
     def get(self, story_id: int) -> Story:
         """One story by id; the id of a story merged into another gives that other.
 
+        As a batch :class:`Story`, with ``merged_ids``; ``weakest_link`` is None
+        (the index keeps scores per article, not the links).
+
         Raises
         ------
         KeyError
