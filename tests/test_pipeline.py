@@ -200,10 +200,24 @@ def test_story_clusterer_is_sklearn_shaped() -> None:
     assert all({"a", "b", "score"} <= set(link) for link in model.links_)
     assert model.set_params(threshold=0.9).get_params()["threshold"] == 0.9
     assert model.fit_predict(CORPUS).shape == (len(CORPUS),)
-    # settings are checked in fit, not in __init__
+    # settings are checked in fit, not in __init__; unknown names at once
     bad = StoryClusterer(threshold=7)
     with pytest.raises(storyclust.SettingsError):
         bad.fit(CORPUS)
+    with pytest.raises(storyclust.SettingsError, match=r"unknown setting.*'nonsense'"):
+        StoryClusterer(nonsense=1)
+    with pytest.raises(storyclust.SettingsError, match=r"unknown setting.*'nonsense'"):
+        model.set_params(nonsense=1)
+    # Settings read as attributes, defaults included; clone and repr as in scikit-learn.
+    from sklearn.base import clone
+
+    assert model.threshold == 0.9 and model.seed == storyclust.settings.Settings().seed
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = model.nope
+    assert set(model.get_params()) >= {"progress", "errors", "seed", "linkage", "threshold"}
+    twin = clone(model)
+    assert twin.get_params() == model.get_params() and not hasattr(twin, "labels_")
+    assert repr(StoryClusterer(threshold=0.3, seed=1)) == "StoryClusterer(threshold=0.3)"
 
 
 def test_a_chain_of_weak_links_does_not_join_two_stories() -> None:

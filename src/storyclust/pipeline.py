@@ -364,11 +364,29 @@ def cluster(
     return _run(arts, s, progress)
 
 
+#: Every setting of :class:`Settings` and its default value.
+_SETTING_DEFAULTS: dict[str, Any] = {
+    f.name: getattr(Settings(), f.name) for f in dataclasses.fields(Settings)
+}
+
+
+def _known_settings(settings: dict[str, Any]) -> None:
+    """Raise SettingsError naming any key that is not a setting (values are checked in fit)."""
+    unknown = sorted(set(settings) - set(_SETTING_DEFAULTS))
+    if unknown:
+        raise SettingsError(
+            f"unknown setting(s) {', '.join(map(repr, unknown))}; known settings: "
+            f"{', '.join(sorted(_SETTING_DEFAULTS))}, and progress, errors"
+        )
+
+
 class StoryClusterer:
     """Scikit-learn style estimator around :func:`cluster`.
 
-    Parameters are those of :func:`cluster`, keyword-only, stored untouched and
-    checked in :meth:`fit`.
+    Parameters are those of :func:`cluster`, keyword-only; an unknown name is an
+    error at once, values are checked in :meth:`fit`. Each setting reads as an
+    attribute (``model.threshold``), and :meth:`get_params` lists them all, so
+    ``sklearn.base.clone`` and grid searches work.
 
     Attributes
     ----------
@@ -388,16 +406,39 @@ class StoryClusterer:
     def __init__(
         self, *, progress: bool | None = None, errors: str = "raise", **settings: Any
     ) -> None:
+        _known_settings(settings)
         self.progress = progress
         self.errors = errors
         self.settings = settings
 
+    def __getattr__(self, name: str) -> Any:
+        """A setting as an attribute (``model.threshold``): the value given, or its default."""
+        given = self.__dict__.get("settings")
+        if given is not None and name in _SETTING_DEFAULTS:
+            return given.get(name, _SETTING_DEFAULTS[name])
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __repr__(self) -> str:
+        """The parameters that differ from their defaults, as scikit-learn shows them."""
+        shown = {k: v for k, v in self.settings.items() if _SETTING_DEFAULTS.get(k, v) != v}
+        if self.errors != "raise":
+            shown["errors"] = self.errors
+        if self.progress is not None:
+            shown["progress"] = self.progress
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The parameters, as scikit-learn expects."""
-        return {"progress": self.progress, "errors": self.errors, **self.settings}
+        """Every parameter (settings at their defaults included), as scikit-learn expects."""
+        return {
+            "progress": self.progress,
+            "errors": self.errors,
+            **_SETTING_DEFAULTS,
+            **self.settings,
+        }
 
     def set_params(self, **params: Any) -> StoryClusterer:
-        """Set parameters, as scikit-learn expects."""
+        """Set parameters, as scikit-learn expects; an unknown name is an error."""
+        _known_settings({k: v for k, v in params.items() if k not in ("progress", "errors")})
         for key, value in params.items():
             if key in ("progress", "errors"):
                 setattr(self, key, value)
