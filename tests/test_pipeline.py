@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,6 +190,23 @@ def test_bad_settings_are_named(kwargs: dict[str, object], message: str) -> None
 def test_bare_string_is_a_type_error() -> None:
     with pytest.raises(storyclust.InputTypeError, match="list"):
         cluster("just one text", progress=False)
+    # A file name where articles belong points to the readers.
+    for name in ("news.jsonl", Path("feeds/day.csv.gz")):
+        with pytest.raises(
+            storyclust.InputTypeError, match=r"got a file name .*read_articles\(path\)"
+        ):
+            cluster(name, progress=False)
+
+
+def test_integer_ids_are_found_as_the_strings_they_became() -> None:
+    r = cluster(
+        [{"id": 1, "title": "Quake hits Tokyo"}, {"id": 2, "title": "Quake hits Tokyo"}],
+        progress=False,
+    )
+    assert r.articles.ids == ["1", "2"]
+    assert r.explain(1, 2)["same_story"] and r.story_of(1) is r.story_of("1")
+    with pytest.raises(KeyError, match="no article with id 3"):
+        r.explain(1, 3)
 
 
 def test_story_clusterer_is_sklearn_shaped() -> None:

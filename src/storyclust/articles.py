@@ -54,6 +54,10 @@ FIELD_ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
     ),
     "url": ("url", "link"),
 }
+# Names that look like a file the readers take (a path given where articles belong).
+_FILE_SUFFIXES: Final = tuple(
+    f"{stem}{gz}" for stem in (".jsonl", ".ndjson", ".json", ".csv", ".tsv") for gz in ("", ".gz")
+)
 _ALL_ALIASES: Final = frozenset(a for names in FIELD_ALIASES.values() for a in names)
 _UTC: Final = timezone.utc
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=_UTC)
@@ -472,6 +476,13 @@ def _check_errors(errors: object) -> None:
 
 def _positioned(data: object) -> Iterator[tuple[int | None, object]]:
     """Check the container and yield (0-based position, item) pairs."""
+    if isinstance(data, os.PathLike) or (
+        isinstance(data, str) and "\n" not in data and data.lower().endswith(_FILE_SUFFIXES)
+    ):
+        raise InputTypeError(
+            f"expected a list of articles; got a file name ({os.fspath(data)!r}); read the file "
+            "first: storyclust.read_articles(path) (or read_jsonl / read_csv)"
+        )
     if isinstance(data, (str, bytes, bytearray)):
         raise InputTypeError(
             f"expected a list of articles; got a bare {type(data).__name__}; "

@@ -232,6 +232,8 @@ class StoryResult:
         if index is None:
             index = {a: i for i, a in enumerate(self.articles.ids)}
             object.__setattr__(self, "_index", index)
+        if not isinstance(article_id, str) and str(article_id) in index:
+            article_id = str(article_id)  # ids are strings: 7 for "7"
         try:
             return int(index[article_id])
         except KeyError:
