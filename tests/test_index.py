@@ -636,7 +636,7 @@ def test_an_altered_file_is_refused_and_never_runs_its_code(tmp_path: Path) -> N
         ("UPDATE meta SET value = '[1]' WHERE key = 'settings'", r"settings are not a mapping"),
         (
             "UPDATE meta SET value = '{\"threshold\": 7}' WHERE key = 'settings'",
-            r"stored settings are not valid in this storyclust \(threshold must be in",
+            r"stored settings are not valid in this storyclust \(threshold must be a number in",
         ),
         ("UPDATE df_pages SET counts = x'00'", r"damaged index: df_pages has 1 bytes"),
         (
