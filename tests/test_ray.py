@@ -231,6 +231,30 @@ def test_story_numbers_do_not_depend_on_blocks(local_ray: None) -> None:
     assert as_dict(one)["a"] == as_dict(one)["b"] != as_dict(one)["c"]
 
 
+@needs_data
+def test_patterns_and_folders_of_files(local_ray: None, tmp_path: Path) -> None:
+    rows = [json.loads(x) for x in (DATA / "allsides_neus_public.jsonl").read_text().splitlines()]
+    rows = rows[:300]
+    expected = storyclust.cluster(rows, progress=False)
+    ids = [a.id for a in expected.articles]
+    # JSONL in three files, named by a pattern; a file the pattern leaves out is not read.
+    for k in range(3):
+        with (tmp_path / f"part-{k}.jsonl").open("w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in rows[k * 100 : (k + 1) * 100])
+    (tmp_path / "other.jsonl").write_text('{"id": "x", "title": "left out"}\n', encoding="utf-8")
+    out = sray.cluster(str(tmp_path / "part-*.jsonl")).to_pandas()
+    _same_partition(ids, expected.labels, out)
+    # A folder of Parquet files (as Ray writes them, with a _SUCCESS-style marker left out).
+    pq = tmp_path / "pq"
+    ray.data.from_items(rows).repartition(2).write_parquet(str(pq))
+    (pq / "_SUCCESS").write_text("", encoding="utf-8")
+    _same_partition(ids, expected.labels, sray.cluster(pq).to_pandas())
+    with pytest.raises(FileNotFoundError, match="no matches"):
+        sray.cluster(str(tmp_path / "nothing-*.jsonl"))
+    with pytest.raises(ValueError, match="not both at once"):
+        sray.cluster([str(tmp_path / "part-0.jsonl"), *map(str, sorted(pq.glob("*.parquet")))])
+
+
 def test_records_need_ids(local_ray: None) -> None:
     with pytest.raises(ValueError, match="must carry an 'id' column"):
         sray.cluster(ray.data.from_items([{"title": "A", "text": "b"}]))

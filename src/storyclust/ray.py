@@ -213,10 +213,53 @@ def _as_dataset(data: Any) -> Dataset:
             "storyclust.ray.cluster takes a ray.data.Dataset of articles, or JSONL / Parquet "
             f"paths; got {type(data).__name__}"
         )
-    names = [str(os.fspath(p)) for p in paths]
-    if all(p.endswith(".parquet") for p in names):
+    names = [f for p in paths for f in _files(str(os.fspath(p)))]
+    parquet = [n.endswith(".parquet") for n in names]
+    if all(parquet):
         return ray.data.read_parquet(names)
+    if any(parquet):
+        raise ValueError(
+            "storyclust.ray.cluster reads JSONL or Parquet files, not both at once; got "
+            f"{sum(parquet)} .parquet files among {len(names)}: read them into one "
+            "ray.data.Dataset first"
+        )
     return ray.data.read_json(names, lines=True)
+
+
+def _files(path: str) -> list[str]:
+    """The files a path names: itself, the files of a folder, or the matches of a pattern
+    (``*``, ``?``, ``[...]`` in its last part), local or remote (``s3://...``), sorted.
+
+    Folders and patterns are expanded here because Ray Data's readers take neither
+    a pattern nor a folder of mixed or Parquet files for JSON.
+    """
+    import fnmatch
+
+    import pyarrow.fs as pafs
+
+    scheme, sep, _ = path.partition("://")
+    uri = path if sep else os.path.abspath(path)
+    prefix = f"{scheme}://" if sep else ""
+    head, _, last = uri.rstrip("/").rpartition("/")
+    pattern = any(c in last for c in "*?[")
+    fs, where = pafs.FileSystem.from_uri(head if pattern else uri)
+    info = fs.get_file_info(where)
+    if not pattern and info.type == pafs.FileType.File:
+        return [path]
+    if info.type != pafs.FileType.Directory:
+        raise FileNotFoundError(f"no such file or folder: {path!r}")
+    found = fs.get_file_info(pafs.FileSelector(where, recursive=False))
+    files = sorted(
+        prefix + f.path
+        for f in found
+        if f.type == pafs.FileType.File
+        and not f.base_name.startswith((".", "_"))  # hidden files, _SUCCESS markers
+        and (not pattern or fnmatch.fnmatchcase(f.base_name, last))
+    )
+    if not files:
+        what = "matches" if pattern else "files in the folder"
+        raise FileNotFoundError(f"no {what}: {path!r}")
+    return files
 
 
 def cluster(
@@ -228,7 +271,9 @@ def cluster(
     ----------
     data : ray.data.Dataset, str, path, or list of them
         Articles with the fields of :func:`storyclust.cluster` (an ``id`` column is
-        required), or JSONL / Parquet files of them.
+        required), or JSONL / Parquet files of them: file names, folders, or
+        patterns such as ``s3://bucket/articles/*.jsonl`` (``*``, ``?``, ``[...]``
+        in the last part), local or remote; ``.parquet`` files are read as Parquet.
     batch_size : int, default 1024
         Articles per batch of the map stages. The result does not depend on it.
     num_partitions : int, optional
