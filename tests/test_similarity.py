@@ -175,6 +175,20 @@ def test_hash_raw_text_equals_reference(texts: list[str], n_threads: int | None)
     assert h.tolist() == rh.tolist()
 
 
+@settings(deadline=None, max_examples=150)
+@given(texts=st.lists(raw_text, max_size=5), n_threads=n_threads_any)
+def test_raw_words_are_tokenize_for_the_texts_it_covers(
+    texts: list[str], n_threads: int | None
+) -> None:
+    data, offsets = encode(texts)
+    with mock.patch.object(sim, "_MIN_PARALLEL_WORK", 0):
+        words, off, ok = sim.raw_words(data, offsets, n_threads=n_threads)
+    assert ok.tolist() == sim.hash_raw_text(data, offsets)[2].tolist()
+    for k, text in enumerate(texts):
+        got = words[off[k] : off[k + 1]]
+        assert got == (tokenize(text) if ok[k] else [])
+
+
 def test_every_covered_character_tokenizes_as_tokenize_does() -> None:
     # Each character the compiled tokeniser handles, alone, between words, after a
     # capital, and beside every other such character: NFKC, case folding and the

@@ -1,4 +1,4 @@
-"""The ``storyclust`` command: ``cluster``, ``evaluate`` and ``report``."""
+"""The ``storyclust`` command: ``cluster``, ``evaluate``, ``report`` and ``index``."""
 
 from __future__ import annotations
 

@@ -308,7 +308,10 @@ def cluster(
     near_duplicate_threshold : float, default 0.8
         Word-shingle Jaccard at which a pair is a near-duplicate (reprint): it then
         scores at least its Jaccard, whatever the time between. The LSH bands and
-        rows are derived from it.
+        rows are derived from it and `lsh_min_recall`.
+    lsh_min_recall : float, default 0.99
+        Chance, at least, that a pair at `near_duplicate_threshold` shares an LSH
+        bucket (with 128 permutations: 16 bands of 6 rows, 0.992).
     shingle_size : int, default 5
         Words per shingle.
     num_perm : int, default 128
@@ -325,14 +328,15 @@ def cluster(
     max_component_size : int, default 10000
         Groups (components of the links at or above `threshold`) larger than this
         are split on their weakest links before linkage (bounds memory: linkage
-        holds about 16 bytes per pair of the group's articles, 1.6 GB at 10,000).
+        holds about 16 bytes × m² for a group of m articles, 1.6 GB at 10,000).
     n_keywords : int, default 5
         Keywords per story.
     strip_boilerplate : bool, default True
         Learn boilerplate lines from the corpus and strip them first
         (:func:`storyclust.find_boilerplate`).
-    representative : {"central", "earliest", "longest"}, list of str, or callable
-        A list names outlets in order of preference (the central article breaks
+    representative : {"central", "earliest", "longest"}, list of str, or callable, default "central"
+        Which article stands for each story: the one with the highest mean score
+        to the others (``"central"``), the first published, the longest; a list names outlets in order of preference (the central article breaks
         ties); a callable gets a story's articles and returns one of them (or its
         id, or its index).
 
