@@ -77,3 +77,19 @@ def test_metadata_records_settings_and_version(result: storyclust.StoryResult) -
     assert meta["storyclust_version"] == storyclust.__version__
     assert set(meta["timings"]) == {"features", "candidates", "links", "stories"}
     assert "StoryResult" in repr(result)
+
+
+def test_a_title_from_text_is_cut_at_a_word() -> None:
+    from storyclust.result import title_from_text
+
+    text = (
+        "Perennial party girl Tara Reid checked herself into Promises Treatment Center, her rep "
+        * 3
+    )
+    title = title_from_text(text)
+    assert len(title) <= 120 and title.endswith("…")
+    assert text.startswith(title[:-1]) and text[len(title) - 1] == " "  # ends at a whole word
+    assert title_from_text("  Short\n text ") == "Short text"
+    assert title_from_text("x" * 300) == "x" * 119 + "…"
+    r = storyclust.cluster([{"id": "a", "text": text}], progress=False)
+    assert r.stories[0].title == title

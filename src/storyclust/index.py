@@ -195,7 +195,7 @@ from ._index_state import (
 )
 from .articles import Article, Articles, LoadReport, SkippedRecord, to_articles
 from .errors import InputError, InputTypeError, SettingsError
-from .result import Story
+from .result import Story, title_from_text
 from .settings import Settings
 from .similarity import band_candidates, band_keys, top_per_row
 from .text import STOP_WORDS, hash_strings, tokenize
@@ -2262,7 +2262,7 @@ class StoryIndex:
             story_id=int(rep[0]),
             size=len(rows),
             representative_id=str(rep[2]),
-            title=str(rep[3]) or str(rep[4])[:120],
+            title=str(rep[3]) or title_from_text(str(rep[4])),
             outlets=sorted({str(x[5]) for x in rows if x[5]}),
             first_seen=_from_day(min(dated)) if dated else None,
             last_seen=_from_day(max(dated)) if dated else None,

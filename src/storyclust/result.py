@@ -528,6 +528,19 @@ def renamed_input_field(articles: Sequence[Article], label_field: str = "story")
     return moved
 
 
+def title_from_text(text: str, limit: int = 120) -> str:
+    """A story title from an article's text, for articles without one: its first
+    `limit` characters, cut at a word and marked with an ellipsis when cut."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:  # else one long word: cut inside it
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-") + "…"
+
+
 def _lsh_of(settings: dict[str, Any]) -> tuple[int, int]:
     """The (bands, rows) the run used, from its recorded settings."""
     from .similarity import lsh_params
@@ -573,7 +586,7 @@ def build_stories(
                 story_id=s,
                 size=len(idx),
                 representative_id=rep.id,
-                title=rep.title or rep.text[:120],
+                title=rep.title or title_from_text(rep.text),
                 outlets=sorted({a.source for a in arts if a.source}),
                 first_seen=min(dates) if dates else None,
                 last_seen=max(dates) if dates else None,
