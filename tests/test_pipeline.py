@@ -321,3 +321,20 @@ def test_cohesion_weakest_link_and_reports() -> None:
     assert ecb.n_reports == 2 and ecb.n_outlets == 3
     single = result.story_of("sport-1")
     assert single.weakest_link is None and single.cohesion == 1.0 and single.n_reports == 1
+
+
+def test_a_cold_kernel_cache_is_announced_on_a_progress_bar(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from storyclust import similarity
+    from storyclust.pipeline import kernel_cache_cold
+
+    cluster(CORPUS[:3], progress=False)  # compiled (and cached) by now
+    assert not kernel_cache_cold()
+    cache = similarity._minhash_range._cache
+    monkeypatch.setattr(cache, "_cache_path", str(tmp_path))  # an empty cache folder
+    assert kernel_cache_cold()
+    cluster(CORPUS[:3], progress=True)
+    assert "compiling the similarity kernel" in capsys.readouterr().err
+    cluster(CORPUS[:3], progress=False)
+    assert "compiling" not in capsys.readouterr().err

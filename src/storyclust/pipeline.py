@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -75,6 +76,22 @@ def estimate_memory(articles: Articles, settings: Settings | None = None) -> dic
     }
 
 
+def kernel_cache_cold() -> bool:
+    """True if the similarity kernel's compiled code is not cached yet (numba compiles
+    it on the first call, which then takes seconds to a minute instead of well under one)."""
+    from . import similarity
+
+    folder = getattr(getattr(similarity._minhash_range, "_cache", None), "_cache_path", None)
+    if folder is None:
+        return False
+    try:
+        return not any(
+            n.startswith("similarity.") and n.endswith(".nbi") for n in os.listdir(folder)
+        )
+    except OSError:
+        return True
+
+
 class _Stages:
     """Times each stage and advances a progress bar (shown only on a terminal)."""
 
@@ -87,6 +104,12 @@ class _Stages:
             disable=None if progress is None else not progress,
             leave=False,
         )
+        if not self.bar.disable and kernel_cache_cold():
+            self.bar.write(
+                "storyclust: compiling the similarity kernel (only the first run in this "
+                "environment; up to a minute)",
+                file=sys.stderr,
+            )
 
     @contextmanager
     def stage(self, name: str, work: int = 0) -> Iterator[None]:
