@@ -82,6 +82,27 @@ def test_representative_policies() -> None:
     ).tolist() == [2, 3]
 
 
+def test_central_representative_does_not_depend_on_the_order_of_the_links() -> None:
+    # Articles 0 and 4 are equally central: 0.1 + 0.2 + 0.3 each. Added in the order
+    # given, the float sums differ (0.6000000000000001 against 0.6) and the order of the
+    # links (that is, of the input) would pick one; they must tie, and the earlier wins.
+    pairs = [(0, 1), (0, 2), (0, 3), (4, 5), (4, 6), (4, 7)]
+    scores = [0.1, 0.2, 0.3, 0.3, 0.2, 0.1]
+    labels = np.zeros(8, dtype=np.int64)
+    days = np.array([5.0, 9, 9, 9, 1, 9, 9, 9])  # article 4 published first
+    kw = {"policy": "central", "days": days, "lengths": np.ones(8, dtype=np.int64)}
+    kw["tiebreak"] = np.arange(8)
+    got = [
+        representatives(labels, _links(p, sc), **kw).tolist()
+        for p, sc in (
+            (pairs, scores),
+            (pairs[::-1], scores[::-1]),
+            ([pairs[k] for k in (3, 4, 5, 0, 1, 2)], [scores[k] for k in (3, 4, 5, 0, 1, 2)]),
+        )
+    ]
+    assert got == [[4], [4], [4]]
+
+
 def test_keywords_prefer_terms_specific_to_the_story() -> None:
     terms = np.array(["common", "quake", "budget"])
     x = sp.csr_matrix(np.array([[0.5, 0.8, 0.0], [0.5, 0.7, 0.0], [0.5, 0.0, 0.9]]))

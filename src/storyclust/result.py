@@ -314,7 +314,7 @@ class StoryResult:
         between = ((story[:, 0] == la) & (story[:, 1] == lb)) | (
             (story[:, 0] == lb) & (story[:, 1] == la)
         )
-        scores = lk.score[between]
+        scores = np.sort(lk.score[between])  # sums in an order of their own, not the input's
         na, nb = self.stories[la].size, self.stories[lb].size
         group = self.__dict__.get("_groups")
         if group is None:
@@ -366,6 +366,13 @@ class StoryResult:
     def _path(self, pa: int, pb: int, story: int) -> list[dict[str, Any]]:
         """Links on the maximum-spanning-tree path from pa to pb inside one story."""
         members = np.flatnonzero(self.labels == story)
+        # Members in an order of their content (as the pipeline's canonical order), not
+        # of the input: the spanning tree among tied scores, and so the path, do not
+        # depend on the input order.
+        from .stages import canonical_key
+
+        keys = [(canonical_key(self.articles[int(m)]), self.articles[int(m)].id) for m in members]
+        members = members[sorted(range(len(members)), key=keys.__getitem__)]
         local = {int(m): k for k, m in enumerate(members)}
         lk = self.link_arrays
         inside = np.flatnonzero(
@@ -373,10 +380,13 @@ class StoryResult:
         )
         if len(inside) == 0:
             return []
-        r = np.array([local[int(x)] for x in lk.pairs[inside, 0]])
-        c = np.array([local[int(x)] for x in lk.pairs[inside, 1]])
+        x = np.array([local[int(v)] for v in lk.pairs[inside, 0]])
+        y = np.array([local[int(v)] for v in lk.pairs[inside, 1]])
+        r, c = np.minimum(x, y), np.maximum(x, y)
+        o = np.lexsort((c, r))  # edges in the members' order too
+        inside, r, c = inside[o], r[o], c[o]
         # Maximum spanning tree: minimise 2 - score (strictly positive weights).
-        g = sp.coo_matrix((2.0 - lk.score[inside], (r, c)), shape=(len(members),) * 2).tocsr()
+        g = sp.csr_matrix((2.0 - lk.score[inside], (r, c)), shape=(len(members),) * 2)
         tree = minimum_spanning_tree(g)
         tree = tree + tree.T
         _, pred = breadth_first_order(tree, local[pa], directed=False, return_predecessors=True)
@@ -389,11 +399,11 @@ class StoryResult:
             node = prev
         ids = self.articles.ids
         out = []
-        for x, y in reversed(hops):
-            lo, hi = min(x, y), max(x, y)
+        for u, v in reversed(hops):
+            lo, hi = min(u, v), max(u, v)
             k = int(inside[(lk.pairs[inside, 0] == lo) & (lk.pairs[inside, 1] == hi)][0])
             rec = lk.record(k)
-            rec["a"], rec["b"] = ids[x], ids[y]
+            rec["a"], rec["b"] = ids[u], ids[v]
             out.append(rec)
         return out
 

@@ -255,10 +255,13 @@ def representatives(
         i, j = links.pairs[:, 0], links.pairs[:, 1]
         same = labels[i] == labels[j]
         weight = links.score[same].astype(np.float64)
-        primary = -(
-            np.bincount(i[same], weight, minlength=n).astype(np.float64)
-            + np.bincount(j[same], weight, minlength=n).astype(np.float64)
-        )
+        node = np.r_[i[same], j[same]]
+        both = np.r_[weight, weight]
+        # Each article's scores added in increasing order, not in the links' (input) order:
+        # floating-point sums then do not depend on the order of the input, and two
+        # equally central articles tie exactly (the documented tie-break decides).
+        o = np.lexsort((both, node))
+        primary = -np.bincount(node[o], both[o], minlength=n).astype(np.float64)
     elif policy == "earliest":
         primary = np.where(np.isnan(days), math.inf, days)
     elif policy == "longest":
