@@ -365,3 +365,15 @@ def test_a_cold_kernel_cache_is_announced_on_a_progress_bar(
     assert "compiling the similarity kernel" in capsys.readouterr().err
     cluster(CORPUS[:3], progress=False)
     assert "compiling" not in capsys.readouterr().err
+
+
+def test_recorded_settings_replay() -> None:
+    first = cluster(CORPUS, progress=False, time_window_days=math.inf, threshold=0.3)
+    saved = first.metadata()["settings"]
+    assert saved["time_window_days"] == "inf"
+    again = cluster(CORPUS, progress=False, **saved)
+    assert again.labels.tolist() == first.labels.tolist() and again.settings == saved
+    with pytest.raises(
+        storyclust.SettingsError, match="how a function is saved; pass the function"
+    ):
+        cluster(CORPUS, progress=False, **{**saved, "representative": "callable:pick"})

@@ -52,6 +52,17 @@ class Settings:
     strip_boilerplate: bool = True
 
     def __post_init__(self) -> None:
+        # As saved (to_dict writes infinity as "inf"): recorded settings replay as they are.
+        for name in ("time_window_days", "time_decay_days"):
+            v = getattr(self, name)
+            if isinstance(v, str) and v.strip().lower() in ("inf", "infinity"):
+                object.__setattr__(self, name, math.inf)
+        rep = self.representative
+        if isinstance(rep, str) and rep.startswith("callable:"):
+            raise SettingsError(
+                f"representative {rep!r} is how a function is saved; pass the function itself "
+                "(representative=my_function) to replay these settings"
+            )
         _unit("threshold", self.threshold, low_open=True)
         _unit("link_threshold", self.link_threshold, low_open=True)
         if self.link_threshold > self.threshold:
