@@ -161,6 +161,24 @@ def test_encoding_option_and_command_line_fixes(
     assert json.loads(out.read_text(encoding="utf-8"))["title"] == "Café bomb in París"
 
 
+def test_articles_to_standard_output(
+    corpus_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["cluster", str(corpus_file), "-o", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(x)["id"] for x in out.splitlines()] == [r["id"] for r in CORPUS]
+    assert "wrote nothing to files; the articles went to standard output" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [corpus_file.name]  # no "-.stories.jsonl"
+    # With --stories, the table and the settings beside it.
+    table = tmp_path / "t.jsonl"
+    assert main(["cluster", str(corpus_file), "-o", "-", "--stories", str(table), "-q"]) == 0
+    assert table.exists() and json.loads((tmp_path / "t.meta.json").read_text())["settings"]
+
+
 def test_delimiter_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "semi.csv"
     path.write_text("id;title\na;Quake hits Tokyo\nb;Budget passes\n", encoding="utf-8")

@@ -94,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--stories",
         help="story table (.jsonl); default: OUTPUT with .stories.jsonl; settings and seeds go "
-        "to OUTPUT with .meta.json",
+        "to OUTPUT with .meta.json (with -o -: no story table unless given, the settings "
+        "beside it)",
     )
     c.add_argument(
         "--label-field",
@@ -172,6 +173,20 @@ def _same_file(a: str, b: str) -> bool:
 _OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 
 
+def _cluster_paths(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """Where ``cluster`` writes the story table and the metadata (None: not written).
+
+    Beside OUTPUT by default; with ``-o -`` (standard output) only where --stories
+    says, the metadata beside the story table.
+    """
+    if args.output != "-":
+        stories = args.stories or str(_sibling(args.output, ".stories.jsonl"))
+        return stories, str(_sibling(args.output, ".meta.json"))
+    if args.stories is None or args.stories == "-":
+        return args.stories, None
+    return args.stories, str(_sibling(args.stories, ".meta.json"))
+
+
 def _outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
     """The files the command will write, (option, path), checked before any work.
 
@@ -184,12 +199,12 @@ def _outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
                 f"-o {args.output!r}: the output is JSON lines; give a name ending in .jsonl "
                 "(or .jsonl.gz), or - for standard output"
             )
-        outs = [
-            ("-o", args.output),
-            ("--stories", str(args.stories or _sibling(args.output, ".stories.jsonl"))),
-        ]
-        if args.output != "-":
-            outs.append(("the metadata file", str(_sibling(args.output, ".meta.json"))))
+        stories, meta = _cluster_paths(args)
+        outs = [("-o", args.output)]
+        if stories is not None:
+            outs.append(("--stories", stories))
+        if meta is not None:
+            outs.append(("the metadata file", meta))
     elif args.command == "report":
         outs = [("-o", args.output)]
     else:
@@ -266,12 +281,12 @@ def _run(args: argparse.Namespace) -> int:
         print(f"storyclust: error: {error_text(exc)}", file=sys.stderr)
         return 2
     if args.command == "cluster":
-        stories = args.stories or _sibling(args.output, ".stories.jsonl")
+        stories, meta = _cluster_paths(args)
         try:
             kept_as = result.renamed_input_field(args.label_field)
             result.to_jsonl(args.output, stories_path=stories, label_field=args.label_field)
-            if args.output != "-":
-                result.write_metadata(_sibling(args.output, ".meta.json"), args.label_field)
+            if meta is not None:
+                result.write_metadata(meta, args.label_field)
         except (StoryclustError, OSError) as exc:
             print(f"storyclust: error: cannot write output: {error_text(exc)}", file=sys.stderr)
             return 2
@@ -283,7 +298,13 @@ def _run(args: argparse.Namespace) -> int:
                     f"{kept_as!r}; the story ids are under {args.label_field!r}",
                     file=sys.stderr,
                 )
-            print(f"wrote {args.output} and {stories}", file=sys.stderr)
+            wrote = [p for p in (args.output, stories, meta) if p is not None and p != "-"]
+            where = " and ".join(wrote) if wrote else "nothing to files"
+            print(
+                f"wrote {where}"
+                + ("; the articles went to standard output" if args.output == "-" else ""),
+                file=sys.stderr,
+            )
         return 0
     if args.command == "report":
         try:
