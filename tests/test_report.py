@@ -16,6 +16,7 @@ import pytest
 import storyclust
 from storyclust.cli import main
 from storyclust.report import render_html, shared_spans, write_html
+from storyclust.settings import Settings
 
 from .report_data import DEMO, demo_result, synthetic_result
 
@@ -129,6 +130,11 @@ def test_cli_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", str(DEMO), "-o", str(out), "--threshold", "0.3", "--title", "ECB+"]) == 0
     data = page_data(out.read_text(encoding="utf-8"))
     assert data["title"] == "ECB+" and data["settings"]["threshold"] == 0.3
+    # Every setting and the seed are recorded in the page, as beside any output.
+    recorded = data["recorded"]
+    assert recorded["settings"] == {**Settings(threshold=0.3).to_dict()}
+    assert recorded["storyclust_version"] == storyclust.__version__
+    assert recorded["input"]["n_loaded"] == 187 and "timings" not in recorded
     assert data["n_articles"] == 187
     assert f"wrote {out}" in capsys.readouterr().err
     assert main(["report", str(tmp_path / "missing.jsonl"), "-o", str(out), "-q"]) == 2
