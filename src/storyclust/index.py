@@ -75,7 +75,9 @@ holds are kept, updated as articles arrive and leave, and IDF is computed from
 them when scoring (scikit-learn's smoothed IDF, sublinear TF, L2 norm, as in
 batch). Within one :meth:`~StoryIndex.add` call every article is scored with the
 frequencies of the index including the whole call, so adding a whole file in
-one call uses the batch pipeline's IDF. TF-IDF neighbours are found with the
+one call uses the batch pipeline's IDF formula, over hashed term ids: terms that
+share one of the ``2**20`` ids make cosines differ slightly from batch (up to
+0.04 on UCI's headlines, where 40 of 6,294 terms share an id). TF-IDF neighbours are found with the
 article's 32 heaviest terms (all of them for headlines and short texts), leaving
 out hub terms held by more than 5,000 of the articles in memory (their inverted
 lists would cost more than all the others, for the least IDF); the cut on the
