@@ -67,6 +67,9 @@ def test_to_pandas_tables(result: storyclust.StoryResult) -> None:
     assert len(stories) == result.n_stories and stories["size"].sum() == len(CORPUS)
     links = result.to_pandas("links")
     assert len(links) == len(result.links)
+    assert list(links.columns) == list(result.links[0])  # every field of a link, in order
+    empty = storyclust.cluster(["Quake hits Tokyo"], progress=False).to_pandas("links")
+    assert len(empty) == 0 and list(empty.columns) == list(links.columns)
     with pytest.raises(ValueError, match="what must be 'articles', 'stories' or 'links'"):
         result.to_pandas("nope")
 

@@ -29,6 +29,20 @@ __all__ = ["Story", "StoryResult"]
 #: The fields every article record has (:func:`storyclust.io.article_to_dict`).
 _ARTICLE_FIELDS = ("id", "title", "text", "source", "published", "url")
 
+#: Columns of :attr:`StoryResult.links` (and of ``to_pandas("links")``, even with none).
+_LINK_COLUMNS = [
+    "a",
+    "b",
+    "score",
+    "jaccard",
+    "cosine",
+    "headline",
+    "names",
+    "time_factor",
+    "near_duplicate",
+    "same_story",
+]
+
 _STORY_COLUMNS = [
     "story",
     "size",
@@ -504,7 +518,7 @@ class StoryResult:
                     df[col] = pd.to_datetime(df[col], utc=True)
             return df
         if what == "links":
-            return pd.DataFrame(self.links)
+            return pd.DataFrame(self.links, columns=_LINK_COLUMNS)
         raise ValueError(f"what must be 'articles', 'stories' or 'links'; got {what!r}")
 
 
