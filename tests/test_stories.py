@@ -103,6 +103,15 @@ def test_central_representative_does_not_depend_on_the_order_of_the_links() -> N
     assert got == [[4], [4], [4]]
 
 
+def test_keywords_leave_out_one_character_terms() -> None:
+    terms = np.array(["7", "1", "magnitude", "quake", "x"])
+    x = sp.csr_matrix(np.array([[0.9, 0.8, 0.5, 0.4, 0.3]]))
+    assert keywords(x, terms, np.array([0]), 2) == [["magnitude", "quake"]]
+    assert keywords(x, lambda cols: terms[cols].tolist(), np.array([0]), 5) == [
+        ["magnitude", "quake"]
+    ]
+
+
 def test_keywords_prefer_terms_specific_to_the_story() -> None:
     terms = np.array(["common", "quake", "budget"])
     x = sp.csr_matrix(np.array([[0.5, 0.8, 0.0], [0.5, 0.7, 0.0], [0.5, 0.0, 0.9]]))

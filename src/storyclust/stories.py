@@ -277,6 +277,10 @@ def representatives(
     return out
 
 
+#: Terms ranked beyond `n_keywords`, to stand in for one-character ones left out.
+_SPARE_KEYWORDS = 3
+
+
 def keywords(
     tfidf: sp.csr_matrix,
     terms: npt.NDArray[np.str_] | Callable[[I64], Sequence[str]],
@@ -329,8 +333,8 @@ def keywords(
         # column: a story's columns are sorted), then those few put in order of
         # weight, story by story.
         vals = m.data * weight[m.indices]
-        pos = top_per_row(m.indptr, vals, n_keywords)
-        counts = np.minimum(np.diff(m.indptr), n_keywords)
+        pos = top_per_row(m.indptr, vals, n_keywords + _SPARE_KEYWORDS)
+        counts = np.minimum(np.diff(m.indptr), n_keywords + _SPARE_KEYWORDS)
         story = np.repeat(np.arange(s1 - s0), counts)
         cols = m.indices[pos].astype(np.int64)
         picked = cols[np.lexsort((cols, -vals[pos], story))]
@@ -338,8 +342,11 @@ def keywords(
     if callable(terms):
         needed = np.unique(np.concatenate(top)) if top else np.zeros(0, dtype=np.int64)
         found = dict(zip(needed.tolist(), terms(needed)))
-        return [[str(found[int(c)]) for c in t] for t in top]
-    return [[str(x) for x in terms[t]] for t in top]
+        words = [[str(found[int(c)]) for c in t] for t in top]
+    else:
+        words = [[str(x) for x in terms[t]] for t in top]
+    # One-character terms ("7" and "1" of "7.1") say nothing of a story.
+    return [[w for w in ws if len(w) > 1][:n_keywords] for ws in words]
 
 
 def cohesion(labels: I64, similarity: Callable[[I64], F64]) -> tuple[F64, I64, F64]:
