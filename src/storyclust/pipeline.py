@@ -474,7 +474,15 @@ class StoryClusterer:
         return self
 
     def fit(self, articles: Any, y: Any = None) -> StoryClusterer:
-        """Cluster `articles`; return self."""
+        """Cluster `articles`; return self.
+
+        Parameters
+        ----------
+        articles : list of dict, list of str, list of Article, Articles, or DataFrame
+            As for :func:`cluster`.
+        y : ignored
+            Present for scikit-learn's API.
+        """
         self.result_ = cluster(
             articles, progress=self.progress, errors=self.errors, **self.settings
         )
@@ -484,5 +492,13 @@ class StoryClusterer:
         return self
 
     def fit_predict(self, articles: Any, y: Any = None) -> npt.NDArray[np.int64]:
-        """Cluster `articles` and return their story labels."""
+        """Cluster `articles` and return their story labels (:attr:`labels_`).
+
+        Parameters
+        ----------
+        articles : list of dict, list of str, list of Article, Articles, or DataFrame
+            As for :func:`cluster`.
+        y : ignored
+            Present for scikit-learn's API.
+        """
         return self.fit(articles).labels_

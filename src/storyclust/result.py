@@ -254,11 +254,27 @@ class StoryResult:
             raise KeyError(f"no article with id {article_id!r} in this result") from None
 
     def story_of(self, article_id: str) -> Story:
-        """The story that holds the article with this id."""
+        """The story that holds the article with this id.
+
+        Parameters
+        ----------
+        article_id : str
+            An article's id (an int is taken as the id it became: ``7`` for ``"7"``).
+
+        Raises
+        ------
+        KeyError
+            If no article has this id.
+        """
         return self.stories[int(self.labels[self._position(article_id)])]
 
     def explain(self, a: str, b: str) -> dict[str, Any]:
         """Why articles `a` and `b` are in one story, or why not.
+
+        Parameters
+        ----------
+        a, b : str
+            Article ids (ints are taken as the ids they became).
 
         Returns
         -------
@@ -453,13 +469,29 @@ class StoryResult:
     ) -> int:
         """Write one JSON line per article with its story id; optionally the story table too.
 
-        The story id goes under `label_field` (``story``); an input field of that
-        name is kept as ``<label_field>_input`` (:meth:`renamed_input_field`).
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The articles' file (``"-"``: standard output; ``.gz``: compressed),
+            replaced atomically (:func:`storyclust.write_jsonl`).
+        stories_path : str or os.PathLike, optional
+            Where to write the story table (one :meth:`Story.to_dict` a line).
+        label_field : str, default "story"
+            The field that gets each article's story id; an input field of that
+            name is kept as ``<label_field>_input`` (:meth:`renamed_input_field`).
 
         Returns
         -------
         int
             Article lines written.
+
+        Raises
+        ------
+        OSError
+            If a file cannot be written (its directory missing, say).
+        storyclust.InputError
+            If `label_field` is an article field, or the input has both it and
+            ``<label_field>_input``.
         """
         n = write_jsonl(self.article_records(label_field), path)
         if stories_path is not None:
