@@ -401,22 +401,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines += [
             f"| {s} | " + " | ".join(f"{h[p]:.3f}" for p in ps) + " |" for s, h in hits.items()
         ]
-    md = "\n".join(lines) + "\n"
+    extra = {
+        "files": table,
+        "subsample": {"repeats": args.repeats, "seed": 0, "fractions": moves},
+        "idf_power_nearest_neighbour_hits": hits,
+    }
+    write_results(Path(args.out), "\n".join(lines) + "\n", settings, given, extra)
+    return 0
+
+
+def write_results(
+    out: Path, md: str, settings: Settings, given: Sequence[str], extra: dict[str, Any]
+) -> None:
+    """Print the Markdown; write it and a JSON of the run (version, settings, arguments, `extra`)."""
     print(md)
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "storyclust_version": storyclust.__version__,
         "python": platform.python_version(),
         "settings": settings.to_dict(),
-        "args": given,
-        "files": table,
-        "subsample": {"repeats": args.repeats, "seed": 0, "fractions": moves},
-        "idf_power_nearest_neighbour_hits": hits,
+        "args": list(given),
+        **extra,
     }
     out.with_suffix(".json").write_text(json.dumps(payload, indent=1, default=str) + "\n")
     out.with_suffix(".md").write_text(md)
-    return 0
 
 
 if __name__ == "__main__":

@@ -24,11 +24,9 @@ Prints a table; writes JSON and Markdown (``--out``). Deterministic.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -218,12 +216,7 @@ def table(results: dict[str, Any], given: Sequence[str]) -> str:
         "| penalty | " + " | ".join(f"{s} ({results[s]['gold_largest']})" for s in stems) + " |",
         "|---|" + "---|" * len(stems),
     ]
-    for name in names:
-        cells = [
-            f"{results[s]['penalty'][name]['pairwise_f1']:.3f} / {results[s]['penalty'][name]['largest']}"
-            for s in stems
-        ]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += _penalty_rows(results, names, lambda p: f"{p['pairwise_f1']:.3f} / {p['largest']}")
     lines += [
         "",
         "The largest story under each penalty: how many gold stories it holds, and the share of its",
@@ -232,13 +225,20 @@ def table(results: dict[str, Any], given: Sequence[str]) -> str:
         "| penalty | " + " | ".join(stems) + " |",
         "|---|" + "---|" * len(stems),
     ]
-    for name in names:
-        cells = [
-            f"{p['largest_gold_stories']} / {p['largest_naming_weekday']:.0%}"
-            for p in (results[s]["penalty"][name] for s in stems)
-        ]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += _penalty_rows(
+        results, names, lambda p: f"{p['largest_gold_stories']} / {p['largest_naming_weekday']:.0%}"
+    )
     return "\n".join(lines) + "\n"
+
+
+def _penalty_rows(
+    results: dict[str, Any], names: list[str], cell: Callable[[dict[str, Any]], str]
+) -> list[str]:
+    """A table row per penalty, a cell per file."""
+    return [
+        f"| {name} | " + " | ".join(cell(results[s]["penalty"][name]) for s in results) + " |"
+        for name in names
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -261,20 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         arts = storyclust.read_jsonl(path)
         results[path.stem] = score_file(arts, settings, lead=args.lead, factors=factors)
         print(f"{path.stem}: done", file=sys.stderr)
-    md = table(results, given)
-    print(md)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "storyclust_version": storyclust.__version__,
-        "python": platform.python_version(),
-        "settings": settings.to_dict(),
-        "args": given,
-        "lead": args.lead,
-        "files": results,
-    }
-    out.with_suffix(".json").write_text(json.dumps(payload, indent=1) + "\n")
-    out.with_suffix(".md").write_text(md)
+    extra = {"lead": args.lead, "files": results}
+    cut_rules.write_results(Path(args.out), table(results, given), settings, given, extra)
     return 0
 
 
