@@ -78,8 +78,36 @@ def test_metadata_records_settings_and_version(result: storyclust.StoryResult) -
     meta = result.metadata()
     assert meta["settings"]["seed"] == 1 and meta["settings"]["num_perm"] == 128
     assert meta["storyclust_version"] == storyclust.__version__
+    assert "storyclust_commit" in meta  # the checkout's commit, or None when installed
     assert set(meta["timings"]) == {"features", "candidates", "links", "stories"}
     assert "StoryResult" in repr(result)
+
+
+def test_source_commit_is_read_from_a_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storyclust import result as result_module
+
+    # A fake checkout: the package file inside it, HEAD on a branch, the branch packed.
+    pkg = tmp_path / "src" / "storyclust"
+    pkg.mkdir(parents=True)
+    git = tmp_path / ".git"
+    (git / "refs" / "heads").mkdir(parents=True)
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    (git / "packed-refs").write_text(f"# pack-refs\n{sha} refs/heads/main\n")
+    monkeypatch.setattr(result_module, "__file__", str(pkg / "result.py"))
+    result_module.source_commit.cache_clear()
+    try:
+        assert result_module.source_commit() == sha
+        (git / "refs" / "heads" / "main").write_text("f" * 40 + "\n")  # a loose ref wins
+        result_module.source_commit.cache_clear()
+        assert result_module.source_commit() == "f" * 40
+        (git / "HEAD").write_text("e" * 40)  # detached
+        result_module.source_commit.cache_clear()
+        assert result_module.source_commit() == "e" * 40
+    finally:
+        result_module.source_commit.cache_clear()
 
 
 def test_a_title_from_text_is_cut_at_a_word() -> None:

@@ -197,7 +197,7 @@ from ._index_state import (
 )
 from .articles import Article, Articles, LoadReport, SkippedRecord, to_articles
 from .errors import InputError, InputTypeError, SettingsError
-from .result import Story, title_from_text
+from .result import Story, source_commit, title_from_text
 from .settings import Settings
 from .similarity import band_candidates, band_keys, top_per_row
 from .text import STOP_WORDS, hash_strings, tokenize
@@ -676,6 +676,7 @@ class StoryIndex:
         meta = {
             "format_version": FORMAT_VERSION,
             "library_version": __version__,
+            "library_commit": source_commit(),
             "created": time.time(),
             "settings": settings.to_dict(),
             "hash_scheme": _hash_scheme(settings, bands, rows),

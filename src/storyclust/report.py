@@ -164,9 +164,7 @@ def _report_data(
         "settings": {k: settings[k] for k in _SHOWN_SETTINGS if k in settings},
         # Everything the run used, as saved with any output (not shown; timings left out
         # so that the page is the same for the same input).
-        "recorded": {
-            k: v for k, v in result.metadata().items() if k not in ("timings", "memory")
-        },
+        "recorded": {k: v for k, v in result.metadata().items() if k not in ("timings", "memory")},
         "articles": {
             "id": ids,
             "title": [a.title for a in articles],

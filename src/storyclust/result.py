@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,8 +22,6 @@ from .io import article_to_dict, write_jsonl
 from .links import Links
 
 if TYPE_CHECKING:  # pragma: no cover
-    from pathlib import Path
-
     import pandas as pd
 
 __all__ = ["Story", "StoryResult"]
@@ -216,6 +216,7 @@ class StoryResult:
 
         out = {
             "storyclust_version": __version__,
+            "storyclust_commit": source_commit(),
             "settings": self.settings,
             "n_articles": len(self.articles),
             "n_stories": self.n_stories,
@@ -582,6 +583,42 @@ def renamed_input_field(articles: Sequence[Article], label_field: str = "story")
             f"(label_field=..., or --label-field on the command line)"
         )
     return moved
+
+
+@functools.lru_cache(maxsize=1)
+def source_commit() -> str | None:
+    """The git commit of the storyclust source in use, when it runs from a checkout
+    (an editable install); None for an installed package. Read from ``.git`` itself,
+    no ``git`` command run; recorded beside the version with any output."""
+    here = Path(__file__).resolve().parent
+    for folder in (here, *here.parents):
+        git = folder / ".git"
+        if git.is_file():  # a worktree: "gitdir: <path>"
+            text = git.read_text(encoding="utf-8", errors="replace").strip()
+            git = (folder / text.partition("gitdir:")[2].strip()).resolve()
+        if not git.is_dir():
+            continue
+        try:
+            head = (git / "HEAD").read_text(encoding="utf-8").strip()
+            if not head.startswith("ref:"):
+                return head or None
+            ref = head[4:].strip()
+            if (git / ref).is_file():
+                return (git / ref).read_text(encoding="utf-8").strip() or None
+            common = git / "commondir"
+            base = (git / common.read_text().strip()).resolve() if common.is_file() else git
+            if (base / ref).is_file():
+                return (base / ref).read_text(encoding="utf-8").strip() or None
+            packed = base / "packed-refs"
+            if packed.is_file():
+                for line in packed.read_text(encoding="utf-8").splitlines():
+                    sha, _, name = line.partition(" ")
+                    if name.strip() == ref:
+                        return sha
+        except OSError:
+            return None
+        return None
+    return None
 
 
 def title_from_text(text: str, limit: int = 120) -> str:
