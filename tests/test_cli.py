@@ -244,3 +244,14 @@ def test_estimate_memory_grows_with_the_corpus() -> None:
         "run_mib": 0.0,
         "terms_per_article": 0.0,
     }
+
+
+def test_compressed_output_gets_plain_siblings(corpus_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl.gz"
+    assert main(["cluster", str(corpus_file), "-o", str(out), "-q"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("o.")) == [
+        "o.jsonl.gz",
+        "o.meta.json",
+        "o.stories.jsonl",
+    ]
+    assert len(storyclust.read_jsonl(out)) == len(CORPUS)

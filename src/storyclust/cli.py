@@ -122,9 +122,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _sibling(path: str, suffix: str) -> Path:
-    """OUTPUT.jsonl -> OUTPUT<suffix>."""
+    """OUTPUT.jsonl (or .ndjson, either gzipped) -> OUTPUT<suffix>."""
     p = Path(path)
-    stem = p.name[: -len(".jsonl")] if p.name.endswith(".jsonl") else p.name
+    ends = [e for e in _OUTPUT_SUFFIXES if p.name.lower().endswith(e)]
+    stem = p.name[: -len(max(ends, key=len))] if ends else p.name
     return p.with_name(stem + suffix)
 
 
