@@ -255,3 +255,20 @@ def test_compressed_output_gets_plain_siblings(corpus_file: Path, tmp_path: Path
         "o.stories.jsonl",
     ]
     assert len(storyclust.read_jsonl(out)) == len(CORPUS)
+
+
+def test_articles_dated_after_tomorrow_are_noted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "dates.jsonl"
+    rows = [
+        {"id": "ok", "title": "Quake hits Tokyo", "published": "2021-10-11T00:00:00Z"},
+        {"id": "typo", "title": "Quake hits Tokyo again", "published": "2201-10-11T00:00:00Z"},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
+    err = capsys.readouterr().err
+    assert "note: 1 articles are dated after tomorrow (the latest, 'typo': 2201-10-11" in err
+    path.write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
+    assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
+    assert "dated after tomorrow" not in capsys.readouterr().err

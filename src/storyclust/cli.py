@@ -8,6 +8,7 @@ import math
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,16 @@ def _summary(result: StoryResult, articles: Articles) -> str:
     )
     if articles.report.n_skipped:
         line += f"\nskipped input: {articles.report}"
+    # Dates after tomorrow are most likely wrong (a mistyped year, a day-month swap): they
+    # keep the article from stories it belongs to, so say so.
+    soon = datetime.now(timezone.utc) + timedelta(days=1)
+    future = [a for a in articles if a.published is not None and a.published > soon]
+    if future:
+        last = max(future, key=lambda a: a.published or soon)
+        line += (
+            f"\nnote: {len(future)} articles are dated after tomorrow (the latest, {last.id!r}: "
+            f"{last.published.isoformat() if last.published else ''}); check their dates"
+        )
     return line
 
 
