@@ -333,10 +333,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=12, help="corpora per subsample fraction")
     args = ap.parse_args(argv)
     given = list(sys.argv[1:] if argv is None else argv)
-    data = Path(args.data)
-    files = (
-        [data / f"{s}.jsonl" for s in args.files] if args.files else sorted(data.glob("*.jsonl"))
-    )
+    files = labelled_files(args.data, args.files)
     settings = Settings()
     chosen = {
         name: rule
@@ -408,6 +405,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     write_results(Path(args.out), "\n".join(lines) + "\n", settings, given, extra)
     return 0
+
+
+def labelled_files(data: str, stems: Sequence[str] | None) -> list[Path]:
+    """The labelled files to score: `stems` in `data` (``.jsonl``), or every ``*.jsonl`` there."""
+    folder = Path(data)
+    return [folder / f"{s}.jsonl" for s in stems] if stems else sorted(folder.glob("*.jsonl"))
 
 
 def write_results(

@@ -250,10 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--factors", nargs="*", type=float, default=[1.0, 0.9, 0.7, 0.5, 0.0])
     args = ap.parse_args(argv)
     given = list(sys.argv[1:] if argv is None else argv)
-    data = Path(args.data)
-    files = (
-        [data / f"{s}.jsonl" for s in args.files] if args.files else sorted(data.glob("*.jsonl"))
-    )
+    files = cut_rules.labelled_files(args.data, args.files)
     settings = Settings()
     factors = [1.0] + [f for f in args.factors if f != 1.0]
     results = {}
