@@ -1327,6 +1327,16 @@ class StoryIndex:
     def labels(self, ids: Iterable[str]) -> list[int]:
         """The story id of each article id (for evaluation against gold labels).
 
+        Parameters
+        ----------
+        ids : iterable of str
+            Article ids held by the index.
+
+        Returns
+        -------
+        list of int
+            The current story id of each, in the order given.
+
         Raises
         ------
         KeyError
@@ -1360,6 +1370,17 @@ class StoryIndex:
     def events(self, *, since: int = 0) -> list[StoryEvent]:
         """Merges and splits after sequence number `since`, oldest first.
 
+        Parameters
+        ----------
+        since : int, default 0
+            Only events with a larger sequence number (the last one seen, to poll).
+
+        Returns
+        -------
+        list of StoryEvent
+            ``seq``, ``kind`` (``"merge"`` or ``"split"``), ``story_id``,
+            ``other_id``, the article that caused it, its score and when.
+
         Examples
         --------
         >>> StoryIndex().events()
@@ -1385,6 +1406,11 @@ class StoryIndex:
 
     def save(self, path: str | os.PathLike[str] | None = None) -> str:
         """Make the index durable as one file; optionally copy it to `path`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Where to write a consistent copy (replaced atomically).
 
         Every :meth:`add`, :meth:`remove` and :meth:`expire` is already committed.
         Without `path`, a file-backed index folds its write-ahead log into the main

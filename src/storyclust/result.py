@@ -515,6 +515,13 @@ class StoryResult:
         :func:`storyclust.report.write_html` (``title``, ``ngram``, ``page_size``,
         ``max_text_chars``).
 
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The page to write (its folder is created if missing).
+        **options
+            As above.
+
         Returns
         -------
         pathlib.Path
@@ -528,6 +535,18 @@ class StoryResult:
         """A pandas DataFrame of the ``"articles"`` (with ``story``), ``"stories"`` or ``"links"``.
 
         Requires pandas (``pip install storyclust[pandas]``).
+
+        Parameters
+        ----------
+        what : {"articles", "stories", "links"}, default "articles"
+            Articles: id, story, title, source, published (UTC), url. Stories: the
+            story table (:meth:`Story.to_dict`). Links: :attr:`links`, the same
+            columns when there are none.
+
+        Raises
+        ------
+        ValueError
+            If `what` is none of those.
         """
         try:
             import pandas as pd
