@@ -10,10 +10,12 @@ Runs, on every labelled file (default ../shared/data/*.jsonl), in one process:
   connected components, as a datasketch user would build it.
 
 Prints pairwise P/R/F1, B-cubed F1, ARI and seconds per file and method, the
-macro-average, and a sweep of storyclust's ``threshold``. Writes JSON and a
+macro-average, sweeps of storyclust's ``threshold`` and other settings, and with
+``--subsample`` its F1 on seeded corpora made of a share of each file's stories. Writes JSON and a
 Markdown table (``--out``). Seeded and deterministic.
 
-    python benchmarks/bench_quality.py --data ../shared/data --out benchmarks/results/quality
+    python benchmarks/bench_quality.py --data ../shared/data --out benchmarks/results/quality \\
+        --subsample 0.5 --readme README.md
 """
 
 from __future__ import annotations
@@ -116,6 +118,37 @@ def run_storyclust(
     }
 
 
+def subsample_f1(
+    articles: Sequence[storyclust.Article],
+    gold: list[Any],
+    *,
+    fraction: float,
+    repeats: int,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """storyclust's pairwise F1 (defaults) on `repeats` corpora, each the articles of a
+    random `fraction` of the gold stories (seeded): how the defaults hold on corpora of
+    another size, as held-out data may be."""
+    g = np.asarray(gold, dtype=str)
+    stories = np.unique(g)
+    rng = np.random.default_rng(seed)
+    f1 = []
+    for _ in range(repeats):
+        pick = rng.choice(stories, max(1, round(len(stories) * fraction)), replace=False)
+        idx = np.flatnonzero(np.isin(g, pick))
+        sub = [articles[int(i)] for i in idx]
+        f1.append(run_storyclust(sub, g[idx].tolist())["pairwise_f1"])
+    return {
+        "fraction": fraction,
+        "repeats": repeats,
+        "seed": seed,
+        "pairwise_f1": f1,
+        "mean": float(np.mean(f1)),
+        "min": float(np.min(f1)),
+        "max": float(np.max(f1)),
+    }
+
+
 def _largest(v: dict[str, Any], r: dict[str, Any]) -> str:
     """'largest (gold largest)' for storyclust rows, the gold largest alone for the others."""
     if "largest_story" in v:
@@ -142,6 +175,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-sweep", action="store_true")
     ap.add_argument("--sweep", default=",".join(SWEEPS), help="settings to sweep (comma-separated)")
     ap.add_argument(
+        "--subsample",
+        nargs="*",
+        type=float,
+        default=[],
+        help="also storyclust's F1 on corpora of these fractions of each file's stories",
+    )
+    ap.add_argument("--repeats", type=int, default=8, help="corpora per subsample fraction")
+    ap.add_argument(
         "--readme", help="also write the table into this README between its quality-table markers"
     )
     args = ap.parse_args(argv)
@@ -164,11 +205,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.no_sweep:
             res["sweeps"] = {
                 name: {
-                    str(v): round(run_storyclust(arts, gold, **{name: v})["pairwise_f1"], 4)
+                    str(v): run_storyclust(arts, gold, **{name: v})["pairwise_f1"]
                     for v in SWEEPS[name]
                 }
                 for name in args.sweep.split(",")
             }
+        if args.subsample:
+            res["subsample"] = [
+                subsample_f1(arts, gold, fraction=f, repeats=args.repeats) for f in args.subsample
+            ]
         results[path.stem] = res
         print(
             f"{path.stem}: storyclust pairwise F1 {res['storyclust']['pairwise_f1']:.3f}",
@@ -227,6 +272,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                     + " | ".join(f"{r['sweeps'][name][str(v)]:.3f}" for v in values)
                     + " |"
                 )
+    for k, fraction in enumerate(args.subsample):
+        lines += [
+            "",
+            f"storyclust pairwise F1 (defaults) on {args.repeats} corpora of a random {fraction:g} "
+            "of each file's stories (seeded): mean (lowest to highest):",
+            "",
+            "| file | mean | lowest | highest |",
+            "|---|---|---|---|",
+        ]
+        for fname, r in results.items():
+            v = r["subsample"][k]
+            lines.append(f"| {fname} | {v['mean']:.3f} | {v['min']:.3f} | {v['max']:.3f} |")
     table = "\n".join(lines)
     print(table)
     out = Path(args.out)

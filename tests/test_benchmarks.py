@@ -180,3 +180,18 @@ def test_time_words_reads_the_lead_and_penalises_only_conflicting_weekdays() -> 
     sizes = np.unique(np.asarray(gold, dtype=str), return_counts=True)[1]
     assert res["gold_pairs"]["weekday"]["pairs"] == int((sizes * (sizes - 1) // 2).sum())
     assert 0 < res["share_naming"]["weekday"] < 1
+
+
+def test_bench_quality_subsample_is_seeded_and_whole_at_one() -> None:
+    import bench_quality
+
+    import storyclust
+
+    sample = Path(__file__).resolve().parents[1] / "examples" / "data" / "ecbplus_sample.jsonl"
+    arts = storyclust.read_jsonl(sample)
+    gold = [a.extra["story"] for a in arts]
+    half = bench_quality.subsample_f1(arts, gold, fraction=0.5, repeats=3)
+    assert half == bench_quality.subsample_f1(arts, gold, fraction=0.5, repeats=3)
+    assert len(half["pairwise_f1"]) == 3 and 0 < half["min"] <= half["mean"] <= half["max"] <= 1
+    whole = bench_quality.subsample_f1(arts, gold, fraction=1.0, repeats=1)
+    assert whole["pairwise_f1"] == [bench_quality.run_storyclust(arts, gold)["pairwise_f1"]]
