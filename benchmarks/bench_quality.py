@@ -25,11 +25,12 @@ import json
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.sparse.csgraph import connected_components
@@ -118,6 +119,18 @@ def run_storyclust(
     }
 
 
+def story_subsets(
+    gold: npt.NDArray[np.str_], *, fraction: float, repeats: int, seed: int = 0
+) -> Iterator[npt.NDArray[np.intp]]:
+    """`repeats` seeded corpora, each the positions of the articles of a random
+    `fraction` of the gold stories (at least one), in input order."""
+    stories = np.unique(gold)
+    rng = np.random.default_rng(seed)
+    for _ in range(repeats):
+        pick = rng.choice(stories, max(1, round(len(stories) * fraction)), replace=False)
+        yield np.flatnonzero(np.isin(gold, pick))
+
+
 def subsample_f1(
     articles: Sequence[storyclust.Article],
     gold: list[Any],
@@ -130,14 +143,10 @@ def subsample_f1(
     random `fraction` of the gold stories (seeded): how the defaults hold on corpora of
     another size, as held-out data may be."""
     g = np.asarray(gold, dtype=str)
-    stories = np.unique(g)
-    rng = np.random.default_rng(seed)
-    f1 = []
-    for _ in range(repeats):
-        pick = rng.choice(stories, max(1, round(len(stories) * fraction)), replace=False)
-        idx = np.flatnonzero(np.isin(g, pick))
-        sub = [articles[int(i)] for i in idx]
-        f1.append(run_storyclust(sub, g[idx].tolist())["pairwise_f1"])
+    f1 = [
+        run_storyclust([articles[int(i)] for i in idx], g[idx].tolist())["pairwise_f1"]
+        for idx in story_subsets(g, fraction=fraction, repeats=repeats, seed=seed)
+    ]
     return {
         "fraction": fraction,
         "repeats": repeats,

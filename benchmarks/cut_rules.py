@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from bench_quality import story_subsets
 from scipy.spatial.distance import squareform
 
 import storyclust
@@ -292,12 +293,8 @@ def subsample(
     by more than 0.001.
     """
     g = np.asarray(gold, dtype=str)
-    stories = np.unique(g)
-    rng = np.random.default_rng(seed)
     diffs: dict[str, list[float]] = {name: [] for name in chosen}
-    for _ in range(repeats):
-        pick = rng.choice(stories, max(1, round(len(stories) * fraction)), replace=False)
-        idx = np.flatnonzero(np.isin(g, pick))
+    for idx in story_subsets(g, fraction=fraction, repeats=repeats, seed=seed):
         scored = score_rules([articles[int(i)] for i in idx], g[idx].tolist(), settings, chosen)
         base = scored[BASE]["pairwise_f1"]
         for name in chosen:
