@@ -397,16 +397,6 @@ _SETTING_DEFAULTS: dict[str, Any] = {
 }
 
 
-def _known_settings(settings: dict[str, Any]) -> None:
-    """Raise SettingsError naming any key that is not a setting (values are checked in fit)."""
-    unknown = sorted(set(settings) - set(_SETTING_DEFAULTS))
-    if unknown:
-        raise SettingsError(
-            f"unknown setting(s) {', '.join(map(repr, unknown))}; known settings: "
-            f"{', '.join(sorted(_SETTING_DEFAULTS))}, and progress, errors"
-        )
-
-
 class StoryClusterer:
     """Scikit-learn style estimator around :func:`cluster`.
 
@@ -433,7 +423,7 @@ class StoryClusterer:
     def __init__(
         self, *, progress: bool | None = None, errors: str = "raise", **settings: Any
     ) -> None:
-        _known_settings(settings)
+        Settings.check_names(settings)  # values are checked in fit
         self.progress = progress
         self.errors = errors
         self.settings = settings
@@ -465,7 +455,7 @@ class StoryClusterer:
 
     def set_params(self, **params: Any) -> StoryClusterer:
         """Set parameters, as scikit-learn expects; an unknown name is an error."""
-        _known_settings({k: v for k, v in params.items() if k not in ("progress", "errors")})
+        Settings.check_names(params, also=("progress", "errors"))
         for key, value in params.items():
             if key in ("progress", "errors"):
                 setattr(self, key, value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -127,15 +128,21 @@ class Settings:
         )
 
     @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> Settings:
-        """Build settings from keyword arguments, naming any unknown one."""
+    def check_names(cls, names: Iterable[str], also: Sequence[str] = ()) -> None:
+        """Raise SettingsError naming any of `names` that is not a setting (nor in `also`)."""
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(kwargs) - known)
+        unknown = sorted(set(names) - known - set(also))
         if unknown:
+            extra = f", and {', '.join(also)}" if also else ""
             raise SettingsError(
                 f"unknown setting(s) {', '.join(map(repr, unknown))}; known settings: "
-                f"{', '.join(sorted(known))}"
+                f"{', '.join(sorted(known))}{extra}"
             )
+
+    @classmethod
+    def from_kwargs(cls, **kwargs: Any) -> Settings:
+        """Build settings from keyword arguments, naming any unknown one."""
+        cls.check_names(kwargs)
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:
