@@ -396,14 +396,17 @@ class StoryResult:
 
     def _path(self, pa: int, pb: int, story: int) -> list[dict[str, Any]]:
         """Links on the maximum-spanning-tree path from pa to pb inside one story."""
-        members = np.flatnonzero(self.labels == story)
-        # Members in an order of their content (as the pipeline's canonical order), not
-        # of the input: the spanning tree among tied scores, and so the path, do not
-        # depend on the input order.
-        from .stages import canonical_key
+        # Members in the pipeline's canonical order (of content), not of the input: the
+        # spanning tree among tied scores, and so the path, do not depend on the input order.
+        rank = self.__dict__.get("_canonical_rank")
+        if rank is None:
+            from .stages import canonical_order
 
-        keys = [(canonical_key(self.articles[int(m)]), self.articles[int(m)].id) for m in members]
-        members = members[sorted(range(len(members)), key=keys.__getitem__)]
+            rank = np.empty(len(self.articles), dtype=np.int64)
+            rank[canonical_order(self.articles)] = np.arange(len(self.articles))
+            object.__setattr__(self, "_canonical_rank", rank)
+        members = np.flatnonzero(self.labels == story)
+        members = members[np.argsort(rank[members])]
         local = {int(m): k for k, m in enumerate(members)}
         lk = self.link_arrays
         inside = np.flatnonzero(

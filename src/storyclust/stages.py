@@ -117,6 +117,13 @@ def canonical_key(article: Article) -> str:
     return h.hexdigest()
 
 
+def canonical_order(articles: Sequence[Article]) -> I64:
+    """A processing order that depends on the articles, not on their input order:
+    positions sorted by (:func:`canonical_key`, id)."""
+    keys = [(canonical_key(a), a.id) for a in articles]
+    return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+
+
 def articles_columns(articles: Sequence[Article]) -> dict[str, Any]:
     """Articles as columns: key, id, title, text, source, day (days since the epoch, NaN if unknown)."""
     return {
