@@ -20,9 +20,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from ._cli_common import check_outputs, error_text
 from .errors import StoryclustError
 from .index import Assignment, StoryIndex
-from .io import check_writable, read_articles
+from .io import read_articles
 
 __all__ = ["add_parser", "run"]
 
@@ -86,13 +87,8 @@ def _add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     if args.batch_size < 1:
         raise StoryclustError(f"--batch-size must be >= 1; got {args.batch_size}")
     if args.output:
-        for other, name in ((args.input, "the input file"), (args.db, "the index file")):
-            if Path(args.output).resolve() == Path(other).resolve():
-                raise StoryclustError(
-                    f"-o {args.output!r} is {name}; writing it would destroy it: give another name"
-                )
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        check_writable(args.output)
+        kept = [("the input file", args.input), ("the index file", args.db)]
+        check_outputs([("-o", args.output)], kept)
     articles = read_articles(
         args.input, errors=args.errors, encoding=args.encoding, delimiter=args.delimiter
     )
@@ -169,7 +165,5 @@ def run(
     except BrokenPipeError:
         raise  # the reader of standard output went away: storyclust.cli.main ends quietly
     except (StoryclustError, OSError, KeyError) as exc:
-        from .cli import error_text
-
         print(f"storyclust: error: {error_text(exc)}", file=sys.stderr)
         return 2

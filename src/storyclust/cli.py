@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from . import _index_cli
+from ._cli_common import check_outputs, error_text
 from .articles import Articles
 from .errors import StoryclustError
-from .io import check_writable, read_articles
+from .io import read_articles
 from .metrics import evaluate
 from .pipeline import cluster, estimate_memory
 from .result import StoryResult, renamed_input_field
@@ -154,34 +155,6 @@ def _summary(result: StoryResult, articles: Articles) -> str:
     return line
 
 
-#: Python-side fixes in error messages, as the command line spells them.
-_CLI_FIXES = (
-    ("pass errors='skip'", "pass --errors skip"),
-    ("pass the file's encoding=", "pass the file's --encoding"),
-    ("pass delimiter=", "pass --delimiter "),
-    ("StoryIndex(path) creates one", "'storyclust index add' creates one"),
-    ("(label_field=..., or --label-field on the command line)", "(--label-field)"),
-)
-
-
-def error_text(exc: BaseException) -> str:
-    """An error's message with its fix spelled as command-line options."""
-    text = str(exc)
-    for python, cli in _CLI_FIXES:
-        text = text.replace(python, cli)
-    return text
-
-
-def _same_file(a: str, b: str) -> bool:
-    """True if the two paths name one file (existing or not)."""
-    if a == "-" or b == "-":
-        return False
-    pa, pb = Path(a), Path(b)
-    if pa.exists() and pb.exists():
-        return pa.samefile(pb)
-    return pa.resolve() == pb.resolve()
-
-
 _OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 
 
@@ -221,20 +194,7 @@ def _outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
         outs = [("-o", args.output)]
     else:
         return []
-    for k, (option, path) in enumerate(outs):
-        if _same_file(path, args.input):
-            raise StoryclustError(
-                f"{option} {path!r} is the input file; writing it would destroy the input: "
-                "give another name"
-            )
-        for other, earlier in outs[:k]:
-            if _same_file(path, earlier):
-                raise StoryclustError(
-                    f"{option} {path!r} is also {other}; give the two different names"
-                )
-        if path != "-":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            check_writable(path)
+    check_outputs(outs, [("the input file", args.input)])
     return outs
 
 
