@@ -67,6 +67,15 @@ def test_cluster_settings_on_the_command_line(corpus_file: Path, tmp_path: Path)
     assert main(args) == 0
     meta = json.loads((tmp_path / "r.meta.json").read_text())
     assert meta["settings"]["threshold"] == 0.9 and meta["settings"]["linkage"] == "single"
+    # Time off, spelled as settings are saved ("inf") or as JSON ("Infinity").
+    assert (
+        main(
+            [*args[:4], "-q", "--set", "time_window_days=inf", "--set", "time_decay_days=Infinity"]
+        )
+        == 0
+    )
+    meta = json.loads((tmp_path / "r.meta.json").read_text())
+    assert meta["settings"]["time_window_days"] == meta["settings"]["time_decay_days"] == "inf"
 
 
 def test_evaluate_prints_metrics(corpus_file: Path, capsys: pytest.CaptureFixture[str]) -> None:

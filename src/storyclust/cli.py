@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 from collections.abc import Sequence
@@ -26,9 +25,8 @@ __all__ = ["main"]
 
 
 def _setting_value(text: str) -> Any:
-    """Parse a --set value: JSON if it parses (numbers, true, "inf"), else the string."""
-    if text.lower() in ("inf", "infinity"):
-        return math.inf
+    """Parse a --set value: JSON if it parses (numbers, true), else the string ("inf" is
+    read by :class:`Settings`, as when settings saved with a run are replayed)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError:
