@@ -168,6 +168,25 @@ class StoryResult:
         The estimate made before the run (:func:`storyclust.pipeline.estimate_memory`)
         and, where the system tells, the process's peak resident memory
         (``process_peak_mib``), in MiB.
+
+    Examples
+    --------
+    >>> import storyclust
+    >>> result = storyclust.cluster([
+    ...     {"id": "a", "title": "Quake of magnitude 7.1 hits Tokyo",
+    ...      "text": "A strong earthquake shook Tokyo on Monday.", "source": "Reuters"},
+    ...     {"id": "b", "title": "Strong earthquake shakes Tokyo",
+    ...      "text": "A magnitude 7.1 quake hit Tokyo on Monday.", "source": "The Independent"},
+    ...     {"id": "c", "title": "Parliament passes budget",
+    ...      "text": "The budget vote passed on Tuesday.", "source": "BBC"},
+    ... ], progress=False)
+    >>> result
+    <StoryResult: 3 articles in 2 stories, 1 links>
+    >>> result.labels.tolist()
+    [0, 0, 1]
+    >>> story = result.stories[0]
+    >>> story.size, story.outlets, story.article_ids
+    (2, ['Reuters', 'The Independent'], ['a', 'b'])
     """
 
     articles: Articles
@@ -266,6 +285,20 @@ class StoryResult:
         ------
         KeyError
             If no article has this id.
+
+        Examples
+        --------
+        >>> import storyclust
+        >>> result = storyclust.cluster([
+        ...     {"id": "a", "title": "Quake of magnitude 7.1 hits Tokyo",
+        ...      "text": "A strong earthquake shook Tokyo on Monday.", "source": "Reuters"},
+        ...     {"id": "b", "title": "Strong earthquake shakes Tokyo",
+        ...      "text": "A magnitude 7.1 quake hit Tokyo on Monday.", "source": "The Independent"},
+        ...     {"id": "c", "title": "Parliament passes budget",
+        ...      "text": "The budget vote passed on Tuesday.", "source": "BBC"},
+        ... ], progress=False)
+        >>> result.story_of("b").article_ids, result.story_of("c").article_ids
+        (['a', 'b'], ['c'])
         """
         return self.stories[int(self.labels[self._position(article_id)])]
 
@@ -298,6 +331,26 @@ class StoryResult:
         ------
         KeyError
             If either id is not in the result.
+
+        Examples
+        --------
+        >>> import storyclust
+        >>> result = storyclust.cluster([
+        ...     {"id": "a", "title": "Quake of magnitude 7.1 hits Tokyo",
+        ...      "text": "A strong earthquake shook Tokyo on Monday.", "source": "Reuters"},
+        ...     {"id": "b", "title": "Strong earthquake shakes Tokyo",
+        ...      "text": "A magnitude 7.1 quake hit Tokyo on Monday.", "source": "The Independent"},
+        ...     {"id": "c", "title": "Parliament passes budget",
+        ...      "text": "The budget vote passed on Tuesday.", "source": "BBC"},
+        ... ], progress=False)
+        >>> why = result.explain("a", "b")
+        >>> why["same_story"], [(link["a"], link["b"]) for link in why["path"]]
+        (True, [('a', 'b')])
+        >>> sorted(why["link"])  # the signals of their direct link
+        ['a', 'b', 'cosine', 'headline', 'jaccard', 'names', 'near_duplicate', 'score', 'time_factor']
+        >>> apart = result.explain("a", "c")["apart"]
+        >>> apart["same_linkage_group"], apart["linked_pairs"]
+        (False, 0)
         """
         pa, pb = self._position(a), self._position(b)
         la, lb = int(self.labels[pa]), int(self.labels[pb])
@@ -496,6 +549,19 @@ class StoryResult:
         storyclust.InputError
             If `label_field` is an article field, or the input has both it and
             ``<label_field>_input``.
+
+        Examples
+        --------
+        >>> import json, tempfile
+        >>> from pathlib import Path
+        >>> import storyclust
+        >>> result = storyclust.cluster(["Quake hits Tokyo", "Quake hits Tokyo again", "Budget passes"],
+        ...                             threshold=0.3, progress=False)
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     n = result.to_jsonl(Path(tmp, "articles.jsonl"), stories_path=Path(tmp, "stories.jsonl"))
+        ...     lines = Path(tmp, "articles.jsonl").read_text().splitlines()
+        >>> n, [json.loads(line)["story"] for line in lines]
+        (3, [0, 0, 1])
         """
         n = write_jsonl(self.article_records(label_field), path)
         if stories_path is not None:
@@ -550,6 +616,16 @@ class StoryResult:
         ------
         ValueError
             If `what` is none of those.
+
+        Examples
+        --------
+        >>> import storyclust
+        >>> result = storyclust.cluster(["Quake hits Tokyo", "Quake hits Tokyo again", "Budget passes"],
+        ...                             threshold=0.3, progress=False)
+        >>> result.to_pandas()["story"].tolist()
+        [0, 0, 1]
+        >>> result.to_pandas("stories")[["story", "size"]].values.tolist()
+        [[0, 2], [1, 1]]
         """
         try:
             import pandas as pd
