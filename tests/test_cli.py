@@ -281,3 +281,38 @@ def test_articles_dated_after_tomorrow_are_noted(
     path.write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
     assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
     assert "dated after tomorrow" not in capsys.readouterr().err
+
+
+def test_a_large_story_in_undated_input_is_noted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 24 weekly reports of one running issue: undated, they become one story
+    rows = [
+        {
+            "id": f"w{k}",
+            "title": f"Weekly jobless claims change to {200 + 7 * k},000 in the latest week",
+            "text": "Americans filing new claims for unemployment benefits, the Labor Department said.",
+        }
+        for k in range(24)
+    ]
+    path = tmp_path / "undated.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
+    err = capsys.readouterr().err
+    assert "largest 24" in err
+    assert "note: 24 of 24 articles have no date and the largest story holds 24" in err
+    assert "--threshold 0.35" in err
+    # no note for a small story, nor when most articles are dated
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows[:19]), encoding="utf-8")
+    assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
+    err = capsys.readouterr().err
+    assert "largest 19" in err and "have no date" not in err
+    for k, r in enumerate(rows[:12]):
+        r["published"] = f"2021-03-{1 + k:02d}T12:00:00Z"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
+    assert "note: 12 of 24 articles have no date" in capsys.readouterr().err
+    rows[12]["published"] = "2021-03-13T12:00:00Z"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
+    assert "have no date" not in capsys.readouterr().err

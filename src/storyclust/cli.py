@@ -150,8 +150,22 @@ def _summary(result: StoryResult, articles: Articles) -> str:
             f"\nnote: {len(future)} articles are dated after tomorrow (the latest, {last.id!r}: "
             f"{last.published.isoformat() if last.published else ''}); check their dates"
         )
+    undated = sum(1 for a in articles if a.published is None)
+    largest = max(sizes, default=0)
+    if largest >= _UNDATED_NOTE_SIZE and 2 * undated >= len(articles):
+        # Measured on the undated AllSides probe (README, Quality): without dates, a running
+        # issue followed for months (weekly jobless claims, a long hearing) becomes one story.
+        line += (
+            f"\nnote: {undated} of {len(articles)} articles have no date and the largest story "
+            f"holds {largest}; without dates, reports of a running issue followed over months can "
+            "join one story. If this archive spans months, --threshold 0.35 keeps stories "
+            "tighter (README.md, Quality)"
+        )
     return line
 
+
+#: The story size from which a mostly undated run gets the note above.
+_UNDATED_NOTE_SIZE = 20
 
 _OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 
