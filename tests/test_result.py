@@ -124,3 +124,20 @@ def test_a_title_from_text_is_cut_at_a_word() -> None:
     assert title_from_text("x" * 300) == "x" * 119 + "…"
     r = storyclust.cluster([{"id": "a", "text": text}], progress=False)
     assert r.stories[0].title == title
+
+
+def test_notes_name_future_dates_and_large_undated_stories() -> None:
+    weekly = [
+        {"id": f"w{k}", "title": f"Weekly jobless claims change to {200 + 7 * k},000 last week"}
+        for k in range(20)
+    ]
+    res = storyclust.cluster(weekly, progress=False)
+    assert max(s.size for s in res.stories) == 20
+    (note,) = res.notes
+    assert note.startswith("20 of 20 articles have no date and the largest story holds 20")
+    assert res.metadata()["notes"] == res.notes
+    assert storyclust.cluster(weekly[:19], progress=False).notes == []  # largest 19
+    dated = [dict(a, published="2021-03-01T12:00:00Z") for a in weekly]
+    dated[3]["published"] = "2201-03-01T12:00:00Z"  # a mistyped year
+    (note,) = storyclust.cluster(dated, progress=False).notes
+    assert note.startswith("1 articles are dated after tomorrow (the latest, 'w3': 2201-03-01")

@@ -7,7 +7,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -140,32 +139,10 @@ def _summary(result: StoryResult, articles: Articles) -> str:
     )
     if articles.report.n_skipped:
         line += f"\nskipped input: {articles.report}"
-    # Dates after tomorrow are most likely wrong (a mistyped year, a day-month swap): they
-    # keep the article from stories it belongs to, so say so.
-    soon = datetime.now(timezone.utc) + timedelta(days=1)
-    future = [a for a in articles if a.published is not None and a.published > soon]
-    if future:
-        last = max(future, key=lambda a: a.published or soon)
-        line += (
-            f"\nnote: {len(future)} articles are dated after tomorrow (the latest, {last.id!r}: "
-            f"{last.published.isoformat() if last.published else ''}); check their dates"
-        )
-    undated = sum(1 for a in articles if a.published is None)
-    largest = max(sizes, default=0)
-    if largest >= _UNDATED_NOTE_SIZE and 2 * undated >= len(articles):
-        # Measured on the undated AllSides probe (README, Quality): without dates, a running
-        # issue followed for months (weekly jobless claims, a long hearing) becomes one story.
-        line += (
-            f"\nnote: {undated} of {len(articles)} articles have no date and the largest story "
-            f"holds {largest}; without dates, reports of a running issue followed over months can "
-            "join one story. If this archive spans months, --threshold 0.35 keeps stories "
-            "tighter (README.md, Quality)"
-        )
+    for note in result.notes:
+        line += f"\nnote: {note}"
     return line
 
-
-#: The story size from which a mostly undated run gets the note above.
-_UNDATED_NOTE_SIZE = 20
 
 _OUTPUT_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 

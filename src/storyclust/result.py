@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,10 @@ _STORY_COLUMNS = [
     "n_reports",
     "article_ids",
 ]
+
+
+#: The story size from which a mostly undated result gets a note (:attr:`StoryResult.notes`).
+UNDATED_NOTE_SIZE = 20
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,40 @@ class StoryResult:
             out.append(rec)
         return out
 
+    @property
+    def notes(self) -> list[str]:
+        """Things to check in this result, as sentences (empty when none); the
+        ``storyclust`` command prints them, and :meth:`metadata` records them.
+
+        - Articles dated after tomorrow: most likely a mistyped year or a day-month
+          swap, and they keep the article from stories it belongs to.
+        - A story of 20 or more articles when at least half the articles have no
+          date: without dates, the reports of a running issue followed for months
+          (weekly jobless claims, a long hearing) can join one story, as measured on
+          the undated AllSides probe (README, Quality); for an archive spanning
+          months, ``threshold=0.35`` keeps stories tighter.
+        """
+        out = []
+        soon = datetime.now(timezone.utc) + timedelta(days=1)
+        future = [a for a in self.articles if a.published is not None and a.published > soon]
+        if future:
+            last = max(future, key=lambda a: a.published or soon)
+            when = last.published.isoformat() if last.published else ""
+            out.append(
+                f"{len(future)} articles are dated after tomorrow (the latest, {last.id!r}: "
+                f"{when}); check their dates"
+            )
+        undated = sum(1 for a in self.articles if a.published is None)
+        largest = max((s.size for s in self.stories), default=0)
+        if largest >= UNDATED_NOTE_SIZE and 2 * undated >= len(self.articles):
+            out.append(
+                f"{undated} of {len(self.articles)} articles have no date and the largest story "
+                f"holds {largest}; without dates, reports of a running issue followed over "
+                "months can join one story. If this archive spans months, --threshold 0.35 "
+                "keeps stories tighter (README.md, Quality)"
+            )
+        return out
+
     def metadata(self, label_field: str | None = None) -> dict[str, Any]:
         """Library version, settings, input report and timings: what to save beside output.
 
@@ -252,6 +290,7 @@ class StoryResult:
             },
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "memory": dict(self.memory),
+            "notes": self.notes,
         }
         if label_field is not None:
             out["output"] = {
