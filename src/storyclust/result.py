@@ -257,8 +257,8 @@ class StoryResult:
             out.append(
                 f"{undated} of {len(self.articles)} articles have no date and the largest story "
                 f"holds {largest}; without dates, reports of a running issue followed over "
-                "months can join one story. If this archive spans months, --threshold 0.35 "
-                "keeps stories tighter (README.md, Quality)"
+                "months can join one story. If this archive spans months, threshold 0.35 "
+                "(--threshold 0.35) keeps stories tighter (README.md, Quality)"
             )
         return out
 

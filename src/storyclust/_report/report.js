@@ -336,6 +336,16 @@
     plural(data.n_articles, "article") + " · " + plural(data.n_stories, "story", "stories") + " · " +
     plural(data.n_links, "scored link") + " · " + settings + " · storyclust " + data.version +
     ". Click an article to read it beside the story's representative.";
+  const notes = (data.recorded && data.recorded.notes) || [];
+  if (notes.length) {
+    const list = document.getElementById("notes");
+    notes.forEach(function (note) {
+      const item = document.createElement("li");
+      item.textContent = "Note: " + note;
+      list.appendChild(item);
+    });
+    list.hidden = false;
+  }
   drawMore();
   window.storyclustReport = {
     ready: true,
