@@ -124,16 +124,6 @@ def _jit(fn: _F) -> _F:
     return cast(_F, numba.njit(cache=True, nogil=True)(fn))
 
 
-def _splitmix64(x: U64) -> U64:
-    """Finalise 64-bit values so that nearby inputs spread over all bits (vectorised)."""
-    with np.errstate(over="ignore"):
-        z = x + _SM_1
-        z = (z ^ (z >> _S30)) * _SM_2
-        z = (z ^ (z >> _S27)) * _SM_3
-        out: U64 = z ^ (z >> _S31)
-        return out
-
-
 # --- compiled kernels -------------------------------------------------------------------
 
 
@@ -211,12 +201,6 @@ def _shingle_range(
     for d in range(d_lo, d_hi):
         lo, hi = offsets[d], offsets[d + 1]
         _fold_shingles(tokens[lo:hi], hi - lo, k, out[sh_offsets[d] : sh_offsets[d + 1]])
-
-
-@_jit
-def _is_word_ascii(c: np.uint8) -> bool:
-    """[0-9A-Za-z_]: what ``\\w`` matches among ASCII characters."""
-    return bool((48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122) or c == 95)
 
 
 @_jit
