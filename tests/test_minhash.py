@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import storyclust
-from storyclust import minhash
+from storyclust import _kernel_base, minhash
 from storyclust import similarity as sim
 from storyclust.errors import InputTypeError, SettingsError
 from storyclust.text import hash_strings, tokenize, word_shingles
@@ -104,7 +104,10 @@ def test_signatures_in_batches_and_threads_are_the_same() -> None:
     words = ["alpha", "beta", "Gamma", "délta", "эпсилон", "東", "—", "zeta"]
     texts = [" ".join(rng.choice(words, size=rng.integers(0, 60))) for _ in range(50)]
     whole = storyclust.signatures(texts, n_threads=1)
-    with mock.patch.object(minhash, "_BATCH", 7), mock.patch.object(sim, "_MIN_PARALLEL_WORK", 0):
+    with (
+        mock.patch.object(minhash, "_BATCH", 7),
+        mock.patch.object(_kernel_base, "_MIN_PARALLEL_WORK", 0),
+    ):
         for n_threads in (1, 2, None):
             assert np.array_equal(storyclust.signatures(texts, n_threads=n_threads), whole)
     assert np.array_equal(whole, kernel_signatures(texts, 128, 1, 5))

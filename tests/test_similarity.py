@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from storyclust import _kernel_base
 from storyclust import _reference as ref
 from storyclust import similarity as sim
 from storyclust.text import STOP_WORDS, hash_strings, tokenize
@@ -147,7 +148,7 @@ def test_hash_token_text_equals_reference(
     docs: list[list[str]], spaces: str, n_threads: int | None
 ) -> None:
     data, offsets = encode([spaces.join(d) for d in docs])
-    with mock.patch.object(sim, "_MIN_PARALLEL_WORK", 0):
+    with mock.patch.object(_kernel_base, "_MIN_PARALLEL_WORK", 0):
         h, off = sim.hash_token_text(data, offsets, n_threads=n_threads)
     rh, roff = ref.hash_token_text(data, offsets)
     assert h.dtype == np.uint64
@@ -167,7 +168,7 @@ def test_hash_token_text_equals_hash_strings_of_tokens() -> None:
 @given(texts=st.lists(raw_text, max_size=5), n_threads=n_threads_any)
 def test_hash_raw_text_equals_reference(texts: list[str], n_threads: int | None) -> None:
     data, offsets = encode(texts)
-    with mock.patch.object(sim, "_MIN_PARALLEL_WORK", 0):
+    with mock.patch.object(_kernel_base, "_MIN_PARALLEL_WORK", 0):
         h, off, ok = sim.hash_raw_text(data, offsets, n_threads=n_threads)
     rh, roff, rok = ref.hash_raw_text(data, offsets)
     assert ok.tolist() == rok.tolist()
@@ -181,7 +182,7 @@ def test_raw_words_are_tokenize_for_the_texts_it_covers(
     texts: list[str], n_threads: int | None
 ) -> None:
     data, offsets = encode(texts)
-    with mock.patch.object(sim, "_MIN_PARALLEL_WORK", 0):
+    with mock.patch.object(_kernel_base, "_MIN_PARALLEL_WORK", 0):
         words, off, ok = sim.raw_words(data, offsets, n_threads=n_threads)
     assert ok.tolist() == sim.hash_raw_text(data, offsets)[2].tolist()
     for k, text in enumerate(texts):
@@ -242,7 +243,7 @@ def test_text_signatures_equals_reference(
     if tokenized:
         texts = [" ".join(tokenize(t)) for t in texts]
     data, offsets = encode(texts)
-    with mock.patch.object(sim, "_MIN_PARALLEL_WORK", 0):
+    with mock.patch.object(_kernel_base, "_MIN_PARALLEL_WORK", 0):
         sig, ok = sim.text_signatures(
             data,
             offsets,
@@ -266,7 +267,7 @@ def test_text_signatures_same_for_any_thread_count() -> None:
     words = [f"w{i}" for i in range(300)]
     texts = [" ".join(rng.choice(words, size=rng.integers(0, 400))) for _ in range(300)]
     data, offsets = encode(texts)
-    with mock.patch.object(sim, "_MIN_PARALLEL_WORK", 0):
+    with mock.patch.object(_kernel_base, "_MIN_PARALLEL_WORK", 0):
         runs = [sim.text_signatures(data, offsets, n_threads=t)[0] for t in (1, 2, 3, None)]
     for other in runs[1:]:
         assert np.array_equal(runs[0], other)
@@ -351,7 +352,7 @@ def test_minhash_signatures_equals_reference(
 ) -> None:
     shingles, offsets = flatten(docs)
     # No minimum work: even tiny inputs are split over threads, as huge ones are.
-    with mock.patch.object(sim, "_MIN_PARALLEL_WORK", 0):
+    with mock.patch.object(_kernel_base, "_MIN_PARALLEL_WORK", 0):
         got = sim.minhash_signatures(
             shingles, offsets, num_perm=num_perm, seed=seed, n_threads=n_threads
         )
