@@ -353,12 +353,12 @@ def test_cohesion_weakest_link_and_reports() -> None:
 def test_a_cold_kernel_cache_is_announced_on_a_progress_bar(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from storyclust import similarity
+    from storyclust import _kernel_scan
     from storyclust.pipeline import kernel_cache_cold
 
     cluster(CORPUS[:3], progress=False)  # compiled (and cached) by now
     assert not kernel_cache_cold()
-    cache = similarity._minhash_range._cache
+    cache = _kernel_scan._minhash_range._cache
     monkeypatch.setattr(cache, "_cache_path", str(tmp_path))  # an empty cache folder
     assert kernel_cache_cold()
     cluster(CORPUS[:3], progress=True)

@@ -82,15 +82,17 @@ def estimate_memory(articles: Articles, settings: Settings | None = None) -> dic
 def kernel_cache_cold() -> bool:
     """True if the similarity kernel's compiled code is not cached yet (numba compiles
     it on the first call, which then takes seconds to a minute instead of well under one)."""
-    from . import similarity
+    from . import _kernel_cosine, _kernel_linkage, _kernel_scan
 
-    folder = getattr(getattr(similarity._minhash_range, "_cache", None), "_cache_path", None)
+    folder = getattr(getattr(_kernel_scan._minhash_range, "_cache", None), "_cache_path", None)
     if folder is None:
         return False
+    # numba names a cache index after the function's source file: <file>.<function>-<line>...nbi
+    files = tuple(
+        m.__name__.rpartition(".")[2] + "." for m in (_kernel_scan, _kernel_cosine, _kernel_linkage)
+    )
     try:
-        return not any(
-            n.startswith("similarity.") and n.endswith(".nbi") for n in os.listdir(folder)
-        )
+        return not any(n.startswith(files) and n.endswith(".nbi") for n in os.listdir(folder))
     except OSError:
         return True
 
