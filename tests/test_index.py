@@ -417,9 +417,9 @@ def test_frequency_deltas_and_centrality_read_back_through_folds_and_removals(
 ) -> None:
     """Frequencies stored as changes (folded into pages past a limit) and centralities
     updated beside the articles read back as the index that wrote them holds them."""
-    import storyclust.index as index_module
+    import storyclust._index_store as store_module
 
-    monkeypatch.setattr(index_module, "_MAX_DF_DELTAS", limit)
+    monkeypatch.setattr(store_module, "_MAX_DF_DELTAS", limit)
     memory = StoryIndex()
     path = tmp_path / "news.db"
     folded = 0
@@ -461,7 +461,7 @@ def test_frequency_deltas_and_centrality_read_back_through_folds_and_removals(
 
 def test_format_2_files_are_upgraded_when_opened_for_writing(tmp_path: Path) -> None:
     """A file as format 2 wrote it (frequencies in pages, centrality in the articles) opens."""
-    from storyclust.index import _LAYOUT_2
+    from storyclust._index_store import _LAYOUT_2
 
     batches = _batches()
     path = tmp_path / "old.db"

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from storyclust import StoryIndex
 from storyclust._index_kernels import same_partition
-from storyclust.index import _Changes
+from storyclust._index_store import Changes
 
 
 def _groups(keys: list[int]) -> set[frozenset[int]]:
@@ -51,7 +51,7 @@ def test_apply_moves_nothing_on_the_same_partition(case: tuple[list[int], list[i
     for slot, sid in enumerate(stories):
         pool.move([slot], sid + 1000)
     before = {k: list(v) for k, v in pool.members.items()}
-    ch = _Changes()
+    ch = Changes()
     dense = np.zeros((len(m), len(m)))
     index._apply(m, np.array(labels, dtype=np.int64), dense, "x", ch)
     assert not ch.ops and not ch.new_stories

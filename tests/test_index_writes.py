@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import storyclust.index
+import storyclust._index_store
 from storyclust import StoryIndex
 from storyclust._index_state import N_TERMS, encode_terms, pack_rows
 
@@ -40,7 +40,7 @@ def test_the_log_starts_over_after_each_add_once_it_must(
 ) -> None:
     # With no room for the log, each add waits for the checkpoint of the one before it
     # before it begins, so the log starts over: it stays the size of one add's writes.
-    monkeypatch.setattr(storyclust.index, "_MAX_LOG_FRAMES", 0)
+    monkeypatch.setattr(storyclust._index_store, "_MAX_LOG_FRAMES", 0)
     path = tmp_path / "log.db"
     index = StoryIndex(path)
     index.add(_batch(0))
