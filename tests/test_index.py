@@ -28,12 +28,14 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import cdist
 
 import storyclust
+import storyclust._index_assign
 from storyclust import (
     InputError,
     InputTypeError,
     SettingsError,
     StoryIndex,
 )
+from storyclust._index_assign import _cut, _linkage_matrix
 from storyclust._index_kernels import (
     candidate_stories,
     components,
@@ -58,7 +60,6 @@ from storyclust._index_kernels import (
 from storyclust._index_state import N_TERMS, _time_factor, strip_known
 from storyclust.cli import main
 from storyclust.features import strip_lines
-from storyclust.index import _cut
 from storyclust.links import Links, combine_scores, time_factor
 from storyclust.metrics import evaluate
 from storyclust.similarity import band_keys, top_per_row
@@ -249,7 +250,7 @@ def test_hub_terms_are_left_out_of_the_neighbour_search(monkeypatch: pytest.Monk
     index = StoryIndex()
     index.add([f"zebra {w}" for w in ("alpha", "bravo", "charlie", "delta", "echo")])
     assert index.query("zebra")  # found through the term all of them share
-    monkeypatch.setattr(storyclust.index, "_MAX_POSTINGS", 3)
+    monkeypatch.setattr(storyclust._index_assign, "_MAX_POSTINGS", 3)
     assert index.query("zebra") == []  # a hub now: not searched
     assert index.query("zebra alpha")[0].link["b"] == "0"  # rarer terms still are
 
@@ -933,7 +934,7 @@ def test_cut_kernels_equal_the_numpy_expressions(data: st.DataObject) -> None:
     ref = np.clip(np.where(comp[:, None] == comp[None, :], 1.0 - dense, 1.0)[iu], 0.0, 1.0)
     y, low = cut_distances(dense, lt)
     assert y.tobytes() == ref.tobytes() and low == dense[iu].min()
-    z = storyclust.index._linkage_matrix(y.copy(), m, "average")
+    z = _linkage_matrix(y.copy(), m, "average")
     h = data.draw(st.floats(0, 1))
     assert cut_labels(z, m, h).tolist() == number_by_first_appearance(cut_roots(z, m, h)).tolist()
 

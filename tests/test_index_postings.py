@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import storyclust.index
+import storyclust._index_assign
 from storyclust import StoryIndex
 from storyclust._index_kernels import (
     join_segments,
@@ -137,7 +137,7 @@ def test_lists_built_ahead_decide_and_cache_as_a_rebuild(monkeypatch: pytest.Mon
     monkeypatch.setattr(storyclust._index_state, "_extended", extend)
     # Terms in more than 150 articles are hubs, left out of the search: their counts
     # too must be the same, the new articles' lists apart or not.
-    monkeypatch.setattr(storyclust.index, "_MAX_POSTINGS", 150)
+    monkeypatch.setattr(storyclust._index_assign, "_MAX_POSTINGS", 150)
     compacted = 0
     for b in range(9):
         part = _batch(b, 300)
@@ -197,7 +197,7 @@ def test_norms_computed_by_the_background_search_give_the_same_adds(
         live_row_norms(*args)
 
     monkeypatch.setattr(StoryIndex, "_tfidf_candidates", search)
-    monkeypatch.setattr(storyclust.index, "live_row_norms", counted)
+    monkeypatch.setattr(storyclust._index_assign, "live_row_norms", counted)
     for b in range(6):
         part = _batch(b, 400)
         assert background.add(part) == up_front.add(part)
