@@ -130,30 +130,25 @@ what happens to be in memory.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import sqlite3
 import tempfile
-from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ._index_assign import Assigner
-from ._index_kernels import components
 from ._index_records import Assignment, StoryEvent, StoryMatch
-from ._index_state import term_ids
-from ._index_store import ARTICLES, FORMAT_VERSION, SCORE, chunks, stored_array
+from ._index_store import ARTICLES, FORMAT_VERSION, chunks
+from ._index_stories import STORY_COLUMNS, merged_ids, resolve, story_from_rows
 from .articles import Articles, LoadReport, SkippedRecord, to_articles
 from .errors import InputError, InputTypeError, SettingsError
-from .result import Story, title_from_text
+from .result import Story
 from .settings import Settings
-from .text import STOP_WORDS, hash_strings, tokenize
 
 __all__ = [
     "FORMAT_VERSION",
@@ -163,18 +158,6 @@ __all__ = [
     "StoryIndex",
     "StoryMatch",
 ]
-
-I64 = npt.NDArray[np.int64]
-F64 = npt.NDArray[np.float64]
-U64 = npt.NDArray[np.uint64]
-B1 = npt.NDArray[np.bool_]
-
-
-_STORY_COLUMNS: Final = (
-    f"story, row, id, title, snippet, source, day, title_words, n_tokens, {SCORE}, "
-    "has_shingles, signature"
-)
-
 
 # The records are defined beside, and belong here (as httpx names its package as the
 # module of what it re-exports): help(), repr and their doctests see them as ours.
@@ -607,9 +590,9 @@ class StoryIndex(Assigner):
         """
         self._sync()
         rows = self._conn.execute(
-            f"SELECT {_STORY_COLUMNS} FROM {ARTICLES} ORDER BY story, row"
+            f"SELECT {STORY_COLUMNS} FROM {ARTICLES} ORDER BY story, row"
         ).fetchall()
-        merged = self._merged_ids()
+        merged = merged_ids(self._conn)
         out: list[Story] = []
         start = 0
         for end in range(1, len(rows) + 1):
@@ -638,15 +621,15 @@ class StoryIndex(Assigner):
         1
         """
         self._sync()
-        sid = self._resolve(int(story_id))
+        sid = resolve(self._conn, int(story_id), self._path)
         rows = self._conn.execute(
-            f"SELECT {_STORY_COLUMNS} FROM {ARTICLES} WHERE story = ? ORDER BY row", (sid,)
+            f"SELECT {STORY_COLUMNS} FROM {ARTICLES} WHERE story = ? ORDER BY row", (sid,)
         ).fetchall()
         if not rows:
             known = self._conn.execute("SELECT 1 FROM stories WHERE id = ?", (sid,)).fetchone()
             why = "all its articles were removed or expired" if known else "no such story"
             raise KeyError(f"story {story_id}: {why}")
-        return self._story(rows, self._merged_ids().get(sid, []))
+        return self._story(rows, merged_ids(self._conn).get(sid, []))
 
     def story_of(self, article_id: str) -> int:
         """The story id of an article held.
@@ -903,107 +886,12 @@ class StoryIndex(Assigner):
 
     # --- stories --------------------------------------------------------------------------
 
-    def _merged_ids(self) -> dict[int, list[int]]:
-        """For each story, the stories merged into it (directly or through others)."""
-        parent = {
-            int(a): int(b)
-            for a, b in self._conn.execute(
-                "SELECT id, merged_into FROM stories WHERE merged_into IS NOT NULL"
-            )
-        }
-        out: dict[int, list[int]] = {}
-        for a in parent:
-            root = a
-            for _ in range(len(parent) + 1):
-                if root not in parent:
-                    break
-                root = parent[root]
-            out.setdefault(root, []).append(a)
-        return {k: sorted(v) for k, v in out.items()}
-
-    def _resolve(self, sid: int) -> int:
-        """The story that `sid` was merged into, if any (else `sid`)."""
-        for _ in range(1_000_000):
-            row = self._conn.execute(
-                "SELECT merged_into FROM stories WHERE id = ?", (sid,)
-            ).fetchone()
-            if row is None or row[0] is None:
-                return sid
-            sid = int(row[0])
-        raise InputError("damaged index: a cycle of merged stories", path=self._path)
-
     def _story(self, rows: list[Any], merged: list[int]) -> Story:
-        """One story from its rows (columns as in ``_STORY_COLUMNS``)."""
-        policy = self._settings.representative
-        days = [math.inf if r[6] is None else float(r[6]) for r in rows]
-        first = [0] * len(rows)
-        if isinstance(policy, tuple):
-            rank = {src: k for k, src in enumerate(policy)}
-            first = [rank.get(str(r[5]), len(policy)) for r in rows]
-        if policy == "earliest":
-            primary = days
-        elif policy == "longest":
-            primary = [-float(r[8]) for r in rows]
-        else:
-            primary = [-float(r[9]) for r in rows]
-        rep = rows[
-            min(range(len(rows)), key=lambda k: (first[k], primary[k], days[k], int(rows[k][1])))
-        ]
-        dated = [float(x[6]) for x in rows if x[6] is not None]
-        n = len(rows)
-        return Story(
-            story_id=int(rep[0]),
-            size=len(rows),
-            representative_id=str(rep[2]),
-            title=str(rep[3]) or title_from_text(str(rep[4])),
-            outlets=sorted({str(x[5]) for x in rows if x[5]}),
-            first_seen=_from_day(min(dated)) if dated else None,
-            last_seen=_from_day(max(dated)) if dated else None,
-            keywords=self._keywords(rows),
-            # score_sum counts each pair the index scored once from each side.
-            cohesion=1.0 if n < 2 else sum(float(x[9]) for x in rows) / (n * (n - 1)),
-            article_ids=[str(x[2]) for x in rows],
-            n_reports=self._n_reports(rows),
-            merged_ids=merged,
-        )
-
-    def _n_reports(self, rows: list[Any]) -> int:
-        """Distinct texts of a story: near-duplicates (by their stored signatures) count once."""
-        p = self._settings.num_perm
-        sh = np.array([bool(r[10]) for r in rows], dtype=np.bool_)
-        if sh.sum() < 2:
-            return len(rows)
-        sig = np.stack([stored_array(r[11], "<u4", p, self._path, "signature") for r in rows])
-        m = len(rows)
-        near = np.zeros((m, m), dtype=np.bool_)
-        for r in range(0, m, 64):  # blocks bound the (rows, m, num_perm) comparison
-            jac = (sig[r : r + 64, None, :] == sig[None, :, :]).mean(axis=2)
-            near[r : r + 64] = jac >= self._settings.near_duplicate_threshold
-        near &= sh[:, None] & sh[None, :]
-        return len(set(components(near).tolist()))
-
-    def _keywords(self, rows: list[Any]) -> list[str]:
-        """Content words of the story's titles (or text starts), frequent in it and rare overall."""
-        k = self._settings.n_keywords
-        counts: Counter[str] = Counter()
-        for r in rows:
-            words = str(r[7]).split() or [w for w in tokenize(str(r[4])) if w not in STOP_WORDS]
-            counts.update(set(words))
-        if k == 0 or not counts:
-            return []
-        words = sorted(counts)
-        lg = self._lg[0][term_ids(hash_strings(words))]
-        c = math.log1p(self._n_docs) + 1.0
-        weight = {w: counts[w] * (c - g) for w, g in zip(words, lg.tolist())}
-        return sorted(words, key=lambda w: (-weight[w], w))[:k]
+        """One story from its rows (see ``story_from_rows``), under the frequencies held now."""
+        return story_from_rows(rows, merged, self._settings, self._lg[0], self._n_docs, self._path)
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _from_day(day: float) -> datetime:
-    """Days since the epoch as a UTC datetime."""
-    return datetime.fromtimestamp(day * 86400.0, tz=timezone.utc)
 
 
 def _as_datetime(value: Any, name: str) -> datetime:
