@@ -83,11 +83,13 @@ def run(path: Path, *, batches: int, batch: int, seed: int) -> dict[str, Any]:
     held = len(index)
     articles = stream((batches + 1) * batch, seed=seed, start=held)
     acc: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0.0])
-    saved = {name: getattr(StoryIndex, name) for name in PHASES}
+    # Most phases are inherited (from storyclust._index_assign and _index_store): the
+    # wrappers are set on StoryIndex, then deleted again, or replaced by its own methods.
+    own = {name: StoryIndex.__dict__.get(name) for name in PHASES}
     rates = []
     try:
-        for name, fn in saved.items():
-            setattr(StoryIndex, name, _wrapped(fn, name, acc))
+        for name in PHASES:
+            setattr(StoryIndex, name, _wrapped(getattr(StoryIndex, name), name, acc))
         for k in range(batches + 1):
             chunk = [a for _, a in zip(range(batch), articles)]
             t = time.perf_counter()
@@ -97,8 +99,11 @@ def run(path: Path, *, batches: int, batch: int, seed: int) -> dict[str, Any]:
             else:  # the first batch is the warm-up
                 acc.clear()
     finally:
-        for name, fn in saved.items():
-            setattr(StoryIndex, name, fn)
+        for name, fn in own.items():
+            if fn is not None:
+                setattr(StoryIndex, name, fn)
+            elif name in StoryIndex.__dict__:
+                delattr(StoryIndex, name)
         index.close()
         shutil.rmtree(work.parent, ignore_errors=True)
     per = batches * batch / 1e3  # seconds -> ms an article

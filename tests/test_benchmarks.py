@@ -73,8 +73,9 @@ def test_index_phases_nest_and_leave_the_index_file_alone(tmp_path: Path) -> Non
     assert ph["add"]["wall"] + slack >= ph["_prepare"]["wall"] + ph["_assign_each"]["wall"]
     assert ph["_assign_each"]["wall"] + slack >= ph["_score_stories"]["wall"] + ph["_recut"]["wall"]
     assert ph["_assign_each"]["wall"] > 0
-    # The wrappers are gone afterwards.
+    # The wrappers are gone afterwards, and the inherited phases inherited again.
     assert index_phases.StoryIndex.add.__name__ == "add"
+    assert "_assign_each" not in index_phases.StoryIndex.__dict__
 
 
 def test_bench_index_interleaved_times_each_size_in_turn(tmp_path: Path) -> None:
