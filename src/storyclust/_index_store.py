@@ -5,7 +5,8 @@ says what is stored and how it is kept safe. :class:`IndexStore` is the layer of
 :class:`storyclust.StoryIndex` that owns the SQLite connection: the schema and
 the checks made on opening, the stored settings, reading the working state
 (document frequencies, LSH runs, the articles within the horizon), the write
-transaction and its checkpoint, and every write.
+transaction and its checkpoint, and what an add() call writes (articles,
+stories, events, LSH runs, document frequencies).
 """
 
 from __future__ import annotations
