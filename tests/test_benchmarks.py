@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_index
 import cut_rules
 import index_phases
+import local_idf
 import time_words
 
 
@@ -196,3 +197,48 @@ def test_bench_quality_subsample_is_seeded_and_whole_at_one() -> None:
     assert len(half["pairwise_f1"]) == 3 and 0 < half["min"] <= half["mean"] <= half["max"] <= 1
     whole = bench_quality.subsample_f1(arts, gold, fraction=1.0, repeats=1)
     assert whole["pairwise_f1"] == [bench_quality.run_storyclust(arts, gold)["pairwise_f1"]]
+
+
+def test_local_idf_recut_splits_only_large_undated_stories_of_texts() -> None:
+    import numpy as np
+    import scipy.sparse as sp
+
+    import storyclust
+    from storyclust.settings import Settings
+
+    # Two weeks of one running issue: every article shares "jobless claims"; the figures
+    # of the week tell them apart.
+    rows = [[3, 3, 1, 0], [3, 3, 1, 0], [3, 3, 1, 0], [3, 3, 0, 1], [3, 3, 0, 1], [3, 3, 0, 1]]
+    x = sp.csr_matrix(np.array(rows, dtype=np.float64))
+    cos = local_idf.local_cosines(x)
+    assert np.allclose(np.diag(cos), 1.0) and np.allclose(cos, cos.T)
+    assert cos[0, 1] > 0.99 and cos[0, 3] < cos[0, 1]  # shared words weigh less than the week's
+    plain = (x @ x.T).toarray() / (np.linalg.norm(rows, axis=1)[:, None] ** 2)
+    assert cos[0, 3] < plain[0, 3]
+    labels = np.zeros(6, dtype=np.int64)
+    undated = np.ones(6, dtype=bool)
+    words = np.full(6, 60, dtype=np.int64)
+    kw = {"size": 6, "at": 0.9, "rho": 0.5, "headline_only_words": 20}
+    split = local_idf.recut(labels, x, undated, words, **kw)
+    assert split.tolist() == [1, 1, 1, 2, 2, 2]
+    # Left whole: too small, mostly dated, headlines only, or one piece holding over rho.
+    assert (local_idf.recut(labels, x, undated, words, **{**kw, "size": 7}) == 0).all()
+    half = np.array([True, True, False, False, False, True])  # 3 of 6 undated: re-cut
+    assert local_idf.recut(labels, x, half, words, **kw).tolist() == [1, 1, 1, 2, 2, 2]
+    half[0] = False
+    assert (local_idf.recut(labels, x, half, words, **kw) == 0).all()
+    assert (local_idf.recut(labels, x, undated, words * 0, **kw) == 0).all()
+    assert (local_idf.recut(labels, x, undated, words, **{**kw, "rho": 0.4}) == 0).all()
+
+    sample = Path(__file__).resolve().parents[1] / "examples" / "data" / "ecbplus_sample.jsonl"
+    arts = storyclust.read_jsonl(sample)
+    gold = [a.extra["story"] for a in arts]
+    res = local_idf.score_corpus(arts, gold, Settings())
+    ours = storyclust.cluster(arts, progress=False).labels
+    base = res["storyclust (threshold 0.25)"]
+    assert base["pairwise_f1"] == storyclust.metrics.evaluate(gold, ours)["pairwise_f1"]
+    assert base["largest"] == int(np.bincount(ours).max())
+    for name, v in local_idf.VARIANTS.items():  # a re-cut only splits
+        if v[0] == "recut":
+            assert res[name]["largest"] <= base["largest"]
+    assert all(a.published is None for a in local_idf.undated_copy(arts))

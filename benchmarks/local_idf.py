@@ -1,0 +1,243 @@
+"""Large undated stories re-cut by the rarity of their words inside the story.
+
+On the undated AllSides probe, storyclust's stories run together into their running
+issues (weekly jobless claims, a confirmation fight, North Korea talks: largest story
+90 against a gold largest of 3). Inside such a story, the words every member shares
+("jobless", "claims") say nothing about which week a report is about; what is left
+(the figures, the names of the week) does. This script measures a re-cut of large
+stories that weighs each term again by its IDF among the story's own articles:
+
+- the stories of storyclust's own cut (:func:`cut_rules.groups`, average linkage at
+  ``threshold``) of at least ``size`` articles, at least half of them undated, and with
+  a median text of at least ``headline_only_words`` words (over headlines alone the
+  story's own word counts are too thin), are re-cut;
+- each member's TF-IDF row (:class:`storyclust.features.Features`, the pipeline's
+  own) is multiplied by ``log((1 + m) / (1 + df)) + 1`` over the story's ``m``
+  articles, L2-normalised, and the cosines cut by average linkage at ``recut``;
+- the re-cut is kept only when no piece holds more than ``rho`` of the story (one
+  event with a few outlying reports stays whole).
+
+Every file is scored whole and, with ``--subsample``, on ``--repeats`` seeded corpora
+of a fraction of its stories, beside the plain cut at higher thresholds (the
+README's advice for undated archives), and UCI with its dates removed. Prints a
+table; writes JSON and Markdown (``--out``). Deterministic.
+
+    python benchmarks/local_idf.py --data ../shared/data --subsample 0.5 0.2
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+import storyclust
+from storyclust.metrics import evaluate
+from storyclust.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import cut_rules
+from bench_quality import story_subsets
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+#: name -> ("threshold", t) for the plain cut at t, or ("recut", size, recut, rho)
+VARIANTS: dict[str, tuple[Any, ...]] = {
+    "storyclust (threshold 0.25)": ("threshold", 0.25),
+    "threshold 0.35": ("threshold", 0.35),
+    "threshold 0.4": ("threshold", 0.4),
+    "re-cut size 10, at 0.15, rho 0.5": ("recut", 10, 0.15, 0.5),
+    "re-cut size 10, at 0.15, rho 1": ("recut", 10, 0.15, 1.0),
+    "re-cut size 10, at 0.2, rho 0.5": ("recut", 10, 0.2, 0.5),
+    "re-cut size 15, at 0.15, rho 0.5": ("recut", 15, 0.15, 0.5),
+}
+
+
+def local_cosines(x: sp.csr_matrix) -> F64:
+    """Cosines of the rows of `x` after each term is weighed by its IDF among these rows."""
+    m = x.shape[0]
+    df = np.asarray((x > 0).sum(axis=0), dtype=np.float64).ravel()
+    y = sp.csr_matrix(x @ sp.diags(np.log((1.0 + m) / (1.0 + df)) + 1.0))
+    norms = np.sqrt(np.asarray(y.multiply(y).sum(axis=1), dtype=np.float64).ravel())
+    norms[norms == 0] = 1.0
+    y = sp.csr_matrix(sp.diags(1.0 / norms) @ y)
+    out: F64 = np.asarray((y @ y.T).toarray(), dtype=np.float64)
+    return out
+
+
+def recut(
+    labels: I64,
+    tfidf: sp.csr_matrix,
+    undated: npt.NDArray[np.bool_],
+    text_words: I64,
+    *,
+    size: int,
+    at: float,
+    rho: float,
+    headline_only_words: int,
+) -> I64:
+    """`labels` with each large, mostly undated story of texts re-cut by local IDF (see above).
+
+    Stories are visited in label order and new pieces numbered after the largest
+    label, so the result depends only on the input.
+    """
+    out = labels.copy()
+    nxt = int(out.max()) + 1 if len(out) else 0
+    order = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    for members in np.split(order, cuts):
+        if len(members) < size or 2 * undated[members].sum() < len(members):
+            continue
+        if np.median(text_words[members]) < headline_only_words:
+            continue
+        sub = cut_rules.plain(local_cosines(tfidf[members]), at)
+        if np.bincount(sub).max() > rho * len(members):
+            continue
+        out[members] = nxt + sub - 1
+        nxt += int(sub.max())
+    return out
+
+
+def score_corpus(
+    articles: Sequence[storyclust.Article], gold: Sequence[Any], settings: Settings
+) -> dict[str, dict[str, float]]:
+    """Pairwise F1 and largest story of every variant on one corpus."""
+    pieces, order = cut_rules.groups(articles, settings)
+    canon = [articles[int(p)] for p in order]
+    g = [str(gold[int(p)]) for p in order]
+    feats = cut_rules.corpus_features(canon, settings)
+    undated = np.isnan(feats.days)
+    words = np.array([len(a.text.split()) for a in canon], dtype=np.int64)
+    base = cut_rules.labels(pieces, len(canon), cut_rules.plain, settings.threshold)
+    out = {}
+    for name, v in VARIANTS.items():
+        if v[0] == "threshold":
+            lab = cut_rules.labels(pieces, len(canon), cut_rules.plain, v[1])
+        else:
+            lab = recut(
+                base,
+                feats.tfidf,
+                undated,
+                words,
+                size=v[1],
+                at=v[2],
+                rho=v[3],
+                headline_only_words=settings.headline_only_words,
+            )
+        out[name] = {
+            "pairwise_f1": evaluate(g, lab)["pairwise_f1"],
+            "largest": int(np.unique(lab, return_counts=True)[1].max()),
+        }
+    return out
+
+
+def undated_copy(articles: Sequence[storyclust.Article]) -> list[storyclust.Article]:
+    """The articles with their publication times removed."""
+    return [dataclasses.replace(a, published=None) for a in articles]
+
+
+def score_file(
+    articles: Sequence[storyclust.Article],
+    settings: Settings,
+    fractions: Sequence[float],
+    repeats: int,
+) -> dict[str, Any]:
+    """The whole file, then `repeats` seeded corpora per fraction of its stories."""
+    gold = np.asarray([str(a.extra["story"]) for a in articles])
+    out: dict[str, Any] = {
+        "gold_largest": int(np.unique(gold, return_counts=True)[1].max()),
+        "whole": score_corpus(articles, gold.tolist(), settings),
+    }
+    for frac in fractions:
+        runs = [
+            score_corpus([articles[int(i)] for i in idx], gold[idx].tolist(), settings)
+            for idx in story_subsets(gold, fraction=frac, repeats=repeats)
+        ]
+        out[f"subsample {frac}"] = {
+            name: {
+                "mean": float(np.mean([r[name]["pairwise_f1"] for r in runs])),
+                "min": float(np.min([r[name]["pairwise_f1"] for r in runs])),
+                "largest": int(max(r[name]["largest"] for r in runs)),
+            }
+            for name in VARIANTS
+        }
+    return out
+
+
+def table(results: dict[str, Any], given: Sequence[str], fractions: Sequence[float]) -> str:
+    stems = list(results)
+    lines = [
+        f"Produced by `{' '.join(['python benchmarks/local_idf.py', *given])}`.",
+        "",
+        "Pairwise F1 / largest story on each whole file (gold largest story in the header):",
+        "",
+        "| variant | " + " | ".join(f"{s} ({results[s]['gold_largest']})" for s in stems) + " |",
+        "|---|" + "---|" * len(stems),
+    ]
+    for name in VARIANTS:
+        cells = [
+            f"{results[s]['whole'][name]['pairwise_f1']:.3f} / {results[s]['whole'][name]['largest']}"
+            for s in stems
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for frac in fractions:
+        key = f"subsample {frac}"
+        lines += [
+            "",
+            f"Corpora of {frac:.0%} of each file's stories: mean pairwise F1 (lowest) / largest story:",
+            "",
+            "| variant | " + " | ".join(stems) + " |",
+            "|---|" + "---|" * len(stems),
+        ]
+        for name in VARIANTS:
+            cells = [
+                f"{results[s][key][name]['mean']:.3f} ({results[s][key][name]['min']:.3f}) / "
+                f"{results[s][key][name]['largest']}"
+                for s in stems
+            ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    ap.add_argument("--files", nargs="*", help="file stems (default: every *.jsonl)")
+    ap.add_argument("--out", default="benchmarks/results/local_idf")
+    ap.add_argument("--subsample", nargs="*", type=float, default=[], help="e.g. 0.5 0.2")
+    ap.add_argument("--repeats", type=int, default=8, help="corpora per subsample fraction")
+    ap.add_argument(
+        "--undated",
+        nargs="*",
+        default=["uci_news_aggregator_sample"],
+        help="files also scored with their dates removed",
+    )
+    args = ap.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    settings = Settings()
+    results = {}
+    for path in cut_rules.labelled_files(args.data, args.files):
+        arts = storyclust.read_jsonl(path)
+        results[path.stem] = score_file(arts, settings, args.subsample, args.repeats)
+        print(f"{path.stem}: done", file=sys.stderr)
+        if path.stem in args.undated:
+            results[f"{path.stem} (undated)"] = score_file(
+                undated_copy(arts), settings, args.subsample, args.repeats
+            )
+    extra = {"subsample": args.subsample, "repeats": args.repeats, "files": results}
+    cut_rules.write_results(
+        Path(args.out), table(results, given, args.subsample), settings, given, extra
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
