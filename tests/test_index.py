@@ -901,6 +901,24 @@ def test_cut_is_the_batch_stories_stage(data: st.DataObject) -> None:
     assert _cut(dense, s).tolist() == number_by_first_appearance(ref).tolist()
 
 
+def test_cut_takes_tied_merges_as_the_batch_does() -> None:
+    # 1-5 and 1-6 tie at 1.0, and 6-12 sits at the threshold: which tie merges first
+    # decides the stories. The batch cuts the component {1, 5, 6, 12} of the pairs at the
+    # threshold on its own (article 0 joins it only through a weaker link); so does _cut.
+    dense = np.zeros((13, 13))
+    for (a, b), v in {(0, 12): 0.5, (1, 5): 1.0, (1, 6): 1.0, (6, 12): 0.75}.items():
+        dense[a, b] = dense[b, a] = v
+    s = storyclust.index.Settings(threshold=0.75)
+    iu = np.triu_indices(13, 1)
+    keep = dense[iu] >= s.link_threshold
+    z = np.zeros(int(keep.sum()))
+    links = Links(np.stack(iu, 1)[keep].astype(np.int64), dense[iu][keep], z, z, z, z, z, z > 0)
+    ref = group_links(13, links, threshold=0.75, similarity=lambda i: dense[np.ix_(i, i)])
+    got = _cut(dense, s).tolist()
+    assert got == number_by_first_appearance(ref).tolist()
+    assert got[1] == got[5] and got[6] == got[12] and got[1] != got[6]
+
+
 _days = st.one_of(st.just(math.nan), st.floats(0, 30), st.integers(0, 30).map(float))
 
 

@@ -22,7 +22,9 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 from scipy.cluster.hierarchy import linkage
+from scipy.sparse.csgraph import connected_components
 
 try:  # the compiled routines behind scipy's linkage (see _linkage_matrix)
     from scipy.cluster import _hierarchy as _scipy_hierarchy
@@ -64,6 +66,7 @@ from ._index_store import Changes, IndexStore, Op, chunks
 from .articles import Article, Articles
 from .settings import Settings
 from .similarity import band_candidates, band_keys, top_per_row
+from .stories import number_by_first_appearance
 
 __all__ = ["Assigner"]
 
@@ -646,15 +649,35 @@ _SCHEDULE: Final = _schedule()
 def _cut(dense: F64, s: Settings) -> I64:
     """The batch stories stage (:func:`storyclust.stories.group_links`) on a dense score matrix.
 
-    Articles are grouped by links (scores >= ``link_threshold``); inside each
-    group every pair keeps its score, between groups it is 0, and the dendrogram
-    of ``linkage`` is cut at ``threshold``. Equal to ``group_links`` with these
+    As there, the articles are first parted into the components of the pairs
+    scoring at least ``threshold`` (linkage never joins two of them), and each is
+    cut on its own: inside one, pairs of one group of links (scores >=
+    ``link_threshold``) keep their score, others count 0, and the dendrogram of
+    ``linkage`` is cut at ``threshold``. Cutting each component on its own gives
+    the batch's dendrogram where scores tie (tied merges are taken in an order that
+    depends on the articles in the matrix). Equal to ``group_links`` with these
     scores as its `similarity` (tested), without its per-call overhead.
     Returns labels 0..k-1 by first appearance.
     """
     m = len(dense)
     if m < 2:
         return np.zeros(m, dtype=np.int64)
+    strong = sp.csr_matrix(np.triu(dense >= s.threshold, 1))
+    n_parts, part = connected_components(strong, directed=False)
+    if n_parts == 1:
+        return _cut_group(dense, s)
+    out = np.empty(m, dtype=np.int64)
+    nxt = 0
+    for members in np.split(np.argsort(part, kind="stable"), np.cumsum(np.bincount(part))[:-1]):
+        sub = _cut_group(dense[np.ix_(members, members)], s) if len(members) > 1 else 0
+        out[members] = nxt + sub
+        nxt += int(np.max(sub)) + 1
+    return number_by_first_appearance(out)
+
+
+def _cut_group(dense: F64, s: Settings) -> I64:
+    """:func:`_cut` of one component (labels 0..k-1 by first appearance)."""
+    m = len(dense)
     y, low = cut_distances(dense, s.link_threshold)
     if low >= s.threshold:  # every linkage keeps such a group whole
         return np.zeros(m, dtype=np.int64)
