@@ -22,9 +22,7 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 from scipy.cluster.hierarchy import linkage
-from scipy.sparse.csgraph import connected_components
 
 try:  # the compiled routines behind scipy's linkage (see _linkage_matrix)
     from scipy.cluster import _hierarchy as _scipy_hierarchy
@@ -37,6 +35,7 @@ except (ImportError, AttributeError):  # pragma: no cover - another scipy: linka
 from ._index_kernels import (
     available_cpus,
     candidate_stories,
+    components,
     count_terms,
     cut_distances,
     cut_labels,
@@ -662,13 +661,13 @@ def _cut(dense: F64, s: Settings) -> I64:
     m = len(dense)
     if m < 2:
         return np.zeros(m, dtype=np.int64)
-    strong = sp.csr_matrix(np.triu(dense >= s.threshold, 1))
-    n_parts, part = connected_components(strong, directed=False)
-    if n_parts == 1:
+    part = components(dense >= s.threshold)  # each article's smallest fellow
+    if not part.any():
         return _cut_group(dense, s)
     out = np.empty(m, dtype=np.int64)
     nxt = 0
-    for members in np.split(np.argsort(part, kind="stable"), np.cumsum(np.bincount(part))[:-1]):
+    for root in np.unique(part):
+        members = np.flatnonzero(part == root)
         sub = _cut_group(dense[np.ix_(members, members)], s) if len(members) > 1 else 0
         out[members] = nxt + sub
         nxt += int(np.max(sub)) + 1
