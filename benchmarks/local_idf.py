@@ -7,13 +7,12 @@ issues (weekly jobless claims, a confirmation fight, North Korea talks: largest 
 (the figures, the names of the week) does. This script measures a re-cut of large
 stories that weighs each term again by its IDF among the story's own articles:
 
-- the stories of storyclust's own cut (:func:`cut_rules.groups`, average linkage at
-  ``threshold``) of at least ``size`` articles, at least half of them undated, and with
-  a median text of at least ``headline_only_words`` words (over headlines alone the
-  story's own word counts are too thin), are re-cut;
-- each member's TF-IDF row (:class:`storyclust.features.Features`, the pipeline's
-  own) is multiplied by ``log((1 + m) / (1 + df)) + 1`` over the story's ``m``
-  articles, L2-normalised, and the cosines cut by average linkage at ``recut``;
+- :func:`storyclust.stories.recut_undated` (the ``recut_size`` setting): each story
+  of storyclust's own cut (:func:`cut_rules.groups`, average linkage at
+  ``threshold``) of at least ``size`` articles, at least half of them undated and
+  fewer than half headlines alone, is cut again by average linkage at ``recut`` over
+  the cosines of its TF-IDF rows weighed again by the terms' IDF among its own
+  articles (:func:`storyclust.stories.local_idf_cosines`);
 - the re-cut is kept only when no piece holds more than ``rho`` of the story (one
   event with a few outlying reports stays whole).
 
@@ -36,18 +35,17 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 
 import storyclust
 from storyclust.metrics import evaluate
 from storyclust.settings import Settings
+from storyclust.stories import recut_undated
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cut_rules
 from bench_quality import story_subsets
 
 I64 = npt.NDArray[np.int64]
-F64 = npt.NDArray[np.float64]
 
 #: name -> ("threshold", t) for the plain cut at t, or ("recut", size, recut, rho)
 VARIANTS: dict[str, tuple[Any, ...]] = {
@@ -61,51 +59,6 @@ VARIANTS: dict[str, tuple[Any, ...]] = {
 }
 
 
-def local_cosines(x: sp.csr_matrix) -> F64:
-    """Cosines of the rows of `x` after each term is weighed by its IDF among these rows."""
-    m = x.shape[0]
-    df = np.asarray((x > 0).sum(axis=0), dtype=np.float64).ravel()
-    y = sp.csr_matrix(x @ sp.diags(np.log((1.0 + m) / (1.0 + df)) + 1.0))
-    norms = np.sqrt(np.asarray(y.multiply(y).sum(axis=1), dtype=np.float64).ravel())
-    norms[norms == 0] = 1.0
-    y = sp.csr_matrix(sp.diags(1.0 / norms) @ y)
-    out: F64 = np.asarray((y @ y.T).toarray(), dtype=np.float64)
-    return out
-
-
-def recut(
-    labels: I64,
-    tfidf: sp.csr_matrix,
-    undated: npt.NDArray[np.bool_],
-    text_words: I64,
-    *,
-    size: int,
-    at: float,
-    rho: float,
-    headline_only_words: int,
-) -> I64:
-    """`labels` with each large, mostly undated story of texts re-cut by local IDF (see above).
-
-    Stories are visited in label order and new pieces numbered after the largest
-    label, so the result depends only on the input.
-    """
-    out = labels.copy()
-    nxt = int(out.max()) + 1 if len(out) else 0
-    order = np.argsort(labels, kind="stable")
-    cuts = np.flatnonzero(np.diff(labels[order])) + 1
-    for members in np.split(order, cuts):
-        if len(members) < size or 2 * undated[members].sum() < len(members):
-            continue
-        if np.median(text_words[members]) < headline_only_words:
-            continue
-        sub = cut_rules.plain(local_cosines(tfidf[members]), at)
-        if np.bincount(sub).max() > rho * len(members):
-            continue
-        out[members] = nxt + sub - 1
-        nxt += int(sub.max())
-    return out
-
-
 def score_corpus(
     articles: Sequence[storyclust.Article], gold: Sequence[Any], settings: Settings
 ) -> dict[str, dict[str, float]]:
@@ -114,24 +67,22 @@ def score_corpus(
     canon = [articles[int(p)] for p in order]
     g = [str(gold[int(p)]) for p in order]
     feats = cut_rules.corpus_features(canon, settings)
-    undated = np.isnan(feats.days)
-    words = np.array([len(a.text.split()) for a in canon], dtype=np.int64)
     base = cut_rules.labels(pieces, len(canon), cut_rules.plain, settings.threshold)
     out = {}
     for name, v in VARIANTS.items():
         if v[0] == "threshold":
             lab = cut_rules.labels(pieces, len(canon), cut_rules.plain, v[1])
         else:
-            lab = recut(
+            lab = recut_undated(
                 base,
                 feats.tfidf,
-                undated,
-                words,
-                size=v[1],
-                at=v[2],
-                rho=v[3],
+                feats.days,
+                feats.lengths,
+                min_size=v[1],
+                threshold=v[2],
                 headline_only_words=settings.headline_only_words,
-            )
+                max_share=v[3],
+            )[0]
         out[name] = {
             "pairwise_f1": evaluate(g, lab)["pairwise_f1"],
             "largest": int(np.unique(lab, return_counts=True)[1].max()),

@@ -148,3 +148,37 @@ GOLD = {
     "courier-ecb": "ecb",
     "sport-1": "football",
 }
+
+
+# Four weeks of one running issue, undated, three outlets a week: one story by their shared
+# words, four by the week's own figure, verb and detail (what ``recut_size`` is for).
+_WEEKS = (
+    ("881,000", "fell", "Hurricane Laura hit Louisiana and Texas employers", "September"),
+    ("719,000", "jumped", "Illinois reported a surge of filings after a fraud scheme", "March"),
+    ("473,000", "dropped", "Vaccinations let restaurants in Ohio and Michigan reopen", "May"),
+    ("412,000", "rose", "Automakers idled plants in Kentucky for chip shortages", "June"),
+)
+_CLOSES = (
+    "Economists had expected fewer claims.",
+    "The labor market recovery continues unevenly.",
+    "Continuing claims also moved.",
+)
+WEEKLY_CLAIMS = [
+    {
+        "id": f"w{w}-{k}",
+        "source": ("Reuters", "CNN", "Fox News")[k],
+        "title": (
+            f"Jobless claims {verb} to {fig} last week",
+            f"U.S. weekly jobless claims {verb} to {fig}",
+            f"{fig} Americans file new jobless claims",
+        )[k],
+        "text": (
+            f"The number of Americans filing new claims for unemployment benefits {verb} to {fig} "
+            f"last week, the Labor Department said on Thursday. {detail}, economists said of the "
+            f"{month} figures. {_CLOSES[k]}"
+        ),
+        "story": f"week-{w}",
+    }
+    for w, (fig, verb, detail, month) in enumerate(_WEEKS)
+    for k in range(3)
+]

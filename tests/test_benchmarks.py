@@ -199,46 +199,31 @@ def test_bench_quality_subsample_is_seeded_and_whole_at_one() -> None:
     assert whole["pairwise_f1"] == [bench_quality.run_storyclust(arts, gold)["pairwise_f1"]]
 
 
-def test_local_idf_recut_splits_only_large_undated_stories_of_texts() -> None:
+def test_local_idf_scores_the_pipelines_cut_and_its_recut_setting() -> None:
     import numpy as np
-    import scipy.sparse as sp
 
     import storyclust
     from storyclust.settings import Settings
 
-    # Two weeks of one running issue: every article shares "jobless claims"; the figures
-    # of the week tell them apart.
-    rows = [[3, 3, 1, 0], [3, 3, 1, 0], [3, 3, 1, 0], [3, 3, 0, 1], [3, 3, 0, 1], [3, 3, 0, 1]]
-    x = sp.csr_matrix(np.array(rows, dtype=np.float64))
-    cos = local_idf.local_cosines(x)
-    assert np.allclose(np.diag(cos), 1.0) and np.allclose(cos, cos.T)
-    assert cos[0, 1] > 0.99 and cos[0, 3] < cos[0, 1]  # shared words weigh less than the week's
-    plain = (x @ x.T).toarray() / (np.linalg.norm(rows, axis=1)[:, None] ** 2)
-    assert cos[0, 3] < plain[0, 3]
-    labels = np.zeros(6, dtype=np.int64)
-    undated = np.ones(6, dtype=bool)
-    words = np.full(6, 60, dtype=np.int64)
-    kw = {"size": 6, "at": 0.9, "rho": 0.5, "headline_only_words": 20}
-    split = local_idf.recut(labels, x, undated, words, **kw)
-    assert split.tolist() == [1, 1, 1, 2, 2, 2]
-    # Left whole: too small, mostly dated, headlines only, or one piece holding over rho.
-    assert (local_idf.recut(labels, x, undated, words, **{**kw, "size": 7}) == 0).all()
-    half = np.array([True, True, False, False, False, True])  # 3 of 6 undated: re-cut
-    assert local_idf.recut(labels, x, half, words, **kw).tolist() == [1, 1, 1, 2, 2, 2]
-    half[0] = False
-    assert (local_idf.recut(labels, x, half, words, **kw) == 0).all()
-    assert (local_idf.recut(labels, x, undated, words * 0, **kw) == 0).all()
-    assert (local_idf.recut(labels, x, undated, words, **{**kw, "rho": 0.4}) == 0).all()
+    from .corpora import WEEKLY_CLAIMS
 
     sample = Path(__file__).resolve().parents[1] / "examples" / "data" / "ecbplus_sample.jsonl"
-    arts = storyclust.read_jsonl(sample)
-    gold = [a.extra["story"] for a in arts]
-    res = local_idf.score_corpus(arts, gold, Settings())
-    ours = storyclust.cluster(arts, progress=False).labels
-    base = res["storyclust (threshold 0.25)"]
-    assert base["pairwise_f1"] == storyclust.metrics.evaluate(gold, ours)["pairwise_f1"]
-    assert base["largest"] == int(np.bincount(ours).max())
-    for name, v in local_idf.VARIANTS.items():  # a re-cut only splits
-        if v[0] == "recut":
-            assert res[name]["largest"] <= base["largest"]
-    assert all(a.published is None for a in local_idf.undated_copy(arts))
+    for arts in (storyclust.read_jsonl(sample), storyclust.to_articles(WEEKLY_CLAIMS)):
+        gold = [a.extra["story"] for a in arts]
+        res = local_idf.score_corpus(arts, gold, Settings())
+        for name, kw in (
+            ("storyclust (threshold 0.25)", {}),
+            ("re-cut size 10, at 0.15, rho 0.5", {"recut_size": 10}),
+        ):
+            ours = storyclust.cluster(arts, progress=False, **kw).labels
+            assert (
+                res[name]["pairwise_f1"] == storyclust.metrics.evaluate(gold, ours)["pairwise_f1"]
+            )
+            assert res[name]["largest"] == int(np.bincount(ours).max())
+        base = res["storyclust (threshold 0.25)"]
+        for name, v in local_idf.VARIANTS.items():  # a re-cut only splits
+            if v[0] == "recut":
+                assert res[name]["largest"] <= base["largest"]
+    assert res["re-cut size 10, at 0.15, rho 0.5"]["pairwise_f1"] == 1.0  # the four weeks
+    assert base["largest"] == 12
+    assert all(a.published is None for a in local_idf.undated_copy(storyclust.read_jsonl(sample)))

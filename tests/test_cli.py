@@ -301,7 +301,7 @@ def test_a_large_story_in_undated_input_is_noted(
     err = capsys.readouterr().err
     assert "largest 24" in err
     assert "note: 24 of 24 articles have no date and the largest story holds 24" in err
-    assert "--threshold 0.35" in err
+    assert "--set recut_size=10" in err
     # no note for a small story, nor when most articles are dated
     path.write_text("".join(json.dumps(r) + "\n" for r in rows[:19]), encoding="utf-8")
     assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0

@@ -531,6 +531,7 @@ def test_settings_are_stored_and_fixed_ones_checked(tmp_path: Path) -> None:
         ({"threshold": 1.5}, r"threshold must be a number in \(0, 1\]; got 1.5"),
         ({"colour": "red"}, r"unknown setting\(s\) 'colour'"),
         ({"representative": len}, r"a StoryIndex cannot store a callable representative"),
+        ({"recut_size": 10}, r"recut_size=10 is a setting of storyclust.cluster only"),
         ({"max_story_members": 1}, r"max_story_members must be an integer >= 2; got 1"),
         ({"readonly": True}, r"readonly=True needs a path"),
     ],

@@ -20,6 +20,7 @@ from .corpora import (
     GOLD,
     JAPAN_INDEPENDENT,
     JAPAN_REUTERS,
+    WEEKLY_CLAIMS,
 )
 
 
@@ -377,3 +378,41 @@ def test_recorded_settings_replay() -> None:
         storyclust.SettingsError, match="how a function is saved; pass the function"
     ):
         cluster(CORPUS, progress=False, **{**saved, "representative": "callable:pick"})
+
+
+def test_recut_size_parts_an_undated_running_issue_by_week() -> None:
+    gold = [a["story"] for a in WEEKLY_CLAIMS]
+    whole = cluster(WEEKLY_CLAIMS, progress=False)
+    assert whole.n_stories == 1 and whole.recut_from is None  # the shared words win
+    res = cluster(WEEKLY_CLAIMS, progress=False, recut_size=6)
+    assert evaluate(gold, res.labels)["pairwise_f1"] == 1.0
+    assert res.recut_from is not None and len(set(res.recut_from.tolist())) == 1
+    assert res.recut_from.min() >= 0
+    assert res.settings["recut_size"] == 6 and res.settings["recut_threshold"] == 0.15
+    # The story table, cohesion and explain follow the re-cut stories.
+    assert sorted(s.size for s in res.stories) == [3, 3, 3, 3]
+    assert res.explain("w0-0", "w0-2")["same_story"]
+    why = res.explain("w0-0", "w1-0")
+    assert not why["same_story"] and why["apart"]["recut"] and why["apart"]["same_linkage_group"]
+    assert why["apart"]["reason"].startswith("re-cut: story 0 (3 articles) and story 1 (3) were")
+    assert why["weights"]["recut_size"] == 6
+    # Any input order, the same stories; a story under recut_size, or dated, is not re-cut.
+    shuffled = WEEKLY_CLAIMS[::-1]
+    assert _partition(cluster(shuffled, progress=False, recut_size=6)) == _partition(res)
+    assert cluster(WEEKLY_CLAIMS, progress=False, recut_size=13).n_stories == 1
+    dated = [dict(a, published="2021-03-04T12:00:00Z") for a in WEEKLY_CLAIMS]
+    assert cluster(dated, progress=False, recut_size=6).n_stories == 1
+    assert StoryClusterer(recut_size=6).fit_predict(WEEKLY_CLAIMS).max() == 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"recut_size": -1}, r"recut_size must be an integer >= 0; got -1"),
+        ({"recut_size": 2.5}, r"recut_size must be an integer >= 0; got 2.5"),
+        ({"recut_threshold": 0}, r"recut_threshold must be a number in \(0, 1\]; got 0"),
+    ],
+)
+def test_bad_recut_settings_are_named(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(storyclust.SettingsError, match=message):
+        cluster(WEEKLY_CLAIMS, progress=False, **kwargs)

@@ -194,13 +194,13 @@ def test_condensed_scores_are_the_dense_matrix_condensed(monkeypatch: pytest.Mon
         dense = dense_scores(feats, members, links, s)
         assert np.array_equal(condensed_scores(feats, members, links, s), squareform(dense))
     # The stories stage gives the same stories through either form.
-    whole, scores = stages.partition(feats, links, s)
+    whole, scores, _ = stages.partition(feats, links, s)
     sizes = np.bincount(scores.component)
     assert len(np.unique(whole)) < n  # groups were cut, not all singletons
     # Every group through the condensed form, or the larger ones only (both in one run).
     for large in (2, int(np.sort(sizes)[-2])):
         monkeypatch.setattr(stories_mod, "LARGE_GROUP", large)
-        through_condensed, _ = stages.partition(feats, links, s)
+        through_condensed, _, _ = stages.partition(feats, links, s)
         assert whole.tolist() == through_condensed.tolist()
 
 
@@ -337,7 +337,7 @@ def test_components_linked_in_groups_give_the_whole_partition(n_groups: int) -> 
     feats, s = _dated_corpus()
     n = len(feats.days)
     links = score_links(feats, find_candidates(feats, s), s)
-    whole, _ = stages.partition(feats, links, s)
+    whole, _, _ = stages.partition(feats, links, s)
     component, members, group = stages.component_groups(n, links, n_groups, s)
     raw = stages.small_component_labels(n, links, component, s)
     assert (raw[members] == -1).all() and (raw >= 0).sum() == n - len(members)
@@ -346,7 +346,7 @@ def test_components_linked_in_groups_give_the_whole_partition(n_groups: int) -> 
     top = raw.max() + 1
     for g in range(n_groups):
         pos = members[group == g]
-        labels, _ = stages.partition(_rows(feats, pos), stages.local_links(links, pos), s)
+        labels, _, _ = stages.partition(_rows(feats, pos), stages.local_links(links, pos), s)
         raw[pos] = top + g * n + labels
     assert np.array_equal(number_by_first_appearance(raw), number_by_first_appearance(whole))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -9,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storyclust.links import Links, time_factor
-from storyclust.stories import group_links, keywords, number_by_first_appearance, representatives
+from storyclust.stories import (
+    group_links,
+    keywords,
+    local_idf_cosines,
+    number_by_first_appearance,
+    recut_undated,
+    representatives,
+)
 
 
 def _links(pairs: list[tuple[int, int]], scores: list[float]) -> Links:
@@ -338,3 +347,70 @@ def test_a_weak_link_does_not_make_one_group() -> None:
     links = _links([(0, 1), (1, 2), (2, 3)], [0.9, 0.2, 0.9])
     assert linkage_components(4, links, 0.25).tolist() == [0, 0, 1, 1]
     assert linkage_components(4, links, 0.2).tolist() == [0, 0, 0, 0]
+
+
+def _local_idf_cosines_plainly(x: np.ndarray) -> np.ndarray:
+    """The formula, a row and a term at a time."""
+    m, t = x.shape
+    df = [sum(1 for i in range(m) if x[i, j] != 0) for j in range(t)]
+    rows = []
+    for i in range(m):
+        row = [x[i, j] * (math.log((1 + m) / (1 + df[j])) + 1) for j in range(t)]
+        norm = math.sqrt(sum(v * v for v in row)) or 1.0
+        rows.append([v / norm for v in row])
+    return np.array([[sum(a * b for a, b in zip(r, q)) for q in rows] for r in rows])
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from([0.0, 0.0, 0.5, 1.0, 2.0]), min_size=5, max_size=5),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_local_idf_cosines_follow_the_formula(rows: list[list[float]]) -> None:
+    x = np.array(rows)
+    assert np.allclose(local_idf_cosines(sp.csr_matrix(x)), _local_idf_cosines_plainly(x))
+
+
+def _two_weeks() -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    # Every article shares "jobless claims" (terms 0, 1); term 2 or 3 is its week's.
+    x = sp.csr_matrix(np.array([[3, 3, 1, 0]] * 3 + [[3, 3, 0, 1]] * 3, dtype=np.float64))
+    return x, np.full(6, np.nan), np.full(6, 60)
+
+
+def test_recut_undated_parts_a_running_issue_by_its_rarer_words() -> None:
+    x, days, lengths = _two_weeks()
+    kw = {"min_size": 6, "threshold": 0.9, "headline_only_words": 20}
+    labels, cut_from = recut_undated(np.full(6, 4), x, days, lengths, **kw)
+    assert labels.tolist() == [5, 5, 5, 6, 6, 6] and cut_from.tolist() == [4] * 6
+    # Another story beside it is left as it is, and so is a story too small.
+    labels, cut_from = recut_undated(
+        np.array([0] * 6 + [1]),
+        sp.vstack([x, x[:1]]),
+        np.append(days, np.nan),
+        np.append(lengths, 60),
+        **kw,
+    )
+    assert labels.tolist() == [2, 2, 2, 3, 3, 3, 1] and cut_from.tolist() == [0] * 6 + [-1]
+    same = np.zeros(6, dtype=np.int64)
+    assert recut_undated(same, x, days, lengths, **{**kw, "min_size": 7})[0].tolist() == [0] * 6
+
+
+def test_recut_undated_leaves_dated_headline_and_one_event_stories_whole() -> None:
+    x, days, lengths = _two_weeks()
+    kw = {"min_size": 6, "threshold": 0.9, "headline_only_words": 20}
+    same = np.zeros(6, dtype=np.int64)
+    half = days.copy()
+    half[:3] = 18_500.0  # 3 of 6 dated: still re-cut
+    assert recut_undated(same, x, half, lengths, **kw)[0].tolist() == [1, 1, 1, 2, 2, 2]
+    half[3] = 18_500.0  # most dated: time tells the weeks apart, not this
+    assert recut_undated(same, x, half, lengths, **kw)[0].tolist() == [0] * 6
+    short = lengths.copy()
+    short[:3] = 20  # half of them headlines alone
+    assert recut_undated(same, x, days, short, **kw)[0].tolist() == [0] * 6
+    # One event with an outlier: the piece of 5 holds over half the story, so it stays whole.
+    one = sp.csr_matrix(np.array([[3, 3, 1, 0]] * 5 + [[3, 3, 0, 1]], dtype=np.float64))
+    labels, cut_from = recut_undated(same, one, days, lengths, **kw)
+    assert labels.tolist() == [0] * 6 and cut_from.tolist() == [-1] * 6

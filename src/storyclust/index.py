@@ -254,6 +254,11 @@ class StoryIndex(Assigner):
                 f"max_story_members must be an integer >= 2; got {max_story_members!r}"
             )
         given = Settings.from_kwargs(**settings)
+        if given.recut_size:
+            raise SettingsError(
+                f"recut_size={given.recut_size!r} is a setting of storyclust.cluster only: a "
+                "StoryIndex does not re-cut undated stories by local word rarity; leave it at 0"
+            )
         if callable(given.representative):
             raise SettingsError(
                 "a StoryIndex cannot store a callable representative; use 'central', "

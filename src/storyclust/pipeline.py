@@ -159,11 +159,13 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
             del pairs
             release_memory()
         with stages.stage("stories"):
-            raw, scores = partition(feats, links, settings)
+            raw, scores, raw_recut = partition(feats, links, settings)
             # Back to input order: labels by first appearance in the input.
             labels_in = np.empty(n, dtype=np.int64)
             labels_in[order] = raw
             labels = number_by_first_appearance(labels_in)
+            recut_from = np.empty(n, dtype=np.int64)
+            recut_from[order] = raw_recut
             inv = _inverse(order)
             links_in = _to_input_positions(links, order)
             coh, weak, weak_score = cohesion(labels[order], scores)
@@ -198,6 +200,7 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
         stories=stories,
         link_arrays=links_in,
         settings=settings.to_dict(),
+        recut_from=recut_from if settings.recut_size else None,
         report=articles.report,
         timings=stages.timings,
         memory={**memory, **_process_peak()},
@@ -362,6 +365,15 @@ def cluster(
     strip_boilerplate : bool, default True
         Learn boilerplate lines from the corpus and strip them first
         (:func:`storyclust.find_boilerplate`).
+    recut_size : int, default 0
+        Off by default. For an undated archive spanning months: each story of at
+        least this many articles, at least half of them undated and most with text
+        beyond a headline, is cut again by the rarity of its words among its own
+        articles (:func:`storyclust.stories.recut_undated`), so that the reports of
+        a running issue (weekly jobless claims) part by week. 10 is measured (README,
+        Quality); it splits some stories of one event too.
+    recut_threshold : float, default 0.15
+        Where that re-cut's dendrogram is cut.
     representative : {"central", "earliest", "longest"}, list of str, or callable, default "central"
         Which article stands for each story: the one with the highest mean score
         to the others (``"central"``), the first published, the longest; a list names outlets in order of preference (the central article breaks

@@ -608,7 +608,7 @@ def _link_group(
     g = int(rows["group"].iloc[0])
     pos, feats = assembly.features(rows)
     mine = stages.local_links(links.take(np.arange(starts[g], starts[g + 1])), pos)
-    labels, _ = stages.partition(feats, mine, assembly.settings)
+    labels, _, _ = stages.partition(feats, mine, assembly.settings)
     return pd.DataFrame({"pos": pos, "group": np.full(len(pos), g), "label": labels})
 
 

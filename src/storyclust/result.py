@@ -172,6 +172,10 @@ class StoryResult:
         The estimate made before the run (:func:`storyclust.pipeline.estimate_memory`)
         and, where the system tells, the process's peak resident memory
         (``process_peak_mib``), in MiB.
+    recut_from : ndarray of int64, shape (n_articles,), or None
+        With ``recut_size``: for each article whose story was re-cut
+        (:func:`storyclust.stories.recut_undated`), a number shared by the articles
+        of the story it was cut from; -1 elsewhere. None without ``recut_size``.
 
     Examples
     --------
@@ -201,6 +205,7 @@ class StoryResult:
     report: LoadReport
     timings: dict[str, float] = field(default_factory=dict)
     memory: dict[str, float] = field(default_factory=dict)
+    recut_from: npt.NDArray[np.int64] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -239,7 +244,8 @@ class StoryResult:
           date: without dates, the reports of a running issue followed for months
           (weekly jobless claims, a long hearing) can join one story, as measured on
           the undated AllSides probe (README, Quality); for an archive spanning
-          months, ``threshold=0.35`` keeps stories tighter.
+          months, ``recut_size=10`` cuts such stories again. Not given when
+          ``recut_size`` is set.
         """
         out = []
         soon = datetime.now(timezone.utc) + timedelta(days=1)
@@ -253,12 +259,14 @@ class StoryResult:
             )
         undated = sum(1 for a in self.articles if a.published is None)
         largest = max((s.size for s in self.stories), default=0)
-        if largest >= UNDATED_NOTE_SIZE and 2 * undated >= len(self.articles):
+        recut = self.settings.get("recut_size")
+        if largest >= UNDATED_NOTE_SIZE and 2 * undated >= len(self.articles) and not recut:
             out.append(
                 f"{undated} of {len(self.articles)} articles have no date and the largest story "
                 f"holds {largest}; without dates, reports of a running issue followed over "
-                "months can join one story. If this archive spans months, threshold 0.35 "
-                "(--threshold 0.35) keeps stories tighter (README.md, Quality)"
+                "months can join one story. If this archive spans months, recut_size=10 "
+                "(--set recut_size=10) cuts large undated stories again by the rarity of their "
+                "words in the story (README.md, Quality)"
             )
         return out
 
@@ -361,7 +369,8 @@ class StoryResult:
 
             ``apart`` holds ``reason`` (a sentence), ``same_linkage_group`` (whether
             a chain of links scoring at least ``threshold`` joins the two stories;
-            if not, no cut could put them together), ``pairs_between`` (articles of
+            if not, no cut could put them together), ``recut`` (whether the two were
+            one story until ``recut_size`` cut it again), ``pairs_between`` (articles of
             one story times the other's), ``linked_pairs`` (how many of those pairs
             are scored links), ``strongest_link`` and ``mean_linked_score`` (over
             those links; None without any).
@@ -423,6 +432,8 @@ class StoryResult:
                 "time_decay_days": s.get("time_decay_days"),
                 "threshold": s.get("threshold"),
                 "linkage": s.get("linkage"),
+                "recut_size": s.get("recut_size"),
+                "recut_threshold": s.get("recut_threshold"),
             },
             "cohesion_a": self.stories[la].cohesion,
             "cohesion_b": self.stories[lb].cohesion,
@@ -460,7 +471,22 @@ class StoryResult:
             if len(scores)
             else f"none of the {na * nb} pairs between them is a scored link"
         )
-        if not same_group:
+        cut_from = self.recut_from
+        recut = (
+            cut_from is not None
+            and cut_from[members_a[0]] >= 0
+            and cut_from[members_a[0]] == cut_from[members_b[0]]
+        )
+        if recut:
+            assert cut_from is not None
+            whole = int((cut_from == cut_from[members_a[0]]).sum())
+            reason = (
+                f"re-cut: story {la} ({na} articles) and story {lb} ({nb}) were parts of one "
+                f"story of {whole}, mostly undated, cut again by the rarity of its words among "
+                f"its own articles (recut_size {s.get('recut_size')}, recut_threshold "
+                f"{s.get('recut_threshold')}); {linked}"
+            )
+        elif not same_group:
             reason = (
                 f"no chain of links scoring at least threshold {t:g} joins story {la} and story "
                 f"{lb}: they were never in one linkage group; {linked}"
@@ -480,6 +506,7 @@ class StoryResult:
         return {
             "reason": reason,
             "same_linkage_group": same_group,
+            "recut": recut,
             "pairs_between": na * nb,
             "linked_pairs": len(scores),
             "strongest_link": strongest,

@@ -51,6 +51,8 @@ class Settings:
     max_component_size: int = 10000
     n_keywords: int = 5
     strip_boilerplate: bool = True
+    recut_size: int = 0
+    recut_threshold: float = 0.15
 
     def __post_init__(self) -> None:
         # As saved (to_dict writes infinity as "inf"): recorded settings replay as they are.
@@ -98,6 +100,8 @@ class Settings:
         _int("max_neighbors", self.max_neighbors, 1)
         _int("max_component_size", self.max_component_size, 2)
         _int("n_keywords", self.n_keywords, 0)
+        _int("recut_size", self.recut_size, 0)
+        _unit("recut_threshold", self.recut_threshold, low_open=True)
         for name in ("time_window_days", "time_decay_days"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:

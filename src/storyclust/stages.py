@@ -55,7 +55,7 @@ from .similarity import (
     shingle_hashes,
     term_counts,
 )
-from .stories import group_links, linkage_components
+from .stories import group_links, linkage_components, recut_undated
 from .text import STOP_WORDS, hash_strings, names_and_numbers, normalize, title_names, tokenize
 
 __all__ = [
@@ -1172,11 +1172,15 @@ class GroupScores:
         return condensed_scores(self.feats, members, mine, self.settings)
 
 
-def partition(features: Features, links: Links, settings: Settings) -> tuple[I64, GroupScores]:
-    """Scored links -> a story number per article (canonical positions), and the group scorer.
+def partition(features: Features, links: Links, settings: Settings) -> tuple[I64, GroupScores, I64]:
+    """Scored links -> a story number per article (canonical positions), the group
+    scorer, and where the stories were re-cut.
 
-    :func:`storyclust.stories.group_links` with :class:`GroupScores`: the last stage,
-    the same on one machine and on Ray.
+    :func:`storyclust.stories.group_links` with :class:`GroupScores`, then, with
+    ``recut_size``, :func:`storyclust.stories.recut_undated`: the last stage, the same
+    on one machine and on Ray. The third array holds, for each article of a re-cut
+    story, the story it was cut from (-1 elsewhere, and everywhere without
+    ``recut_size``).
     """
     scores = GroupScores(features, links, settings)
     labels = group_links(
@@ -1189,7 +1193,18 @@ def partition(features: Features, links: Links, settings: Settings) -> tuple[I64
         condensed=scores.condensed,
         groups=scores.component,
     )
-    return labels, scores
+    if not settings.recut_size:
+        return labels, scores, np.full(len(labels), -1, dtype=np.int64)
+    labels, recut_from = recut_undated(
+        labels,
+        features.tfidf,
+        features.days,
+        features.lengths,
+        min_size=settings.recut_size,
+        threshold=settings.recut_threshold,
+        headline_only_words=settings.headline_only_words,
+    )
+    return labels, scores, recut_from
 
 
 # --- The later stages in parts: time blocks for the neighbour search, groups of components ---

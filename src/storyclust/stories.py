@@ -29,7 +29,9 @@ __all__ = [
     "group_links",
     "keywords",
     "linkage_components",
+    "local_idf_cosines",
     "number_by_first_appearance",
+    "recut_undated",
     "representatives",
 ]
 
@@ -38,6 +40,9 @@ F64 = npt.NDArray[np.float64]
 
 #: Groups larger than this are scored in condensed form when a scorer for it is given.
 LARGE_GROUP = 64
+#: A re-cut (:func:`recut_undated`) is kept only if no piece holds more than this share
+#: of the story: one event with a few outlying reports stays whole.
+RECUT_MAX_SHARE = 0.5
 #: Articles summed at a time when finding keywords (bounds the memory).
 _KEYWORD_ROWS = 16_384
 
@@ -209,6 +214,111 @@ def _linkage(dist: F64, m: int, method: str) -> F64:
         return average_linkage(dist, m)
     z: F64 = linkage(dist, method=method)
     return z
+
+
+def local_idf_cosines(x: sp.spmatrix) -> F64:
+    """Cosines of the rows of `x` after each term is weighed again by its IDF among them.
+
+    scikit-learn's ``TfidfTransformer`` (smooth IDF over these rows:
+    ``log((1 + m) / (1 + df)) + 1``), applied to the rows as they are, then
+    L2-normalised; all-zero rows stay zero.
+
+    Examples
+    --------
+    >>> x = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [1.0, 0.0, 1.0]]))
+    >>> local_idf_cosines(x).round(3)
+    array([[1.   , 1.   , 0.312],
+           [1.   , 1.   , 0.312],
+           [0.312, 0.312, 1.   ]])
+    """
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    y = TfidfTransformer().fit_transform(sp.csr_matrix(x, dtype=np.float64))
+    out: F64 = np.asarray((y @ y.T).toarray(), dtype=np.float64)
+    return out
+
+
+def recut_undated(
+    labels: npt.ArrayLike,
+    tfidf: sp.spmatrix,
+    days: npt.ArrayLike,
+    lengths: npt.ArrayLike,
+    *,
+    min_size: int,
+    threshold: float,
+    headline_only_words: int,
+    max_share: float = RECUT_MAX_SHARE,
+) -> tuple[I64, I64]:
+    """Large undated stories cut again by the rarity of their words inside the story.
+
+    Without dates, the reports of a running issue followed for months (weekly
+    jobless claims, a long confirmation fight) can form one story: the words they
+    all share outweigh what tells one week from the next. Each story of at least
+    `min_size` articles, at least half of them undated (``days`` NaN) and fewer
+    than half of them headlines alone (``lengths`` at most `headline_only_words`
+    tokens: over headlines, a story's own word counts are too thin), is cut by
+    average linkage at `threshold` over :func:`local_idf_cosines` of its TF-IDF rows.
+    The cut is kept only if no piece holds more than `max_share` of the story.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (n,)
+        Story of each article (any non-negative numbers).
+    tfidf : sparse matrix, shape (n, n_terms)
+    days : array_like of float, shape (n,)
+        Publication day; NaN where unknown.
+    lengths : array_like of int, shape (n,)
+        Tokens of title and text.
+    min_size : int
+        The smallest story re-cut.
+    threshold : float
+        Where the local dendrogram is cut.
+    headline_only_words : int
+    max_share : float, default :data:`RECUT_MAX_SHARE` (0.5)
+        A cut whose largest piece holds more than this share of the story is not
+        kept (one event with a few outlying reports stays whole).
+
+    Returns
+    -------
+    labels : ndarray of int64, shape (n,)
+        The stories after the re-cut: a re-cut story's pieces are numbered after the
+        largest input label, stories visited in label order.
+    recut_from : ndarray of int64, shape (n,)
+        The input label of each article whose story was re-cut; -1 elsewhere.
+
+    Examples
+    --------
+    >>> x = sp.csr_matrix(np.array([[3, 3, 1, 0]] * 3 + [[3, 3, 0, 1]] * 3, dtype=float))
+    >>> labels, recut_from = recut_undated(np.zeros(6, int), x, np.full(6, np.nan), np.full(6, 60),
+    ...                                    min_size=6, threshold=0.9, headline_only_words=20)
+    >>> labels.tolist(), recut_from.tolist()
+    ([1, 1, 1, 2, 2, 2], [0, 0, 0, 0, 0, 0])
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    undated = np.isnan(np.asarray(days, dtype=np.float64))
+    short = np.asarray(lengths) <= headline_only_words
+    out = labels.copy()
+    recut_from = np.full(len(labels), -1, dtype=np.int64)
+    if len(labels) < min_size:
+        return out, recut_from
+    x = sp.csr_matrix(tfidf)
+    nxt = int(labels.max()) + 1
+    order = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    for members in np.split(order, cuts):
+        m = len(members)
+        if m < min_size or 2 * undated[members].sum() < m or 2 * short[members].sum() >= m:
+            continue
+        dist = squareform(local_idf_cosines(x[members]), checks=False)
+        np.subtract(1.0, dist, out=dist)
+        np.clip(dist, 0.0, 1.0, out=dist)
+        sub = flat_clusters(average_linkage(dist, m), m, _cut_distance(threshold))
+        if np.bincount(sub).max() > max_share * m:
+            continue
+        out[members] = nxt + sub - 1
+        recut_from[members] = labels[members[0]]
+        nxt += int(sub.max())
+    return out, recut_from
 
 
 def number_by_first_appearance(labels: npt.ArrayLike) -> I64:
