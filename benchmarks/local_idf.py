@@ -56,6 +56,8 @@ VARIANTS: dict[str, tuple[Any, ...]] = {
     "re-cut size 10, at 0.15, rho 1": ("recut", 10, 0.15, 1.0),
     "re-cut size 10, at 0.2, rho 0.5": ("recut", 10, 0.2, 0.5),
     "re-cut size 15, at 0.15, rho 0.5": ("recut", 15, 0.15, 0.5),
+    "re-cut size 20, at 0.15, rho 0.5": ("recut", 20, 0.15, 0.5),
+    "re-cut size 30, at 0.15, rho 0.5": ("recut", 30, 0.15, 0.5),
 }
 
 
