@@ -63,7 +63,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         "--set",
         action="append",
         metavar="KEY=VALUE",
-        help="any other setting of storyclust.cluster, e.g. --set linkage=single (repeatable)",
+        help="any other setting of storyclust.cluster, e.g. --set linkage=single, or --set "
+        "recut_size=10 for an undated archive spanning months (repeatable)",
     )
     p.add_argument(
         "--errors",
