@@ -232,7 +232,7 @@ def test_ten_thousand_articles_load_quickly(browser: Any, tmp_path: Path) -> Non
 def test_notes_are_shown_above_the_stories(browser: Any, tmp_path: Path) -> None:
     weekly = [
         {"id": f"w{k}", "title": f"Weekly jobless claims change to {200 + 7 * k},000 last week"}
-        for k in range(20)
+        for k in range(30)
     ]
     noted = storyclust.cluster(weekly, progress=False)
     assert len(noted.notes) == 1
@@ -241,7 +241,7 @@ def test_notes_are_shown_above_the_stories(browser: Any, tmp_path: Path) -> None
     assert items.all_text_contents() == [f"Note: {noted.notes[0]}"]
     assert items.first.is_visible()
     plain = Page(
-        browser, write_html(storyclust.cluster(weekly[:19], progress=False), tmp_path / "p.html")
+        browser, write_html(storyclust.cluster(weekly[:29], progress=False), tmp_path / "p.html")
     )
     assert plain.page.locator("#notes li").count() == 0
     assert not plain.page.locator("#notes").is_visible()

@@ -286,33 +286,33 @@ def test_articles_dated_after_tomorrow_are_noted(
 def test_a_large_story_in_undated_input_is_noted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # 24 weekly reports of one running issue: undated, they become one story
+    # 32 weekly reports of one running issue: undated, they become one story
     rows = [
         {
             "id": f"w{k}",
             "title": f"Weekly jobless claims change to {200 + 7 * k},000 in the latest week",
             "text": "Americans filing new claims for unemployment benefits, the Labor Department said.",
         }
-        for k in range(24)
+        for k in range(32)
     ]
     path = tmp_path / "undated.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
     err = capsys.readouterr().err
-    assert "largest 24" in err
-    assert "note: 24 of 24 articles have no date and the largest story holds 24" in err
+    assert "largest 32" in err
+    assert "note: 32 of 32 articles have no date and the largest story holds 32" in err
     assert "--set recut_size=10" in err
     # no note for a small story, nor when most articles are dated
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows[:19]), encoding="utf-8")
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows[:29]), encoding="utf-8")
     assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
     err = capsys.readouterr().err
-    assert "largest 19" in err and "have no date" not in err
-    for k, r in enumerate(rows[:12]):
+    assert "largest 29" in err and "have no date" not in err
+    for k, r in enumerate(rows[:16]):
         r["published"] = f"2021-03-{1 + k:02d}T12:00:00Z"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
-    assert "note: 12 of 24 articles have no date" in capsys.readouterr().err
-    rows[12]["published"] = "2021-03-13T12:00:00Z"
+    assert "note: 16 of 32 articles have no date" in capsys.readouterr().err
+    rows[16]["published"] = "2021-03-17T12:00:00Z"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
     assert "have no date" not in capsys.readouterr().err

@@ -129,14 +129,14 @@ def test_a_title_from_text_is_cut_at_a_word() -> None:
 def test_notes_name_future_dates_and_large_undated_stories() -> None:
     weekly = [
         {"id": f"w{k}", "title": f"Weekly jobless claims change to {200 + 7 * k},000 last week"}
-        for k in range(20)
+        for k in range(30)
     ]
     res = storyclust.cluster(weekly, progress=False)
-    assert max(s.size for s in res.stories) == 20
+    assert max(s.size for s in res.stories) == 30
     (note,) = res.notes
-    assert note.startswith("20 of 20 articles have no date and the largest story holds 20")
+    assert note.startswith("30 of 30 articles have no date and the largest story holds 30")
     assert res.metadata()["notes"] == res.notes
-    assert storyclust.cluster(weekly[:19], progress=False).notes == []  # largest 19
+    assert storyclust.cluster(weekly[:29], progress=False).notes == []  # largest 29
     dated = [dict(a, published="2021-03-01T12:00:00Z") for a in weekly]
     dated[3]["published"] = "2201-03-01T12:00:00Z"  # a mistyped year
     (note,) = storyclust.cluster(dated, progress=False).notes

@@ -61,7 +61,7 @@ _STORY_COLUMNS = [
 
 
 #: The story size from which a mostly undated result gets a note (:attr:`StoryResult.notes`).
-UNDATED_NOTE_SIZE = 20
+UNDATED_NOTE_SIZE = 30
 
 
 @dataclass(frozen=True)
@@ -240,7 +240,7 @@ class StoryResult:
 
         - Articles dated after tomorrow: most likely a mistyped year or a day-month
           swap, and they keep the article from stories it belongs to.
-        - A story of 20 or more articles when at least half the articles have no
+        - A story of 30 or more articles when at least half the articles have no
           date: without dates, the reports of a running issue followed for months
           (weekly jobless claims, a long hearing) can join one story, as measured on
           the undated AllSides probe (README, Quality); for an archive spanning
