@@ -167,7 +167,7 @@ def group_links(
 
 def _cut_piece(
     piece: I64,
-    graph: sp.csr_matrix,
+    graph: sp.csr_matrix | None,
     similarity: Callable[[I64], F64] | None,
     condensed: Callable[[I64], F64] | None,
     method: str,
@@ -185,7 +185,11 @@ def _cut_piece(
     if condensed is not None and len(piece) > LARGE_GROUP:
         flat = condensed(piece)
     else:
-        dist = graph[piece][:, piece].toarray() if similarity is None else similarity(piece)
+        if similarity is None:
+            assert graph is not None, "a graph or a similarity is needed"
+            dist = graph[piece][:, piece].toarray()
+        else:
+            dist = similarity(piece)
         if len(piece) == 2:  # what linkage and fcluster give for two articles, without them
             apart = min(max(1.0 - float(dist[0, 1]), 0.0), 1.0)
             return np.array([1, 1] if apart <= cut else [1, 2], dtype=np.int64)
@@ -309,10 +313,9 @@ def recut_undated(
         m = len(members)
         if m < min_size or 2 * undated[members].sum() < m or 2 * short[members].sum() >= m:
             continue
-        dist = squareform(local_idf_cosines(x[members]), checks=False)
-        np.subtract(1.0, dist, out=dist)
-        np.clip(dist, 0.0, 1.0, out=dist)
-        sub = flat_clusters(average_linkage(dist, m), m, _cut_distance(threshold))
+        sub = _cut_piece(
+            members, None, lambda p: local_idf_cosines(x[p]), None, "average", threshold
+        )
         if np.bincount(sub).max() > max_share * m:
             continue
         out[members] = nxt + sub - 1
