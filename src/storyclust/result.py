@@ -233,10 +233,11 @@ class StoryResult:
             out.append(rec)
         return out
 
-    @property
+    @functools.cached_property
     def notes(self) -> list[str]:
         """Things to check in this result, as sentences (empty when none); the
         ``storyclust`` command prints them, and :meth:`metadata` records them.
+        Worked out once (a pass over the articles), at the first use.
 
         - Articles dated after tomorrow: most likely a mistyped year or a day-month
           swap, and they keep the article from stories it belongs to.
@@ -298,7 +299,7 @@ class StoryResult:
             },
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "memory": dict(self.memory),
-            "notes": self.notes,
+            "notes": list(self.notes),
         }
         if label_field is not None:
             out["output"] = {
