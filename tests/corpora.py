@@ -182,3 +182,11 @@ WEEKLY_CLAIMS = [
     for w, (fig, verb, detail, month) in enumerate(_WEEKS)
     for k in range(3)
 ]
+
+
+def weekly_headlines(n: int) -> list[dict[str, str]]:
+    """`n` undated headlines of one running issue, a figure apiece: one story by default."""
+    return [
+        {"id": f"w{k}", "title": f"Weekly jobless claims change to {200 + 7 * k},000 last week"}
+        for k in range(n)
+    ]

@@ -19,6 +19,7 @@ import pytest
 import storyclust
 from storyclust.report import _tokens, shared_spans, write_html
 
+from .corpora import weekly_headlines
 from .report_data import demo_result, synthetic_result
 
 CHROMIUM = os.environ.get("STORYCLUST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -230,10 +231,7 @@ def test_ten_thousand_articles_load_quickly(browser: Any, tmp_path: Path) -> Non
 
 
 def test_notes_are_shown_above_the_stories(browser: Any, tmp_path: Path) -> None:
-    weekly = [
-        {"id": f"w{k}", "title": f"Weekly jobless claims change to {200 + 7 * k},000 last week"}
-        for k in range(30)
-    ]
+    weekly = weekly_headlines(30)
     noted = storyclust.cluster(weekly, progress=False)
     assert len(noted.notes) == 1
     page = Page(browser, write_html(noted, tmp_path / "noted.html"))

@@ -12,7 +12,7 @@ import pytest
 import storyclust
 from storyclust.cli import main
 
-from .corpora import CORPUS, GOLD
+from .corpora import CORPUS, GOLD, weekly_headlines
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "data" / "ecbplus_sample.jsonl"
 
@@ -287,14 +287,7 @@ def test_a_large_story_in_undated_input_is_noted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # 32 weekly reports of one running issue: undated, they become one story
-    rows = [
-        {
-            "id": f"w{k}",
-            "title": f"Weekly jobless claims change to {200 + 7 * k},000 in the latest week",
-            "text": "Americans filing new claims for unemployment benefits, the Labor Department said.",
-        }
-        for k in range(32)
-    ]
+    rows = weekly_headlines(32)
     path = tmp_path / "undated.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0

@@ -9,7 +9,7 @@ import pytest
 
 import storyclust
 
-from .corpora import CORPUS
+from .corpora import CORPUS, weekly_headlines
 
 
 @pytest.fixture(scope="module")
@@ -127,10 +127,7 @@ def test_a_title_from_text_is_cut_at_a_word() -> None:
 
 
 def test_notes_name_future_dates_and_large_undated_stories() -> None:
-    weekly = [
-        {"id": f"w{k}", "title": f"Weekly jobless claims change to {200 + 7 * k},000 last week"}
-        for k in range(30)
-    ]
+    weekly = weekly_headlines(30)
     res = storyclust.cluster(weekly, progress=False)
     assert max(s.size for s in res.stories) == 30
     (note,) = res.notes
