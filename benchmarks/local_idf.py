@@ -13,6 +13,10 @@ stories that weighs each term again by its IDF among the story's own articles:
   fewer than half headlines alone, is cut again by average linkage at ``recut`` over
   the cosines of its TF-IDF rows weighed again by the terms' IDF among its own
   articles (:func:`storyclust.stories.local_idf_cosines`);
+- a story of m articles is re-cut only when its
+  :func:`storyclust.stories.local_cohesion` (the mean of those cosines over its
+  pairs) is below ``cohesion * sqrt(max(m, 10) / 10)`` (``recut_cohesion``: one
+  event told in detail stays whole; 1 re-cuts every story that qualifies);
 - the re-cut is kept only when no piece holds more than ``rho`` of the story (one
   event with a few outlying reports stays whole).
 
@@ -47,17 +51,24 @@ from bench_quality import story_subsets
 
 I64 = npt.NDArray[np.int64]
 
-#: name -> ("threshold", t) for the plain cut at t, or ("recut", size, recut, rho)
+#: name -> ("threshold", t): the plain cut at t (no re-cut), or
+#: ("recut", size, recut, rho, cohesion): the plain cut at the pipeline's threshold, then
+#: :func:`recut_undated` (``recut_size``, ``recut_threshold``, ``max_share``, ``recut_cohesion``)
 VARIANTS: dict[str, tuple[Any, ...]] = {
-    "storyclust (threshold 0.25)": ("threshold", 0.25),
+    "storyclust (re-cut size 10, cohesion 0.06)": ("recut", 10, 0.15, 0.5, 0.06),
+    "no re-cut (threshold 0.25)": ("threshold", 0.25),
     "threshold 0.35": ("threshold", 0.35),
     "threshold 0.4": ("threshold", 0.4),
-    "re-cut size 10, at 0.15, rho 0.5": ("recut", 10, 0.15, 0.5),
-    "re-cut size 10, at 0.15, rho 1": ("recut", 10, 0.15, 1.0),
-    "re-cut size 10, at 0.2, rho 0.5": ("recut", 10, 0.2, 0.5),
-    "re-cut size 15, at 0.15, rho 0.5": ("recut", 15, 0.15, 0.5),
-    "re-cut size 20, at 0.15, rho 0.5": ("recut", 20, 0.15, 0.5),
-    "re-cut size 30, at 0.15, rho 0.5": ("recut", 30, 0.15, 0.5),
+    "re-cut size 10, cohesion 0.05": ("recut", 10, 0.15, 0.5, 0.05),
+    "re-cut size 10, cohesion 0.07": ("recut", 10, 0.15, 0.5, 0.07),
+    "re-cut size 10, cohesion 0.08": ("recut", 10, 0.15, 0.5, 0.08),
+    "re-cut size 6, cohesion 0.06": ("recut", 6, 0.15, 0.5, 0.06),
+    "re-cut size 10, cohesion 1": ("recut", 10, 0.15, 0.5, 1.0),
+    "re-cut size 10, cohesion 1, rho 1": ("recut", 10, 0.15, 1.0, 1.0),
+    "re-cut size 10, cohesion 1, at 0.2": ("recut", 10, 0.2, 0.5, 1.0),
+    "re-cut size 15, cohesion 1": ("recut", 15, 0.15, 0.5, 1.0),
+    "re-cut size 20, cohesion 1": ("recut", 20, 0.15, 0.5, 1.0),
+    "re-cut size 30, cohesion 1": ("recut", 30, 0.15, 0.5, 1.0),
 }
 
 
@@ -84,6 +95,7 @@ def score_corpus(
                 threshold=v[2],
                 headline_only_words=settings.headline_only_words,
                 max_share=v[3],
+                cohesion=v[4],
             )[0]
         out[name] = {
             "pairwise_f1": evaluate(g, lab)["pairwise_f1"],

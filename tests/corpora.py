@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 BOILER = (
     "Related Articles\nSign up for our newsletter to get the latest headlines every morning.\n"
     "Comments\nShare this article on Facebook and Twitter. All rights reserved."
@@ -182,6 +184,32 @@ WEEKLY_CLAIMS = [
     for w, (fig, verb, detail, month) in enumerate(_WEEKS)
     for k in range(3)
 ]
+
+
+_QUAKE = [
+    "A magnitude 7.1 earthquake struck off the coast of Miyagi late on Saturday.",
+    "Residents of Sendai felt strong shaking for nearly a minute.",
+    "The Japan Meteorological Agency briefly issued a tsunami advisory for the coast.",
+    "East Japan Railway halted Tohoku Shinkansen services to inspect the tracks.",
+    "Tohoku Electric said about 2,000 homes in Ishinomaki lost power.",
+    "Prime Minister Kishida told reporters the government was gathering information.",
+    "No abnormalities were found at the Onagawa nuclear plant, its operator said.",
+]
+
+
+def quake_reports(n: int) -> list[dict[str, str]]:
+    """`n` (at most 35) undated reports of one event, each four of seven sentences
+    about it: one story whose reports stay alike once their shared words are
+    discounted, which the default re-cut leaves whole."""
+    picks = list(itertools.combinations(range(len(_QUAKE)), 4))[:n]
+    return [
+        {
+            "id": f"q{k}",
+            "title": f"Strong quake hits Miyagi ({k})",
+            "text": " ".join(_QUAKE[i] for i in pick),
+        }
+        for k, pick in enumerate(picks)
+    ]
 
 
 def weekly_headlines(n: int) -> list[dict[str, str]]:

@@ -212,18 +212,19 @@ def test_local_idf_scores_the_pipelines_cut_and_its_recut_setting() -> None:
         gold = [a.extra["story"] for a in arts]
         res = local_idf.score_corpus(arts, gold, Settings())
         for name, kw in (
-            ("storyclust (threshold 0.25)", {}),
-            ("re-cut size 10, at 0.15, rho 0.5", {"recut_size": 10}),
+            ("storyclust (re-cut size 10, cohesion 0.06)", {}),
+            ("no re-cut (threshold 0.25)", {"recut_size": 0}),
+            ("re-cut size 10, cohesion 1", {"recut_cohesion": 1.0}),
         ):
             ours = storyclust.cluster(arts, progress=False, **kw).labels
             assert (
                 res[name]["pairwise_f1"] == storyclust.metrics.evaluate(gold, ours)["pairwise_f1"]
             )
             assert res[name]["largest"] == int(np.bincount(ours).max())
-        base = res["storyclust (threshold 0.25)"]
+        base = res["no re-cut (threshold 0.25)"]
         for name, v in local_idf.VARIANTS.items():  # a re-cut only splits
             if v[0] == "recut":
                 assert res[name]["largest"] <= base["largest"]
-    assert res["re-cut size 10, at 0.15, rho 0.5"]["pairwise_f1"] == 1.0  # the four weeks
+    assert res["re-cut size 10, cohesion 1"]["pairwise_f1"] == 1.0  # the four weeks
     assert base["largest"] == 12
     assert all(a.published is None for a in local_idf.undated_copy(storyclust.read_jsonl(sample)))

@@ -19,7 +19,7 @@ import pytest
 import storyclust
 from storyclust.report import _tokens, shared_spans, write_html
 
-from .corpora import weekly_headlines
+from .corpora import quake_reports
 from .report_data import demo_result, synthetic_result
 
 CHROMIUM = os.environ.get("STORYCLUST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -231,7 +231,7 @@ def test_ten_thousand_articles_load_quickly(browser: Any, tmp_path: Path) -> Non
 
 
 def test_notes_are_shown_above_the_stories(browser: Any, tmp_path: Path) -> None:
-    weekly = weekly_headlines(30)
+    weekly = quake_reports(30)
     noted = storyclust.cluster(weekly, progress=False)
     assert len(noted.notes) == 1
     page = Page(browser, write_html(noted, tmp_path / "noted.html"))

@@ -12,7 +12,7 @@ import pytest
 import storyclust
 from storyclust.cli import main
 
-from .corpora import CORPUS, GOLD, weekly_headlines
+from .corpora import CORPUS, GOLD, quake_reports
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "data" / "ecbplus_sample.jsonl"
 
@@ -286,15 +286,15 @@ def test_articles_dated_after_tomorrow_are_noted(
 def test_a_large_story_in_undated_input_is_noted(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # 32 weekly reports of one running issue: undated, they become one story
-    rows = weekly_headlines(32)
+    # 32 undated reports of one event, alike enough for the re-cut to leave them whole
+    rows = quake_reports(32)
     path = tmp_path / "undated.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
     err = capsys.readouterr().err
     assert "largest 32" in err
     assert "note: 32 of 32 articles have no date and the largest story holds 32" in err
-    assert "--set recut_size=10" in err
+    assert "--set recut_cohesion=1" in err
     # no note for a small story, nor when most articles are dated
     path.write_text("".join(json.dumps(r) + "\n" for r in rows[:29]), encoding="utf-8")
     assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0

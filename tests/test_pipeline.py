@@ -382,27 +382,51 @@ def test_recorded_settings_replay() -> None:
 
 def test_recut_size_parts_an_undated_running_issue_by_week() -> None:
     gold = [a["story"] for a in WEEKLY_CLAIMS]
-    whole = cluster(WEEKLY_CLAIMS, progress=False)
+    whole = cluster(WEEKLY_CLAIMS, progress=False, recut_size=0)
     assert whole.n_stories == 1 and whole.recut_from is None  # the shared words win
-    res = cluster(WEEKLY_CLAIMS, progress=False, recut_size=6)
+    # By default the re-cut looks at stories of 10 or more, but these twelve reports,
+    # written from a handful of words, stay alike with their shared words discounted.
+    kept = cluster(WEEKLY_CLAIMS, progress=False)
+    assert kept.n_stories == 1 and kept.recut_from is not None and kept.recut_from.max() == -1
+    res = cluster(WEEKLY_CLAIMS, progress=False, recut_size=6, recut_cohesion=1.0)
     assert evaluate(gold, res.labels)["pairwise_f1"] == 1.0
     assert res.recut_from is not None and len(set(res.recut_from.tolist())) == 1
     assert res.recut_from.min() >= 0
     assert res.settings["recut_size"] == 6 and res.settings["recut_threshold"] == 0.15
+    assert res.settings["recut_cohesion"] == 1.0
     # The story table, cohesion and explain follow the re-cut stories.
     assert sorted(s.size for s in res.stories) == [3, 3, 3, 3]
     assert res.explain("w0-0", "w0-2")["same_story"]
     why = res.explain("w0-0", "w1-0")
     assert not why["same_story"] and why["apart"]["recut"] and why["apart"]["same_linkage_group"]
     assert why["apart"]["reason"].startswith("re-cut: story 0 (3 articles) and story 1 (3) were")
-    assert why["weights"]["recut_size"] == 6
+    assert why["weights"]["recut_size"] == 6 and why["weights"]["recut_cohesion"] == 1.0
+    assert "recut_cohesion 1.0" in why["apart"]["reason"]
     # Any input order, the same stories; a story under recut_size, or dated, is not re-cut.
+    every = {"recut_cohesion": 1.0}
     shuffled = WEEKLY_CLAIMS[::-1]
-    assert _partition(cluster(shuffled, progress=False, recut_size=6)) == _partition(res)
-    assert cluster(WEEKLY_CLAIMS, progress=False, recut_size=13).n_stories == 1
+    assert _partition(cluster(shuffled, progress=False, recut_size=6, **every)) == _partition(res)
+    assert cluster(WEEKLY_CLAIMS, progress=False, recut_size=13, **every).n_stories == 1
     dated = [dict(a, published="2021-03-04T12:00:00Z") for a in WEEKLY_CLAIMS]
-    assert cluster(dated, progress=False, recut_size=6).n_stories == 1
-    assert StoryClusterer(recut_size=6).fit_predict(WEEKLY_CLAIMS).max() == 3
+    assert cluster(dated, progress=False, recut_size=6, **every).n_stories == 1
+    assert StoryClusterer(recut_size=6, **every).fit_predict(WEEKLY_CLAIMS).max() == 3
+
+
+def test_recut_cohesion_decides_which_undated_story_is_cut_again() -> None:
+    from storyclust.settings import Settings
+    from storyclust.stages import corpus_features
+    from storyclust.stories import local_cohesion
+
+    feats = corpus_features(storyclust.to_articles(WEEKLY_CLAIMS), Settings())
+    c = local_cohesion(feats.tfidf)  # the twelve are one story: its cohesion
+    assert 0 < c < 1
+    # 12 articles: the bar is recut_cohesion * sqrt(12 / 10).
+    bar = math.sqrt(1.2)
+    cut = cluster(WEEKLY_CLAIMS, progress=False, recut_cohesion=(c + 1e-6) / bar)
+    assert cut.n_stories == 4 and cut.recut_from is not None and cut.recut_from.min() == 0
+    kept = cluster(WEEKLY_CLAIMS, progress=False, recut_cohesion=(c - 1e-6) / bar)
+    assert kept.n_stories == 1
+    assert cluster(WEEKLY_CLAIMS, progress=False).settings["recut_cohesion"] == 0.06
 
 
 @pytest.mark.parametrize(
@@ -411,6 +435,8 @@ def test_recut_size_parts_an_undated_running_issue_by_week() -> None:
         ({"recut_size": -1}, r"recut_size must be an integer >= 0; got -1"),
         ({"recut_size": 2.5}, r"recut_size must be an integer >= 0; got 2.5"),
         ({"recut_threshold": 0}, r"recut_threshold must be a number in \(0, 1\]; got 0"),
+        ({"recut_cohesion": -0.1}, r"recut_cohesion must be a number in \[0, 1\]; got -0.1"),
+        ({"recut_cohesion": "1"}, r"recut_cohesion must be a number in \[0, 1\]; got '1'"),
     ],
 )
 def test_bad_recut_settings_are_named(kwargs: dict[str, object], message: str) -> None:

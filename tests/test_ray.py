@@ -274,8 +274,9 @@ def test_missing_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_recut_size_gives_the_single_machines_stories(local_ray: None) -> None:
     from .corpora import WEEKLY_CLAIMS
 
-    expected = storyclust.cluster(WEEKLY_CLAIMS, recut_size=6, progress=False)
+    every = {"recut_size": 6, "recut_cohesion": 1.0}
+    expected = storyclust.cluster(WEEKLY_CLAIMS, progress=False, **every)
     assert expected.n_stories == 4
     ds = ray.data.from_items(WEEKLY_CLAIMS).repartition(3)
-    out = sray.cluster(ds, batch_size=5, recut_size=6).to_pandas()
+    out = sray.cluster(ds, batch_size=5, **every).to_pandas()
     _same_partition([a["id"] for a in WEEKLY_CLAIMS], expected.labels, out)

@@ -9,7 +9,7 @@ import pytest
 
 import storyclust
 
-from .corpora import CORPUS, weekly_headlines
+from .corpora import CORPUS, quake_reports, weekly_headlines
 
 
 @pytest.fixture(scope="module")
@@ -127,13 +127,21 @@ def test_a_title_from_text_is_cut_at_a_word() -> None:
 
 
 def test_notes_name_future_dates_and_large_undated_stories() -> None:
-    weekly = weekly_headlines(30)
-    res = storyclust.cluster(weekly, progress=False)
-    assert max(s.size for s in res.stories) == 30
+    quake = quake_reports(30)
+    res = storyclust.cluster(quake, progress=False)
+    assert max(s.size for s in res.stories) == 30  # alike enough for the re-cut to leave whole
     (note,) = res.notes
     assert note.startswith("30 of 30 articles have no date and the largest story holds 30")
+    assert "recut_cohesion=1 (--set recut_cohesion=1) cuts such stories" in note
     assert res.metadata()["notes"] == res.notes
-    assert storyclust.cluster(weekly[:29], progress=False).notes == []  # largest 29
+    assert storyclust.cluster(quake[:29], progress=False).notes == []  # largest 29
+    (off,) = storyclust.cluster(quake, progress=False, recut_size=0).notes
+    assert "--set recut_size=10 --set recut_cohesion=1" in off
+    assert storyclust.cluster(quake, progress=False, recut_cohesion=1.0).notes == []
+    # Headlines alone: no setting would re-cut them, so none is suggested.
+    weekly = weekly_headlines(30)
+    assert max(s.size for s in storyclust.cluster(weekly, progress=False).stories) == 30
+    assert storyclust.cluster(weekly, progress=False).notes == []
     dated = [dict(a, published="2021-03-01T12:00:00Z") for a in weekly]
     dated[3]["published"] = "2201-03-01T12:00:00Z"  # a mistyped year
     (note,) = storyclust.cluster(dated, progress=False).notes

@@ -14,6 +14,7 @@ from storyclust.links import Links, time_factor
 from storyclust.stories import (
     group_links,
     keywords,
+    local_cohesion,
     local_idf_cosines,
     number_by_first_appearance,
     recut_undated,
@@ -396,6 +397,39 @@ def test_recut_undated_parts_a_running_issue_by_its_rarer_words() -> None:
     assert labels.tolist() == [2, 2, 2, 3, 3, 3, 1] and cut_from.tolist() == [0] * 6 + [-1]
     same = np.zeros(6, dtype=np.int64)
     assert recut_undated(same, x, days, lengths, **{**kw, "min_size": 7})[0].tolist() == [0] * 6
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 6), st.integers(0, 2**32 - 1))
+def test_local_cohesion_is_the_mean_local_cosine_over_pairs(m: int, k: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    dense = rng.integers(0, 3, size=(m, k)).astype(np.float64)  # all-zero rows included
+    x = sp.csr_matrix(dense)
+    if m == 1:
+        assert local_cohesion(x) == 1.0
+        return
+    sim = local_idf_cosines(x)  # the plain twin: the whole matrix
+    expected = (sim.sum() - np.trace(sim)) / (m * (m - 1))
+    assert local_cohesion(x) == pytest.approx(expected, abs=1e-12)
+
+
+def test_recut_undated_leaves_a_story_alike_beyond_its_shared_words_whole() -> None:
+    x, days, lengths = _two_weeks()
+    kw = {"min_size": 6, "threshold": 0.9, "headline_only_words": 20}
+    same = np.zeros(6, dtype=np.int64)
+    c = local_cohesion(x)
+    assert 0 < c < 1
+    cut = recut_undated(same, x, days, lengths, **kw, cohesion=c + 1e-9)[0]
+    assert cut.tolist() == [1, 1, 1, 2, 2, 2]
+    assert recut_undated(same, x, days, lengths, **kw, cohesion=c)[0].tolist() == [0] * 6
+    # Forty articles: the cohesion asked of them grows with sqrt(40 / 10) = 2.
+    big = sp.vstack([x[:1]] * 20 + [x[3:4]] * 20).tocsr()  # 20 of each week
+    c40 = local_cohesion(big)
+    kw40 = {**kw, "min_size": 10}
+    forty = np.zeros(40, dtype=np.int64)
+    undated, long = np.full(40, np.nan), np.full(40, 60)
+    assert recut_undated(forty, big, undated, long, **kw40, cohesion=c40 / 2 + 1e-9)[0].max() == 2
+    assert recut_undated(forty, big, undated, long, **kw40, cohesion=c40 / 2 - 1e-9)[0].max() == 0
 
 
 def test_recut_undated_leaves_dated_headline_and_one_event_stories_whole() -> None:

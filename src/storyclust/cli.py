@@ -64,7 +64,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         action="append",
         metavar="KEY=VALUE",
         help="any other setting of storyclust.cluster, e.g. --set linkage=single, or --set "
-        "recut_size=10 for an undated archive spanning months (repeatable)",
+        "recut_cohesion=1 for an undated archive spanning months (repeatable)",
     )
     p.add_argument(
         "--errors",

@@ -168,6 +168,9 @@ for _record in (Assignment, StoryMatch, StoryEvent):
 # from what the index stores; the old name stays for code that imports it.
 IndexStory = Story
 
+#: Settings of :func:`storyclust.cluster` that a StoryIndex refuses (it does not re-cut).
+_CLUSTER_ONLY = ("recut_size", "recut_threshold", "recut_cohesion")
+
 
 # --- the index --------------------------------------------------------------------------------
 
@@ -253,12 +256,15 @@ class StoryIndex(Assigner):
             raise SettingsError(
                 f"max_story_members must be an integer >= 2; got {max_story_members!r}"
             )
-        given = Settings.from_kwargs(**settings)
-        if given.recut_size:
+        recut = [k for k in _CLUSTER_ONLY if settings.get(k)]
+        if recut:
+            k = recut[0]
             raise SettingsError(
-                f"recut_size={given.recut_size!r} is a setting of storyclust.cluster only: a "
-                "StoryIndex does not re-cut undated stories by local word rarity; leave it at 0"
+                f"{k}={settings[k]!r} is a setting of storyclust.cluster only: a StoryIndex does "
+                "not re-cut undated stories by local word rarity; leave it out"
             )
+        # Stored as off, so that the index's settings say what it does.
+        given = Settings.from_kwargs(**{**settings, "recut_size": 0})
         if callable(given.representative):
             raise SettingsError(
                 "a StoryIndex cannot store a callable representative; use 'central', "

@@ -365,15 +365,23 @@ def cluster(
     strip_boilerplate : bool, default True
         Learn boilerplate lines from the corpus and strip them first
         (:func:`storyclust.find_boilerplate`).
-    recut_size : int, default 0
-        Off by default. For an undated archive spanning months: each story of at
-        least this many articles, at least half of them undated and most with text
-        beyond a headline, is cut again by the rarity of its words among its own
+    recut_size : int, default 10
+        For undated archives: each story of at least this many articles, at least
+        half of them undated and most with text beyond a headline, whose articles
+        have little in common once the words they all share are discounted (see
+        `recut_cohesion`), is cut again by the rarity of its words among its own
         articles (:func:`storyclust.stories.recut_undated`), so that the reports of
-        a running issue (weekly jobless claims) part by week. 10 is measured (README,
-        Quality); it splits some stories of one event too.
+        a running issue (weekly jobless claims) part by week. 0 turns it off. Dated
+        corpora and headline-only feeds are never re-cut.
     recut_threshold : float, default 0.15
         Where that re-cut's dendrogram is cut.
+    recut_cohesion : float, default 0.06
+        A story of m articles is re-cut only if the mean cosine between its
+        articles, with terms weighed by their rarity among them
+        (:func:`storyclust.stories.local_cohesion`), is below
+        ``recut_cohesion * sqrt(max(m, 10) / 10)``: one event told in detail stays
+        whole. 1 re-cuts every story that qualifies (for an archive of running
+        issues spanning months; it splits some stories of one event too).
     representative : {"central", "earliest", "longest"}, list of str, or callable, default "central"
         Which article stands for each story: the one with the highest mean score
         to the others (``"central"``), the first published, the longest; a list names outlets in order of preference (the central article breaks

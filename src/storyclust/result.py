@@ -244,9 +244,13 @@ class StoryResult:
         - A story of 30 or more articles when at least half the articles have no
           date: without dates, the reports of a running issue followed for months
           (weekly jobless claims, a long hearing) can join one story, as measured on
-          the undated AllSides probe (README, Quality); for an archive spanning
-          months, ``recut_size=10`` cuts such stories again. Not given when
-          ``recut_size`` is set.
+          the undated AllSides probe (README, Quality). The default re-cut leaves
+          such a story whole when its articles stay alike once their shared words
+          are discounted (``recut_cohesion``); for an archive spanning months,
+          ``recut_cohesion=1`` cuts it anyway (with ``recut_size=10`` if the
+          re-cut is off). Given only for a story the re-cut looks at (mostly
+          undated, mostly with text beyond a headline), and not when
+          ``recut_cohesion`` is 1.
         """
         out = []
         soon = datetime.now(timezone.utc) + timedelta(days=1)
@@ -261,15 +265,36 @@ class StoryResult:
         undated = sum(1 for a in self.articles if a.published is None)
         largest = max((s.size for s in self.stories), default=0)
         recut = self.settings.get("recut_size")
-        if largest >= UNDATED_NOTE_SIZE and 2 * undated >= len(self.articles) and not recut:
+        gated = self.settings.get("recut_cohesion", 1) < 1
+        if (
+            largest >= UNDATED_NOTE_SIZE
+            and 2 * undated >= len(self.articles)
+            and (not recut or gated)
+            and self._recut_could_apply(max(self.stories, key=lambda s: s.size).story_id)
+        ):
+            fix = (
+                "recut_cohesion=1 (--set recut_cohesion=1) cuts such stories again"
+                if recut
+                else "recut_size=10 and recut_cohesion=1 (--set recut_size=10 --set "
+                "recut_cohesion=1) cut such stories again"
+            )
             out.append(
                 f"{undated} of {len(self.articles)} articles have no date and the largest story "
                 f"holds {largest}; without dates, reports of a running issue followed over "
-                "months can join one story. If this archive spans months, recut_size=10 "
-                "(--set recut_size=10) cuts large undated stories again by the rarity of their "
-                "words in the story (README.md, Quality)"
+                f"months can join one story. If this archive spans months, {fix} by the rarity "
+                "of their words in the story (README.md, Quality)"
             )
         return out
+
+    def _recut_could_apply(self, story: int) -> bool:
+        """Whether the undated re-cut looks at this story: at least half its articles
+        undated, and fewer than half headlines alone (words of title and text, split
+        on white space, at most ``headline_only_words``)."""
+        members = [self.articles[int(p)] for p in np.flatnonzero(self.labels == story)]
+        short = int(self.settings.get("headline_only_words", 20))
+        n_short = sum(1 for a in members if len(f"{a.title} {a.text}".split()) <= short)
+        n_undated = sum(1 for a in members if a.published is None)
+        return 2 * n_undated >= len(members) and 2 * n_short < len(members)
 
     def metadata(self, label_field: str | None = None) -> dict[str, Any]:
         """Library version, settings, input report and timings: what to save beside output.
@@ -435,6 +460,7 @@ class StoryResult:
                 "linkage": s.get("linkage"),
                 "recut_size": s.get("recut_size"),
                 "recut_threshold": s.get("recut_threshold"),
+                "recut_cohesion": s.get("recut_cohesion"),
             },
             "cohesion_a": self.stories[la].cohesion,
             "cohesion_b": self.stories[lb].cohesion,
@@ -485,7 +511,7 @@ class StoryResult:
                 f"re-cut: story {la} ({na} articles) and story {lb} ({nb}) were parts of one "
                 f"story of {whole}, mostly undated, cut again by the rarity of its words among "
                 f"its own articles (recut_size {s.get('recut_size')}, recut_threshold "
-                f"{s.get('recut_threshold')}); {linked}"
+                f"{s.get('recut_threshold')}, recut_cohesion {s.get('recut_cohesion')}); {linked}"
             )
         elif not same_group:
             reason = (

@@ -51,8 +51,9 @@ class Settings:
     max_component_size: int = 10000
     n_keywords: int = 5
     strip_boilerplate: bool = True
-    recut_size: int = 0
+    recut_size: int = 10
     recut_threshold: float = 0.15
+    recut_cohesion: float = 0.06
 
     def __post_init__(self) -> None:
         # As saved (to_dict writes infinity as "inf"): recorded settings replay as they are.
@@ -102,6 +103,7 @@ class Settings:
         _int("n_keywords", self.n_keywords, 0)
         _int("recut_size", self.recut_size, 0)
         _unit("recut_threshold", self.recut_threshold, low_open=True)
+        _unit("recut_cohesion", self.recut_cohesion, low_open=False)
         for name in ("time_window_days", "time_decay_days"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:

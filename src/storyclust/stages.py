@@ -1203,6 +1203,7 @@ def partition(features: Features, links: Links, settings: Settings) -> tuple[I64
         min_size=settings.recut_size,
         threshold=settings.recut_threshold,
         headline_only_words=settings.headline_only_words,
+        cohesion=settings.recut_cohesion,
     )
     return labels, scores, recut_from
 

@@ -43,6 +43,8 @@ LARGE_GROUP = 64
 #: A re-cut (:func:`recut_undated`) is kept only if no piece holds more than this share
 #: of the story: one event with a few outlying reports stays whole.
 RECUT_MAX_SHARE = 0.5
+#: The story size at which :func:`recut_undated`'s ``cohesion`` applies as given.
+COHESION_SIZE = 10
 #: Articles summed at a time when finding keywords (bounds the memory).
 _KEYWORD_ROWS = 16_384
 
@@ -235,11 +237,38 @@ def local_idf_cosines(x: sp.spmatrix) -> F64:
            [1.   , 1.   , 0.312],
            [0.312, 0.312, 1.   ]])
     """
-    from sklearn.feature_extraction.text import TfidfTransformer
-
-    y = TfidfTransformer().fit_transform(sp.csr_matrix(x, dtype=np.float64))
+    y = _local_idf_rows(x)
     out: F64 = np.asarray((y @ y.T).toarray(), dtype=np.float64)
     return out
+
+
+def local_cohesion(x: sp.spmatrix) -> float:
+    """Mean of :func:`local_idf_cosines` over pairs of distinct rows, without the matrix.
+
+    With unit rows y_i, the sum over pairs i != j of y_i . y_j is
+    ``|sum y_i|^2 - sum |y_i|^2``: linear in the non-zeros, so a story of
+    thousands of articles is measured without its m x m matrix.
+
+    Examples
+    --------
+    >>> x = sp.csr_matrix(np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0], [1.0, 0.0, 1.0]]))
+    >>> round(local_cohesion(x), 3)  # (1 + 0.312 + 0.312) / 3
+    0.541
+    """
+    m = x.shape[0]
+    if m < 2:
+        return 1.0
+    y = _local_idf_rows(x)
+    total = np.asarray(y.sum(axis=0)).ravel()
+    self_sim = float(y.multiply(y).sum())
+    return float((total @ total - self_sim) / (m * (m - 1)))
+
+
+def _local_idf_rows(x: sp.spmatrix) -> sp.csr_matrix:
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    y: sp.csr_matrix = TfidfTransformer().fit_transform(sp.csr_matrix(x, dtype=np.float64))
+    return y
 
 
 def recut_undated(
@@ -252,6 +281,7 @@ def recut_undated(
     threshold: float,
     headline_only_words: int,
     max_share: float = RECUT_MAX_SHARE,
+    cohesion: float = 1.0,
 ) -> tuple[I64, I64]:
     """Large undated stories cut again by the rarity of their words inside the story.
 
@@ -263,6 +293,11 @@ def recut_undated(
     tokens: over headlines, a story's own word counts are too thin), is cut by
     average linkage at `threshold` over :func:`local_idf_cosines` of its TF-IDF rows.
     The cut is kept only if no piece holds more than `max_share` of the story.
+    A story whose members still resemble each other once the words they share
+    are discounted is one event told in detail, and is left whole: a story of m
+    articles is cut only if its :func:`local_cohesion` is below
+    ``cohesion * sqrt(max(m, 10) / 10)`` (the larger an undated story, the more
+    alike its articles must be to stay one).
 
     Parameters
     ----------
@@ -281,6 +316,9 @@ def recut_undated(
     max_share : float, default :data:`RECUT_MAX_SHARE` (0.5)
         A cut whose largest piece holds more than this share of the story is not
         kept (one event with a few outlying reports stays whole).
+    cohesion : float, default 1.0
+        The local cohesion a story of up to 10 articles needs to stay whole; 1.0
+        cuts every story that qualifies by size, dates and length.
 
     Returns
     -------
@@ -312,6 +350,10 @@ def recut_undated(
     for members in np.split(order, cuts):
         m = len(members)
         if m < min_size or 2 * undated[members].sum() < m or 2 * short[members].sum() >= m:
+            continue
+        if local_cohesion(x[members]) >= cohesion * math.sqrt(
+            max(m, COHESION_SIZE) / COHESION_SIZE
+        ):
             continue
         sub = _cut_piece(
             members, None, lambda p: local_idf_cosines(x[p]), None, "average", threshold
