@@ -343,14 +343,23 @@ def recut_undated(
     recut_from = np.full(len(labels), -1, dtype=np.int64)
     if len(labels) < min_size:
         return out, recut_from
+    # Which stories qualify, counted for all at once: most stories are small, and a
+    # loop over them all would cost more than the re-cut itself on a large corpus.
+    size = np.bincount(labels)
+    eligible = (
+        (size >= min_size)
+        & (2 * np.bincount(labels, weights=undated) >= size)
+        & (2 * np.bincount(labels, weights=short) < size)
+    )
+    if not eligible.any():
+        return out, recut_from
     x = sp.csr_matrix(tfidf)
-    nxt = int(labels.max()) + 1
+    nxt = len(size)
     order = np.argsort(labels, kind="stable")
-    cuts = np.flatnonzero(np.diff(labels[order])) + 1
-    for members in np.split(order, cuts):
+    start = np.concatenate(([0], np.cumsum(size)))
+    for story in np.flatnonzero(eligible):
+        members = order[start[story] : start[story + 1]]
         m = len(members)
-        if m < min_size or 2 * undated[members].sum() < m or 2 * short[members].sum() >= m:
-            continue
         if local_cohesion(x[members]) >= cohesion * math.sqrt(
             max(m, COHESION_SIZE) / COHESION_SIZE
         ):
