@@ -542,6 +542,16 @@ def test_bad_settings_are_named(kwargs: dict[str, Any], message: str) -> None:
         StoryIndex(**kwargs)
 
 
+def test_index_stores_the_undated_recut_as_off(tmp_path: Path) -> None:
+    # The batch default re-cuts large undated stories at the end; an index cannot.
+    assert storyclust.cluster(CORPUS, progress=False).settings["recut_size"] == 10
+    path = tmp_path / "r.db"
+    with StoryIndex(path) as index:
+        assert index.settings.recut_size == 0
+    with StoryIndex.open(path, recut_size=0) as index:  # off, as stored: accepted
+        assert index.settings.recut_size == 0
+
+
 def _tamper(path: Path, sql: str, *params: Any) -> None:
     conn = sqlite3.connect(path)
     conn.execute(sql, params)

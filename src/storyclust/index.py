@@ -199,7 +199,10 @@ class StoryIndex(Assigner):
         (thresholds, weights, time, linkage, representative, ...) replace the
         stored ones from then on. ``max_component_size`` is not used: a re-cut
         covers at most ``max_story_members`` articles. A callable
-        ``representative`` cannot be stored and is refused.
+        ``representative`` cannot be stored and is refused, and so are the
+        settings of the undated re-cut (``recut_size``, ``recut_threshold``,
+        ``recut_cohesion``): it needs each story whole, so the index stores
+        ``recut_size=0``.
 
     Raises
     ------
