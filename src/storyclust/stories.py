@@ -260,14 +260,22 @@ def local_cohesion(x: sp.spmatrix) -> float:
         return 1.0
     y = _local_idf_rows(x)
     total = np.asarray(y.sum(axis=0)).ravel()
-    self_sim = float(y.multiply(y).sum())
+    self_sim = float(y.data @ y.data)
     return float((total @ total - self_sim) / (m * (m - 1)))
 
 
 def _local_idf_rows(x: sp.spmatrix) -> sp.csr_matrix:
+    """The rows of `x` weighed again by scikit-learn's ``TfidfTransformer`` fitted on
+    them, L2-normalised, over only the columns they use (a story uses a few hundred
+    of the corpus's terms: the same cosines, without the corpus's width)."""
     from sklearn.feature_extraction.text import TfidfTransformer
 
-    y: sp.csr_matrix = TfidfTransformer().fit_transform(sp.csr_matrix(x, dtype=np.float64))
+    x = sp.csr_matrix(x, dtype=np.float64)
+    used, cols = np.unique(x.indices, return_inverse=True)
+    compact = sp.csr_matrix((x.data, cols.reshape(-1), x.indptr), shape=(x.shape[0], len(used)))
+    if not len(used):  # no terms at all: every cosine is 0
+        return compact
+    y: sp.csr_matrix = TfidfTransformer().fit_transform(compact)
     return y
 
 
