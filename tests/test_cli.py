@@ -12,7 +12,7 @@ import pytest
 import storyclust
 from storyclust.cli import main
 
-from .corpora import CORPUS, GOLD, quake_reports
+from .corpora import CORPUS, GOLD, WEEKLY_CLAIMS, quake_reports
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "data" / "ecbplus_sample.jsonl"
 
@@ -281,6 +281,29 @@ def test_articles_dated_after_tomorrow_are_noted(
     path.write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
     assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
     assert "dated after tomorrow" not in capsys.readouterr().err
+
+
+def test_the_summary_and_metadata_count_the_undated_recut(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "weeks.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in WEEKLY_CLAIMS), encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    every = ["--set", "recut_size=6", "--set", "recut_cohesion=1"]
+    assert main(["cluster", str(path), "-o", str(out), *every]) == 0
+    err = capsys.readouterr().err
+    assert "re-cut: 1 large undated story, into 4 (recut_size 6, recut_cohesion 1)" in err
+    meta = json.loads(out.with_name("o.meta.json").read_text(encoding="utf-8"))
+    assert meta["recut"] == {"stories": 1, "pieces": 4}
+    # By default these twelve stay one story: nothing re-cut, nothing said.
+    assert main(["cluster", str(path), "-o", str(out)]) == 0
+    assert "re-cut" not in capsys.readouterr().err
+    assert json.loads(out.with_name("o.meta.json").read_text(encoding="utf-8"))["recut"] == {
+        "stories": 0,
+        "pieces": 0,
+    }
+    assert main(["cluster", str(path), "-o", str(out), "--set", "recut_size=0"]) == 0
+    assert json.loads(out.with_name("o.meta.json").read_text(encoding="utf-8"))["recut"] is None
 
 
 def test_a_large_story_in_undated_input_is_noted(

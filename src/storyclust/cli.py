@@ -140,6 +140,15 @@ def _summary(result: StoryResult, articles: Articles) -> str:
     )
     if articles.report.n_skipped:
         line += f"\nskipped input: {articles.report}"
+    recut = result.recut_counts()
+    if recut and recut["stories"]:
+        s = result.settings
+        k = recut["stories"]
+        line += (
+            f"\nre-cut: {k} large undated {'story' if k == 1 else 'stories'}, into "
+            f"{recut['pieces']} "
+            f"(recut_size {s.get('recut_size')}, recut_cohesion {s.get('recut_cohesion')})"
+        )
     for note in result.notes:
         line += f"\nnote: {note}"
     return line

@@ -296,6 +296,25 @@ class StoryResult:
         n_undated = sum(1 for a in members if a.published is None)
         return 2 * n_undated >= len(members) and 2 * n_short < len(members)
 
+    def recut_counts(self) -> dict[str, int] | None:
+        """How many stories the undated re-cut (``recut_size``) cut again, and into
+        how many: ``{"stories": k, "pieces": p}``; None when the re-cut was off.
+
+        Examples
+        --------
+        >>> import storyclust
+        >>> storyclust.cluster(["Quake hits Tokyo", "Tokyo quake"], progress=False).recut_counts()
+        {'stories': 0, 'pieces': 0}
+        """
+        cut = self.recut_from
+        if cut is None:
+            return None
+        hit = cut >= 0
+        return {
+            "stories": len(np.unique(cut[hit])),
+            "pieces": len(np.unique(self.labels[hit])),
+        }
+
     def metadata(self, label_field: str | None = None) -> dict[str, Any]:
         """Library version, settings, input report and timings: what to save beside output.
 
@@ -325,6 +344,7 @@ class StoryResult:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "memory": dict(self.memory),
             "notes": list(self.notes),
+            "recut": self.recut_counts(),
         }
         if label_field is not None:
             out["output"] = {
