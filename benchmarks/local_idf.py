@@ -21,9 +21,10 @@ stories that weighs each term again by its IDF among the story's own articles:
   event with a few outlying reports stays whole).
 
 Every file is scored whole and, with ``--subsample``, on ``--repeats`` seeded corpora
-of a fraction of its stories, beside the plain cut at higher thresholds (the
-README's advice for undated archives), and UCI with its dates removed. Prints a
-table; writes JSON and Markdown (``--out``). Deterministic.
+of a fraction of its stories, beside the plain cut at higher thresholds; the AllSides
+crawl and UCI are also scored with their dates removed (the crawl then runs together
+as the probe does). Prints a table; writes JSON and Markdown (``--out``).
+Deterministic.
 
     python benchmarks/local_idf.py --data ../shared/data --subsample 0.5 0.2
 """
@@ -182,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--undated",
         nargs="*",
-        default=["uci_news_aggregator_sample"],
+        default=["allsides_neus_public", "uci_news_aggregator_sample"],
         help="files also scored with their dates removed",
     )
     args = ap.parse_args(argv)
