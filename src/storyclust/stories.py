@@ -10,6 +10,7 @@ by a chain.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -237,9 +238,7 @@ def local_idf_cosines(x: sp.spmatrix) -> F64:
            [1.   , 1.   , 0.312],
            [0.312, 0.312, 1.   ]])
     """
-    y = _local_idf_rows(x)
-    out: F64 = np.asarray((y @ y.T).toarray(), dtype=np.float64)
-    return out
+    return _gram(_local_idf_rows(x))
 
 
 def local_cohesion(x: sp.spmatrix) -> float:
@@ -255,13 +254,25 @@ def local_cohesion(x: sp.spmatrix) -> float:
     >>> round(local_cohesion(x), 3)  # (1 + 0.312 + 0.312) / 3
     0.541
     """
-    m = x.shape[0]
+    return _mean_pair_cosine(_local_idf_rows(x))
+
+
+def _mean_pair_cosine(y: sp.csr_matrix) -> float:
+    """Mean dot product over pairs of distinct rows of `y` (unit or zero rows)."""
+    m = y.shape[0]
     if m < 2:
         return 1.0
-    y = _local_idf_rows(x)
     total = np.asarray(y.sum(axis=0)).ravel()
     self_sim = float(y.data @ y.data)
     return float((total @ total - self_sim) / (m * (m - 1)))
+
+
+def _gram(y: sp.csr_matrix, piece: I64 | None = None) -> F64:
+    """Dense dot products of the rows of `y` (those of `piece` only, if given)."""
+    if piece is not None:
+        y = y[piece]
+    out: F64 = np.asarray((y @ y.T).toarray(), dtype=np.float64)
+    return out
 
 
 def _local_idf_rows(x: sp.spmatrix) -> sp.csr_matrix:
@@ -368,12 +379,12 @@ def recut_undated(
     for story in np.flatnonzero(eligible):
         members = order[start[story] : start[story + 1]]
         m = len(members)
-        if local_cohesion(x[members]) >= cohesion * math.sqrt(
-            max(m, COHESION_SIZE) / COHESION_SIZE
-        ):
+        # Weighed once: the gate's cohesion and the cut's cosines both come from it.
+        y = _local_idf_rows(x[members])
+        if _mean_pair_cosine(y) >= cohesion * math.sqrt(max(m, COHESION_SIZE) / COHESION_SIZE):
             continue
         sub = _cut_piece(
-            members, None, lambda p: local_idf_cosines(x[p]), None, "average", threshold
+            np.arange(m), None, functools.partial(_gram, y), None, "average", threshold
         )
         if np.bincount(sub).max() > max_share * m:
             continue
