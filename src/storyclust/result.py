@@ -263,14 +263,16 @@ class StoryResult:
                 f"{when}); check their dates"
             )
         undated = sum(1 for a in self.articles if a.published is None)
-        largest = max((s.size for s in self.stories), default=0)
+        big = max(self.stories, key=lambda s: s.size, default=None)
+        largest = big.size if big is not None else 0
         recut = self.settings.get("recut_size")
         gated = self.settings.get("recut_cohesion", 1) < 1
         if (
-            largest >= UNDATED_NOTE_SIZE
+            big is not None
+            and largest >= UNDATED_NOTE_SIZE
             and 2 * undated >= len(self.articles)
             and (not recut or gated)
-            and self._recut_could_apply(max(self.stories, key=lambda s: s.size).story_id)
+            and self._recut_could_apply(big.story_id)
         ):
             fix = (
                 "recut_cohesion=1 (--set recut_cohesion=1) cuts such stories again"
