@@ -420,6 +420,20 @@ def test_lone_surrogates_replaced() -> None:
         (1394470370123, utc(2014, 3, 10, 16, 52, 50, 123000)),  # above 1e11: milliseconds
         (0, utc(1970, 1, 1)),
         (-86400, utc(1969, 12, 31)),
+        # ISO 8601 basic format and GDELT's digits: a day, not POSIX seconds of 1970
+        ("20140310", utc(2014, 3, 10)),
+        (20140310, utc(2014, 3, 10)),
+        (20140310.0, utc(2014, 3, 10)),  # an integer column with gaps, through pandas
+        (np.int64(20140310), utc(2014, 3, 10)),
+        ("201403101652", utc(2014, 3, 10, 16, 52)),
+        ("20140310165250", utc(2014, 3, 10, 16, 52, 50)),
+        (20140310165250, utc(2014, 3, 10, 16, 52, 50)),
+        ("20140310T165250Z", utc(2014, 3, 10, 16, 52, 50)),
+        ("20140310T1652+0100", utc(2014, 3, 10, 15, 52)),
+        (12345678, utc(1970, 5, 23, 21, 21, 18)),  # not a valid YYYYMMDD: seconds
+        ("Mon, 10 Mar 2014 16:52:50 +0100 (CET)", utc(2014, 3, 10, 15, 52, 50)),
+        ("Mon, 10 Mar 2014 16:52:50 est", utc(2014, 3, 10, 21, 52, 50)),
+        ("Mon, 10 Mar 2014 16:52:50", utc(2014, 3, 10, 16, 52, 50)),  # no zone: UTC
     ],
 )
 def test_published_formats(value: object, expected: datetime) -> None:
@@ -451,7 +465,15 @@ def test_published_missing(value: object) -> None:
         ),
         ("published", "2014-03-10T25:00", r"an impossible date \(hour must be in 0..23\)"),
         ("published", "2014-03-10T10:00+24:00", "an impossible date"),
-        ("published", "20140310", "an unrecognised date: '20140310'"),
+        ("published", "20141310", "an unrecognised date: '20141310'"),  # month 13
+        ("published", "2014031", "an unrecognised date: '2014031'"),
+        (
+            "published",
+            "Mon, 10 Mar 2014 16:52:50 JST",
+            "a time zone name RFC 2822 does not define, 'JST' \\(write its offset, such as "
+            "'\\+0100', instead\\): 'Mon, 10 Mar 2014 16:52:50 JST'",
+        ),
+        ("published", "10 Mar 2014 16:52 CEST", "a time zone name RFC 2822 does not define, 'CEST'"),
         ("published", True, "a boolean, not a date: True"),
         ("published", float("inf"), "an infinite timestamp: inf"),
         ("timestamp", 10**20, "a timestamp outside the years 1 to 9999"),

@@ -81,9 +81,22 @@ _ISO_DATETIME: Final = re.compile(
 # POSIX seconds written as text (CSV cells): 9 digits or more, so from 1973 on, never a
 # compact date such as '20140310'.
 _POSIX_TEXT: Final = re.compile(r"\d{9,}(?:\.\d+)?")
+# ISO 8601 basic format and its digits-only kin (GDELT's YYYYMMDDHHMMSS): read as a
+# date before any POSIX reading, when it is a valid date of the years 1900 to 2099.
+_COMPACT: Final = re.compile(
+    r"(?P<year>(?:19|20)\d{2})(?P<month>\d{2})(?P<day>\d{2})"
+    r"(?:T?(?P<hour>\d{2})(?P<minute>\d{2})(?P<second>\d{2})?(?P<tz>Z|[+-]\d{4})?)?",
+    re.ASCII,
+)
+# The zone names RFC 2822 (and the standard library) know; any other trailing letters
+# would be read silently as UTC.
+_RFC2822_ZONES: Final = frozenset(
+    ("UT", "UTC", "GMT", "Z", "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT")
+)
 _DATE_FORMATS_HINT: Final = (
     "expected ISO 8601 ('2014-03-10', '2014-03-10T16:52:50Z', "
-    "'2014-03-10 16:52:50.123+01:00'), RFC 2822 ('Mon, 10 Mar 2014 16:52:50 GMT'), "
+    "'2014-03-10 16:52:50.123+01:00', '20140310', '20140310165250'), "
+    "RFC 2822 ('Mon, 10 Mar 2014 16:52:50 GMT'), "
     "a datetime or date, or POSIX seconds (a number, or 9 or more digits as text)"
 )
 
@@ -428,10 +441,15 @@ def to_articles(
     ``numpy.datetime64``, ISO 8601 strings (``"2014-03-10"``,
     ``"2014-03-10T16:52:50Z"``, ``"2014-03-10 16:52:50.123456789+05:30"``;
     1 to 9 fractional digits, truncated to microseconds), RFC 2822 strings
-    (``"Mon, 10 Mar 2014 16:52:50 GMT"``) and numbers of POSIX seconds.
-    A number whose magnitude exceeds 1e11 is taken as **milliseconds** (1e11
-    seconds would be the year 5138). Booleans, infinities and times outside
-    the years 1 to 9999 are errors; a float ``NaN`` is a missing date.
+    (``"Mon, 10 Mar 2014 16:52:50 GMT"``; a zone name other than UT, UTC, GMT,
+    Z and the US zones is an error, not UTC: write its offset) and numbers of
+    POSIX seconds. A number whose magnitude exceeds 1e11 is taken as
+    **milliseconds** (1e11 seconds would be the year 5138). Digits that form a
+    valid date of the years 1900 to 2099 as ``YYYYMMDD``, ``YYYYMMDDHHMM`` or
+    ``YYYYMMDDHHMMSS`` (ISO 8601 basic format, GDELT's dates), as a string or a
+    number, are that date: ``20140310`` is 10 March 2014, not 1970-08-22.
+    Booleans, infinities and times outside the years 1 to 9999 are errors; a
+    float ``NaN`` is a missing date.
 
     Examples
     --------
@@ -864,6 +882,10 @@ def _parse_datetime(value: Any) -> datetime:
     if isinstance(value, (bool, np.bool_)):
         raise _DateError("a boolean, not a date")
     if isinstance(value, (int, float, np.integer, np.floating)):
+        if isinstance(value, (int, np.integer)) or float(value).is_integer():
+            compact = _from_compact(str(int(value)))
+            if compact is not None:  # 20140310 is a day, not 1970-08-22
+                return compact
         return _from_posix(value)
     if isinstance(value, str):
         return _from_string(value)
@@ -922,6 +944,9 @@ def _from_string(value: str) -> datetime:
     match = _ISO_DATETIME.fullmatch(text)
     if match is not None:
         return _from_iso_match(match)
+    compact = _from_compact(text)
+    if compact is not None:
+        return compact
     if _POSIX_TEXT.fullmatch(text):  # a CSV cell of POSIX seconds (or milliseconds)
         return _from_posix(float(text) if "." in text else int(text))
     try:
@@ -930,7 +955,34 @@ def _from_string(value: str) -> datetime:
         raise _DateError() from None
     if not isinstance(parsed, datetime):
         raise _DateError()
+    zone = re.sub(r"\s*\([^()]*\)\s*$", "", text).rsplit(None, 1)[-1]
+    if zone.isalpha() and zone.upper() not in _RFC2822_ZONES:
+        # The standard library reads a zone it does not know as UTC, silently.
+        raise _DateError(
+            f"a time zone name RFC 2822 does not define, {zone!r} (write its offset, such "
+            "as '+0100', instead)"
+        )
     return _to_utc(parsed)
+
+
+def _from_compact(text: str) -> datetime | None:
+    """ISO 8601 basic ('20140310', '20140310T165250Z') or digits-only
+    'YYYYMMDDHHMM[SS]' as UTC; None unless `text` is one and a valid date."""
+    match = _COMPACT.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, tz = match.groups()
+    try:
+        parsed = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+            tzinfo=_UTC,
+        )
+        if tz and tz != "Z":
+            offset = timedelta(hours=int(tz[1:3]), minutes=int(tz[3:]))
+            parsed -= -offset if tz[0] == "-" else offset
+    except ValueError:  # month 13, day 32, hour 25: not a compact date
+        return None
+    return parsed
 
 
 def _from_iso_match(match: re.Match[str]) -> datetime:

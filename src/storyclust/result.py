@@ -241,6 +241,9 @@ class StoryResult:
 
         - Articles dated after tomorrow: most likely a mistyped year or a day-month
           swap, and they keep the article from stories it belongs to.
+        - Articles dated in 1970: POSIX time near zero, most likely 0 written for an
+          unknown date (or a small number read as seconds); like a wrong date, it
+          keeps the article from stories it belongs to.
         - A story of 30 or more articles when at least half the articles have no
           date: without dates, the reports of a running issue followed for months
           (weekly jobless claims, a long hearing) can join one story, as measured on
@@ -261,6 +264,13 @@ class StoryResult:
             out.append(
                 f"{len(future)} articles are dated after tomorrow (the latest, {last.id!r}: "
                 f"{when}); check their dates"
+            )
+        epoch = [a for a in self.articles if a.published is not None and a.published.year == 1970]
+        if epoch:
+            out.append(
+                f"{len(epoch)} articles are dated in 1970 (the first, {epoch[0].id!r}: "
+                f"{epoch[0].published.isoformat() if epoch[0].published else ''}), near POSIX "
+                "time 0: most likely 0 given for an unknown date; give null (None) instead"
             )
         undated = sum(1 for a in self.articles if a.published is None)
         big = max(self.stories, key=lambda s: s.size, default=None)
