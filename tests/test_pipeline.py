@@ -264,6 +264,50 @@ def test_story_clusterer_is_sklearn_shaped() -> None:
     twin = clone(model)
     assert twin.get_params() == model.get_params() and not hasattr(twin, "labels_")
     assert repr(StoryClusterer(threshold=0.3, seed=1)) == "StoryClusterer(threshold=0.3)"
+    # A setting assigned as an attribute is the one fit uses, as in scikit-learn.
+    model.threshold = 0.35
+    assert model.get_params()["threshold"] == 0.35
+    assert model.fit(CORPUS).result_.settings["threshold"] == 0.35
+
+
+def test_story_clusterer_in_scikit_learn_tools() -> None:
+    """Grid search, check_is_fitted and a Pipeline's display ask for scikit-learn's tags."""
+    from sklearn.base import is_clusterer
+    from sklearn.exceptions import NotFittedError
+    from sklearn.metrics import adjusted_rand_score
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.utils.validation import check_is_fitted
+
+    model = StoryClusterer(progress=False)
+    assert is_clusterer(model)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(model)
+    check_is_fitted(model.fit(CORPUS))
+    gold = [GOLD[str(r["id"])] for r in CORPUS]
+    search = GridSearchCV(
+        StoryClusterer(progress=False),
+        {"threshold": np.array([0.25, 0.9])},  # numpy numbers, as a grid is often made
+        scoring=lambda est, x, y: adjusted_rand_score(y, est.fit_predict(x)),
+        cv=KFold(2),
+    ).fit(CORPUS, gold)
+    assert search.best_params_["threshold"] == 0.25
+    assert "StoryClusterer" in make_pipeline(FunctionTransformer(), model)._repr_html_()
+
+
+def test_story_clusterer_labels_line_up_with_skipped_records() -> None:
+    """With errors="skip", one label per record given: -1 for a skipped one."""
+    bad = {"id": "x", "title": "", "text": ""}
+    records = [CORPUS[0], bad, *CORPUS[1:], 5]
+    labels = StoryClusterer(errors="skip", progress=False).fit_predict(records)
+    assert labels.shape == (len(records),)
+    assert labels[1] == -1 and labels[-1] == -1
+    plain = cluster(CORPUS, progress=False).labels
+    assert labels[[0, *range(2, len(records) - 1)]].tolist() == plain.tolist()
+    # Articles already loaded: one label per article.
+    arts = storyclust.to_articles(records, errors="skip")
+    assert StoryClusterer(progress=False).fit_predict(arts).tolist() == plain.tolist()
 
 
 def test_a_chain_of_weak_links_does_not_join_two_stories() -> None:
@@ -442,3 +486,22 @@ def test_recut_cohesion_decides_which_undated_story_is_cut_again() -> None:
 def test_bad_recut_settings_are_named(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(storyclust.SettingsError, match=message):
         cluster(WEEKLY_CLAIMS, progress=False, **kwargs)
+
+
+def test_numpy_numbers_are_settings_like_python_numbers() -> None:
+    """np.arange grids and values read from arrays: checked and saved as the numbers they are."""
+    import json
+
+    given = cluster(
+        CORPUS,
+        progress=False,
+        threshold=np.float32(0.3),
+        max_neighbors=np.int64(30),
+        strip_boilerplate=np.bool_(True),
+    )
+    plain = cluster(CORPUS, progress=False, threshold=0.3, max_neighbors=30)
+    assert given.labels.tolist() == plain.labels.tolist()
+    saved = json.loads(json.dumps(given.metadata()["settings"]))
+    assert saved["threshold"] == 0.3 and saved["max_neighbors"] == 30
+    with pytest.raises(storyclust.SettingsError, match=r"max_neighbors must be an integer >= 1"):
+        cluster(CORPUS, progress=False, max_neighbors=np.int64(0))

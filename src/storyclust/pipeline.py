@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from sklearn.base import BaseEstimator, ClusterMixin
 from tqdm.auto import tqdm
 
 from .articles import Article, Articles, to_articles
@@ -422,18 +423,34 @@ _SETTING_DEFAULTS: dict[str, Any] = {
 }
 
 
-class StoryClusterer:
-    """Scikit-learn style estimator around :func:`cluster`.
+def _input_labels(articles: Any, result: StoryResult) -> npt.NDArray[np.int64]:
+    """`result`'s labels, one per input record: -1 where a record was skipped."""
+    report = result.report
+    if isinstance(articles, Articles) or not report.skipped or report.path is not None:
+        return result.labels
+    out = np.full(report.n_read, -1, dtype=np.int64)
+    kept = np.ones(report.n_read, dtype=bool)
+    kept[[s.line for s in report.skipped if s.line is not None]] = False
+    out[kept] = result.labels
+    return out
+
+
+class StoryClusterer(ClusterMixin, BaseEstimator):  # type: ignore[misc]
+    """Scikit-learn estimator around :func:`cluster`.
 
     Parameters are those of :func:`cluster`, keyword-only; an unknown name is an
-    error at once, values are checked in :meth:`fit`. Each setting reads as an
-    attribute (``model.threshold``), and :meth:`get_params` lists them all, so
-    ``sklearn.base.clone`` and grid searches work.
+    error at once, values are checked in :meth:`fit`. Each setting reads and
+    writes as an attribute (``model.threshold = 0.3`` is ``set_params``), and
+    :meth:`get_params` lists them all, so ``sklearn.base.clone``, grid searches,
+    ``check_is_fitted`` and a Pipeline's display work.
 
     Attributes
     ----------
     labels_ : ndarray of int64
-        Story of each article of the last fit.
+        Story of each record of the last fit, one per record given, in their
+        order; -1 for a record left out by ``errors="skip"`` (as scikit-learn's
+        clusterers mark noise), so the labels line up with the input. (An
+        :class:`Articles` given is already loaded: one label per article.)
     stories_ : list of Story
     links_ : list of dict
     result_ : StoryResult
@@ -452,6 +469,13 @@ class StoryClusterer:
         self.progress = progress
         self.errors = errors
         self.settings = settings
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """A setting assigned as an attribute goes where :meth:`get_params` reads it."""
+        if name in _SETTING_DEFAULTS and "settings" in self.__dict__:
+            self.settings[name] = value
+        else:
+            super().__setattr__(name, value)
 
     def __getattr__(self, name: str) -> Any:
         """A setting as an attribute (``model.threshold``): the value given, or its default."""
@@ -501,7 +525,7 @@ class StoryClusterer:
         self.result_ = cluster(
             articles, progress=self.progress, errors=self.errors, **self.settings
         )
-        self.labels_ = self.result_.labels
+        self.labels_ = _input_labels(articles, self.result_)
         self.stories_ = self.result_.stories
         self.links_ = self.result_.links
         return self

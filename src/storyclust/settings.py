@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+import numpy as np
+
 from .errors import SettingsError
 from .similarity import lsh_params
 
@@ -56,6 +58,16 @@ class Settings:
     recut_cohesion: float = 0.06
 
     def __post_init__(self) -> None:
+        # numpy numbers (a grid from np.arange, a value read from an array) as the
+        # Python numbers they stand for, so they check and save as those do.
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, np.bool_):
+                object.__setattr__(self, f.name, bool(v))
+            elif isinstance(v, np.integer):
+                object.__setattr__(self, f.name, int(v))
+            elif isinstance(v, np.floating):  # np.float32(0.3) saves as 0.3, as written
+                object.__setattr__(self, f.name, float(str(v)))
         # As saved (to_dict writes infinity as "inf"): recorded settings replay as they are.
         for name in ("time_window_days", "time_decay_days"):
             v = getattr(self, name)
