@@ -45,6 +45,42 @@ def test_explain_gives_direct_link_and_path(result: storyclust.StoryResult) -> N
     assert apart["weights"]["threshold"] == 0.25
     with pytest.raises(KeyError, match="no article with id 'nope'"):
         result.explain("wire-ecb", "nope")
+    json.dumps(apart)  # plain Python values (its "recut" flag was a numpy bool)
+
+
+def test_explain_link_follows_the_call_not_the_input_order() -> None:
+    forward = storyclust.cluster(CORPUS, progress=False)
+    backward = storyclust.cluster(CORPUS[::-1], progress=False)
+    for r in (forward, backward):
+        for a, b in (("wire-ecb", "daily-ecb"), ("daily-ecb", "wire-ecb")):
+            link = r.explain(a, b)["link"]
+            assert (link["a"], link["b"]) == (a, b)
+    # All but the story numbers, which follow the input order (first appearance).
+    same = [
+        {k: v for k, v in r.explain("wire-ecb", "daily-ecb").items() if not k.startswith("story_")}
+        for r in (forward, backward)
+    ]
+    assert same[0] == same[1]
+
+
+def test_explain_names_a_split_at_max_component_size() -> None:
+    """A linkage group over max_component_size is split on its weakest links first: that
+    parted them, not the linkage cut."""
+    r = storyclust.cluster(CORPUS, progress=False, max_component_size=2)
+    ecb = [r.story_of(i).story_id for i in ("wire-ecb", "daily-ecb", "courier-ecb")]
+    assert len(set(ecb)) == 2  # three reports of one story, in pieces of at most 2
+    a, b = next(
+        (x, y)
+        for x in ("wire-ecb", "daily-ecb", "courier-ecb")
+        for y in ("wire-ecb", "daily-ecb", "courier-ecb")
+        if r.story_of(x).story_id < r.story_of(y).story_id
+    )
+    apart = r.explain(a, b)["apart"]
+    assert apart["same_linkage_group"] and not apart["recut"]
+    assert apart["reason"].startswith(
+        "their linkage group of 3 articles is larger than max_component_size (2), so it was "
+        "first split on its weakest links"
+    )
 
 
 def test_to_jsonl_round_trips(result: storyclust.StoryResult, tmp_path: Path) -> None:

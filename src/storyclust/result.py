@@ -467,7 +467,8 @@ class StoryResult:
         direct = None
         if len(hit):
             direct = la_links.record(int(hit[0]))
-            direct["a"], direct["b"] = ids[direct["a"]], ids[direct["b"]]
+            # In the order asked (the signals are symmetric), not the input's.
+            direct["a"], direct["b"] = ids[pa], ids[pb]
         path: list[dict[str, Any]] = []
         if la == lb and pa != pb:
             path = self._path(pa, pb, la)
@@ -521,7 +522,10 @@ class StoryResult:
             object.__setattr__(self, "_groups", group)
         members_a = np.flatnonzero(self.labels == la)
         members_b = np.flatnonzero(self.labels == lb)
-        same_group = bool(np.isin(group[members_a], group[members_b]).any())
+        shared = np.intersect1d(group[members_a], group[members_b])
+        same_group = len(shared) > 0
+        group_size = int(np.isin(group, shared).sum()) if same_group else 0
+        split_cap = int(s.get("max_component_size") or 0)
         strongest = float(scores.max()) if len(scores) else None
         mean = float(scores.mean()) if len(scores) else None
         linked = (
@@ -550,6 +554,19 @@ class StoryResult:
                 f"no chain of links scoring at least threshold {t:g} joins story {la} and story "
                 f"{lb}: they were never in one linkage group; {linked}"
             )
+        elif split_cap and group_size > split_cap:
+            reason = (
+                f"their linkage group of {group_size} articles is larger than "
+                f"max_component_size ({split_cap}), so it was first split on its weakest "
+                f"links, before {s.get('linkage', 'average')} linkage cut the pieces; raise "
+                f"max_component_size to cut it whole (README: memory); {linked}"
+            )
+        elif s.get("linkage") == "single":
+            reason = (
+                f"single linkage: no pair between story {la} ({na} articles) and story {lb} "
+                f"({nb}) scores at least threshold {t:g} by the exact scores of their group; "
+                f"{linked}"
+            )
         elif s.get("linkage") == "complete":
             reason = (
                 f"complete linkage: some pair between story {la} ({na} articles) and story {lb} "
@@ -565,7 +582,7 @@ class StoryResult:
         return {
             "reason": reason,
             "same_linkage_group": same_group,
-            "recut": recut,
+            "recut": bool(recut),
             "pairs_between": na * nb,
             "linked_pairs": len(scores),
             "strongest_link": strongest,
