@@ -11,6 +11,7 @@ import math
 import os
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import textwrap
@@ -504,6 +505,23 @@ def test_save_copies_an_in_memory_index(tmp_path: Path) -> None:
     file_index = StoryIndex(tmp_path / "f.db")
     file_index.add(CORPUS[:2])
     assert file_index.save() == str(tmp_path / "f.db")
+
+
+def test_save_copy_has_the_modes_of_a_new_file_and_names_a_missing_folder(tmp_path: Path) -> None:
+    index = StoryIndex()
+    index.add(CORPUS[:2])
+    old = os.umask(0o022)
+    try:
+        new = index.save(tmp_path / "copy.db")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(new).st_mode) == 0o644  # 0o666 less the umask, not 0o600
+    os.chmod(new, 0o640)
+    index.save(new)
+    assert stat.S_IMODE(os.stat(new).st_mode) == 0o640  # a replaced file keeps its own
+    with pytest.raises(FileNotFoundError, match=r"cannot write .*its directory .*missing'? does not exist"):
+        index.save(tmp_path / "missing" / "x.db")
+    assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_settings_are_stored_and_fixed_ones_checked(tmp_path: Path) -> None:

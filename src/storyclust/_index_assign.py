@@ -222,8 +222,9 @@ class Assigner(IndexStore):
                     False,
                     round(best_score, 6),
                     link,
-                    merged=tuple(o.other for o in done if o.kind == "merge"),
-                    split=tuple(o.other for o in done if o.kind == "split"),
+                    # Each story once: one story can take parts of several re-cut ones.
+                    merged=tuple(dict.fromkeys(o.other for o in done if o.kind == "merge")),
+                    split=tuple(dict.fromkeys(o.other for o in done if o.kind == "split")),
                 )
             )
 

@@ -33,9 +33,10 @@ class Assignment:
         signal (keys as in :attr:`storyclust.StoryResult.links`); None for a new
         story.
     merged : tuple of int
-        Stories merged into another because this article bridged them.
+        Stories merged into another because this article bridged them, each once.
     split : tuple of int
-        Stories that received a part split off a story when it was re-cut.
+        Stories that received a part split off a story when it was re-cut, each
+        once (:meth:`StoryIndex.events` lists every part).
 
     Examples
     --------

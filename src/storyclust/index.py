@@ -132,7 +132,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import tempfile
+import stat
 from collections.abc import Iterable
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -147,6 +147,7 @@ from ._index_store import ARTICLES, FORMAT_VERSION, chunks
 from ._index_stories import STORY_COLUMNS, merged_ids, resolve, story_from_rows
 from .articles import Articles, LoadReport, SkippedRecord, to_articles
 from .errors import InputError, InputTypeError, SettingsError
+from .io import check_writable, create_temp
 from .result import Story
 from .settings import Settings
 
@@ -792,8 +793,9 @@ class StoryIndex(Assigner):
                 self._checkpointed()
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             return str(self._path)
+        check_writable(path)  # a missing folder named before any work, not a temp file's name
         target = Path(os.fspath(path)).resolve()
-        fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
+        tmp, fd = create_temp(str(target.parent), target.name)  # 0o666 less the umask
         os.close(fd)
         try:
             dest = sqlite3.connect(tmp, isolation_level=None)
@@ -802,6 +804,8 @@ class StoryIndex(Assigner):
                 dest.execute("PRAGMA journal_mode = DELETE")
             finally:
                 dest.close()
+            with contextlib.suppress(FileNotFoundError):  # a replaced file keeps its mode
+                os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):

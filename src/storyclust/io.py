@@ -718,7 +718,7 @@ def _write_atomic(lines: Iterable[bytes], name: str) -> int:
     """Write lines to a temporary file beside `name`, then rename it over `name`."""
     check_writable(name)
     directory, base = os.path.split(os.path.abspath(name))
-    tmp, fd = _create_temp(directory, base)
+    tmp, fd = create_temp(directory, base)
     count = 0
     try:
         with open(fd, "wb") as raw:
@@ -766,7 +766,7 @@ def check_writable(path: PathArg) -> None:
         )
 
 
-def _create_temp(directory: str, base: str) -> tuple[str, int]:
+def create_temp(directory: str, base: str) -> tuple[str, int]:
     """Create a new hidden temp file in `directory`; mode 0o666 less the umask."""
     while True:
         tmp = os.path.join(directory, f".{base}.{secrets.token_hex(6)}.tmp")
