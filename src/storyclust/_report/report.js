@@ -201,9 +201,9 @@
     const card = el("article", "story");
     card.dataset.story = String(story.id);
     const head = el("div", "story-head");
-    // A story without a headline is titled by the start of its representative's text.
-    const cut = !A.title[story.rep] && story.title.length < A.text[story.rep].length;
-    const title = snippet(story.title, 200) + (cut ? "…" : "");
+    // A story without a headline is titled by the start of its representative's text,
+    // already ending in "…" where it was cut (storyclust.result.title_from_text).
+    const title = snippet(story.title, 200);
     head.append(el("span", "rank", "#" + rank), el("h2", null, title || "(no title)"));
     card.append(head);
     const facts = el("p", "facts");
