@@ -473,7 +473,11 @@ def test_published_missing(value: object) -> None:
             "a time zone name RFC 2822 does not define, 'JST' \\(write its offset, such as "
             "'\\+0100', instead\\): 'Mon, 10 Mar 2014 16:52:50 JST'",
         ),
-        ("published", "10 Mar 2014 16:52 CEST", "a time zone name RFC 2822 does not define, 'CEST'"),
+        (
+            "published",
+            "10 Mar 2014 16:52 CEST",
+            "a time zone name RFC 2822 does not define, 'CEST'",
+        ),
         ("published", True, "a boolean, not a date: True"),
         ("published", float("inf"), "an infinite timestamp: inf"),
         ("timestamp", 10**20, "a timestamp outside the years 1 to 9999"),

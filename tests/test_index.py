@@ -519,7 +519,9 @@ def test_save_copy_has_the_modes_of_a_new_file_and_names_a_missing_folder(tmp_pa
     os.chmod(new, 0o640)
     index.save(new)
     assert stat.S_IMODE(os.stat(new).st_mode) == 0o640  # a replaced file keeps its own
-    with pytest.raises(FileNotFoundError, match=r"cannot write .*its directory .*missing'? does not exist"):
+    with pytest.raises(
+        FileNotFoundError, match=r"cannot write .*its directory .*missing'? does not exist"
+    ):
         index.save(tmp_path / "missing" / "x.db")
     assert not list(tmp_path.rglob("*.tmp"))
 

@@ -186,7 +186,9 @@ def test_notes_name_future_dates_and_large_undated_stories() -> None:
     dated[3]["published"] = 0
     res = storyclust.cluster(dated, progress=False)
     (note,) = res.notes
-    assert note.startswith("1 articles are dated in 1970 (the first, 'w3': 1970-01-01T00:00:00+00:00)")
+    assert note.startswith(
+        "1 articles are dated in 1970 (the first, 'w3': 1970-01-01T00:00:00+00:00)"
+    )
     assert "give null (None) instead" in note
     dated[3]["published"] = "1971-01-01T00:00:00Z"
     assert storyclust.cluster(dated, progress=False).notes == []

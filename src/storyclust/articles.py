@@ -974,7 +974,12 @@ def _from_compact(text: str) -> datetime | None:
     year, month, day, hour, minute, second, tz = match.groups()
     try:
         parsed = datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
             tzinfo=_UTC,
         )
         if tz and tz != "Z":
