@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -332,3 +333,160 @@ def test_a_large_story_in_undated_input_is_noted(
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0
     assert "have no date" not in capsys.readouterr().err
+
+
+def test_a_failed_write_replaces_no_output(
+    corpus_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    """The articles, story table and metadata are replaced together, or not at all."""
+    out = tmp_path / "o.jsonl"
+    assert main(["cluster", str(corpus_file), "-o", str(out), "-q"]) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("o.")}
+    assert len(before) == 3
+
+    def fail(*_: Any, **__: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(storyclust.StoryResult, "write_metadata", fail)
+    assert main(["cluster", str(corpus_file), "-o", str(out), "-q", "--threshold", "0.9"]) == 2
+    assert "cannot write output" in capsys.readouterr().err
+    after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != corpus_file.name}
+    assert after == before  # the old three, untouched; no temporary file left
+
+
+def test_unwritable_output_is_named_before_the_run(
+    corpus_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    import os
+
+    real = os.access
+    ran: list[int] = []
+    monkeypatch.setattr(storyclust.cli, "cluster", lambda *a, **k: ran.append(1))
+    monkeypatch.setattr(os, "access", lambda p, mode: real(p, mode) and "locked" not in str(p))
+    (tmp_path / "locked").mkdir()
+    target = tmp_path / "locked" / "o.jsonl"
+    assert main(["cluster", str(corpus_file), "-o", str(target), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write {str(target)!r}: no permission to create files in" in err
+    assert main(["index", "add", str(tmp_path / "locked" / "n.db"), str(corpus_file)]) == 2
+    assert "no permission to create files in" in capsys.readouterr().err
+    assert not ran and not (tmp_path / "locked" / "n.db").exists()
+
+
+def test_standard_output_for_every_command_and_only_once(
+    corpus_file: Path, tmp_path: Path, capsys: Any
+) -> None:
+    assert main(["report", str(corpus_file), "-o", "-", "-q"]) == 0
+    page = capsys.readouterr().out
+    assert page.startswith("<!DOCTYPE html>") and "</html>" in page
+    assert not (Path.cwd() / "-").exists()
+    db = tmp_path / "s.db"
+    assert main(["index", "add", str(db), str(corpus_file), "-o", "-", "-q"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in rows] == [r["id"] for r in CORPUS]
+    assert main(["index", "stories", str(db), "-o", "-"]) == 0
+    assert sum(json.loads(x)["size"] for x in capsys.readouterr().out.splitlines()) == len(CORPUS)
+    assert main(["cluster", str(corpus_file), "-o", "-", "--stories", "-", "-q"]) == 2
+    assert "--stories - and -o - would both write to standard output" in capsys.readouterr().err
+
+
+def test_index_stories_refuses_to_write_over_the_index(
+    corpus_file: Path, tmp_path: Path, capsys: Any
+) -> None:
+    db = tmp_path / "i.db"
+    assert main(["index", "add", str(db), str(corpus_file), "-q"]) == 0
+    assert main(["index", "stories", str(db), "-o", str(db)]) == 2
+    assert "is the index file; writing it would destroy it" in capsys.readouterr().err
+    assert len(storyclust.StoryIndex.open(db)) == len(CORPUS)
+
+
+def test_index_add_checks_every_id_before_adding_any(
+    corpus_file: Path, tmp_path: Path, capsys: Any
+) -> None:
+    """An id already held, late in the file, stops the add before the first batch lands."""
+    db = tmp_path / "d.db"
+    first = tmp_path / "first.jsonl"
+    first.write_text("".join(json.dumps(r) + "\n" for r in CORPUS[:3]))
+    assert main(["index", "add", str(db), str(first), "-q"]) == 0
+    rest = tmp_path / "rest.jsonl"
+    rest.write_text("".join(json.dumps(r) + "\n" for r in [*CORPUS[3:], CORPUS[0]]))
+    assert main(["index", "add", str(db), str(rest), "--batch-size", "2", "-q"]) == 2
+    assert "is already in the index" in capsys.readouterr().err
+    assert len(storyclust.StoryIndex.open(db)) == 3  # none of rest.jsonl was added
+
+
+def test_index_add_whose_output_cannot_be_opened_makes_no_index(
+    corpus_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    import storyclust._index_cli as index_cli
+
+    real = index_cli.together
+
+    def nowhere(paths: Any) -> Any:
+        cm = real(paths)
+        temp = cm.__enter__()
+        cm.__exit__(None, None, None)
+        return _Yield(lambda p: str(tmp_path / "gone" / "x.jsonl") if p else temp(p))
+
+    monkeypatch.setattr(index_cli, "together", nowhere)
+    db = tmp_path / "never.db"
+    assert main(["index", "add", str(db), str(corpus_file), "-o", str(tmp_path / "a.jsonl")]) == 2
+    assert "No such file or directory" in capsys.readouterr().err
+    assert not db.exists()
+
+
+class _Yield:
+    """A context manager that yields a value and does nothing else."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __enter__(self) -> Any:
+        return self.value
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+def test_interrupted_run_says_so_without_a_traceback(
+    corpus_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    def interrupt(*_: Any, **__: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(storyclust.cli, "cluster", interrupt)
+    assert main(["cluster", str(corpus_file), "-o", str(tmp_path / "o.jsonl"), "-q"]) == 130
+    assert capsys.readouterr().err.strip() == "storyclust: interrupted; no output was written"
+    assert not list(tmp_path.glob("o.*"))
+
+
+def test_cluster_into_a_closed_pipe_is_not_an_error(corpus_file: Path) -> None:
+    cmd = [sys.executable, "-m", "storyclust.cli", "cluster", str(corpus_file), "-o", "-", "-q"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # | head -0
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0 and err == ""
+
+
+def test_evaluate_counts_what_it_could_not_score(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "gold.jsonl"
+    rows = [{**r, "story": GOLD[r["id"]]} for r in CORPUS]
+    rows[2]["story"] = ""
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["evaluate", str(path), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"article {rows[2]['id']!r} has no gold label in field 'story' (article 3 of the" in err
+    assert "give it one, or pass --errors skip" in err
+    with path.open("a") as fh:
+        fh.write("{bad json\n")
+    assert main(["evaluate", str(path), "--errors", "skip", "--json", "-q"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_items"] == len(CORPUS) - 1
+    assert out["input"]["n_read"] == len(CORPUS) + 1 and out["input"]["n_skipped"] == 2
+    reasons = [s["reason"] for s in out["input"]["skipped"]]
+    assert any("no gold label" in r for r in reasons) and any("JSON" in r for r in reasons)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert main(["evaluate", str(empty), "-q"]) == 2
+    assert "nothing to score: read 0 records" in capsys.readouterr().err

@@ -14,13 +14,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._cli_common import check_outputs, error_text
+from ._cli_common import check_outputs, error_text, together
 from .errors import StoryclustError
 from .index import Assignment, StoryIndex
 from .io import read_articles
@@ -51,11 +52,13 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
         default=1000,
         help="articles per transaction (default 1000); boilerplate is learned per batch",
     )
-    a.add_argument("-o", "--output", help="write one assignment per article (.jsonl)")
+    a.add_argument(
+        "-o", "--output", help="write one assignment per article (.jsonl), or - for standard output"
+    )
 
     s = cmds.add_parser("stories", help="print the story table as JSON lines")
     s.add_argument("db", help="index file")
-    s.add_argument("-o", "--output", help="write to this file instead of stdout")
+    s.add_argument("-o", "--output", help="write to this file instead of standard output (-)")
     s.add_argument("--min-size", type=int, default=1, help="leave out smaller stories")
 
     e = cmds.add_parser("expire", help="remove the articles published before a time")
@@ -89,28 +92,36 @@ def _add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     if args.output:
         kept = [("the input file", args.input), ("the index file", args.db)]
         check_outputs([("-o", args.output)], kept)
+    if not Path(args.db).exists():  # named now, not as "not a storyclust index" by SQLite
+        check_outputs([("the index file", args.db)], [("the input file", args.input)])
     articles = read_articles(
         args.input, errors=args.errors, encoding=args.encoding, delimiter=args.delimiter
     )
-    out: TextIO | None = None
     counts = {"new": 0, "joined": 0, "merged": 0, "split": 0}
     held: list[str] = []  # ids the index already had (skipped with --errors skip)
-    try:
-        with StoryIndex(args.db, **settings) as index:
-            if args.output:
-                out = open(args.output, "w", encoding="utf-8")  # noqa: SIM115 - closed below
-            for k in range(0, len(articles), args.batch_size):
-                for a in index.add(articles[k : k + args.batch_size], errors=args.errors):
-                    counts["new" if a.new_story else "joined"] += 1
-                    counts["merged"] += len(a.merged)
-                    counts["split"] += len(a.split)
-                    if out is not None:
-                        out.write(json.dumps(_assignment(a)) + "\n")
-                held += [s.reason for s in index.last_report.skipped]  # the batch was loaded
-            n_held, n_stories = len(index), len(index.stories())
-    finally:
-        if out is not None:
-            out.close()
+    to_stdout = args.output == "-"
+    # The assignments file is opened before the index is made: a file that cannot be
+    # written leaves no new, empty index behind.
+    with together([args.output]) as temp, contextlib.ExitStack() as stack:
+        out: TextIO | None = None
+        if to_stdout:
+            out = sys.stdout
+        elif args.output:
+            out = stack.enter_context(open(str(temp(args.output)), "w", encoding="utf-8"))
+        index = stack.enter_context(StoryIndex(args.db, **settings))
+        if args.errors == "raise":
+            # Every id checked before the first batch is committed: an id already held
+            # stops the add with nothing added, not part-way through the file.
+            index._new_only(articles, skip=False)
+        for k in range(0, len(articles), args.batch_size):
+            for a in index.add(articles[k : k + args.batch_size], errors=args.errors):
+                counts["new" if a.new_story else "joined"] += 1
+                counts["merged"] += len(a.merged)
+                counts["split"] += len(a.split)
+                if out is not None:
+                    out.write(json.dumps(_assignment(a)) + "\n")
+            held += [s.reason for s in index.last_report.skipped]  # the batch was loaded
+        n_held, n_stories = len(index), len(index.stories())
     if not args.quiet:
         added = counts["new"] + counts["joined"]
         print(
@@ -129,11 +140,13 @@ def _add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
 
 def _stories(args: argparse.Namespace) -> int:
     """storyclust index stories."""
+    if args.output and args.output != "-":
+        check_outputs([("-o", args.output)], [("the index file", args.db)])
     with StoryIndex.open(args.db, readonly=True) as index:
         lines = [json.dumps(s.to_dict()) + "\n" for s in index.stories(min_size=args.min_size)]
-    if args.output:
-        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.output).write_text("".join(lines), encoding="utf-8")
+    if args.output and args.output != "-":
+        with together([args.output]) as temp:
+            Path(str(temp(args.output))).write_text("".join(lines), encoding="utf-8")
     else:
         sys.stdout.writelines(lines)
     return 0

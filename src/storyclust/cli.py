@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from . import _index_cli
-from ._cli_common import check_outputs, error_text
-from .articles import Articles
+from ._cli_common import check_outputs, error_text, together
+from .articles import Articles, LoadReport, SkippedRecord
 from .errors import StoryclustError
 from .io import read_articles
 from .metrics import evaluate
@@ -113,7 +113,9 @@ def _parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("report", help="cluster articles and write a self-contained HTML report")
     _add_common(r)
-    r.add_argument("-o", "--output", required=True, help="the report (.html)")
+    r.add_argument(
+        "-o", "--output", required=True, help="the report (.html), or - for standard output"
+    )
     r.add_argument(
         "--title", help="page title (default: storyclust report: N articles in K stories)"
     )
@@ -197,18 +199,42 @@ def _outputs(args: argparse.Namespace) -> list[tuple[str, str]]:
     return outs
 
 
-def _gold(articles: Articles, field: str) -> list[Any]:
-    """The gold label of each article, or an error naming the first record without one."""
-    out = []
-    for a in articles:
+def _gold(articles: Articles, field: str, errors: str) -> tuple[Articles, list[Any]]:
+    """The articles to score and the gold label of each.
+
+    An article without a label (field missing or empty) is an error naming it, or
+    with ``--errors skip`` is left out and counted in the articles' report.
+    """
+    labels: list[Any] = []
+    kept: list[Any] = []
+    missing: list[SkippedRecord] = []
+    for k, a in enumerate(articles):
         value = a.extra.get(field, getattr(a, field, None) if field in ("source", "url") else None)
         if value is None or value == "":
-            raise StoryclustError(
-                f"article {a.id!r} has no gold label in field {field!r}; "
-                "pass --gold-field with the field that holds the story label"
-            )
-        out.append(value if isinstance(value, (str, int)) else json.dumps(value, sort_keys=True))
-    return out
+            reason = f"article {a.id!r} has no gold label in field {field!r}"
+            if errors == "raise":
+                fix = (
+                    "give it one, or pass --errors skip to score the others"
+                    if any(field in b.extra for b in articles)
+                    else "pass --gold-field with the field that holds the story label"
+                )
+                raise StoryclustError(
+                    f"{reason} (article {k + 1} of the {len(articles)} read); {fix}"
+                )
+            missing.append(SkippedRecord(None, field, reason))
+            continue
+        kept.append(a)
+        labels.append(value if isinstance(value, (str, int)) else json.dumps(value, sort_keys=True))
+    if not kept:
+        raise StoryclustError(
+            f"nothing to score: {articles.report}"
+            + (f"; none has a gold label in field {field!r}" if len(articles) else "")
+        )
+    if missing:
+        r = articles.report
+        report = LoadReport(r.n_read, len(kept), [*r.skipped, *missing], r.path)
+        articles = Articles(kept, report=report)
+    return articles, labels
 
 
 #: Inputs from this many articles get a memory estimate printed before the run.
@@ -225,6 +251,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:
+        print("\nstoryclust: interrupted; no output was written", file=sys.stderr)
+        return 130
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -239,7 +268,9 @@ def _run(args: argparse.Namespace) -> int:
         )
         if args.command == "cluster":
             renamed_input_field(articles, args.label_field)  # its errors before the run
-        gold = _gold(articles, args.gold_field) if args.command == "evaluate" else None
+        gold = None
+        if args.command == "evaluate":
+            articles, gold = _gold(articles, args.gold_field, args.errors)
         if not args.quiet and len(articles) >= ESTIMATE_FROM:
             est = estimate_memory(articles)
             print(
@@ -255,9 +286,15 @@ def _run(args: argparse.Namespace) -> int:
         stories, meta = _cluster_paths(args)
         try:
             kept_as = result.renamed_input_field(args.label_field)
-            result.to_jsonl(args.output, stories_path=stories, label_field=args.label_field)
-            if meta is not None:
-                result.write_metadata(meta, args.label_field)
+            with together([args.output, stories, meta]) as temp:  # all replaced, or none
+                out = temp(args.output)
+                assert out is not None
+                result.to_jsonl(out, stories_path=temp(stories), label_field=args.label_field)
+                meta_tmp = temp(meta)
+                if meta_tmp is not None:
+                    result.write_metadata(meta_tmp, args.label_field)
+        except BrokenPipeError:
+            raise  # main ends quietly
         except (StoryclustError, OSError) as exc:
             print(f"storyclust: error: cannot write output: {error_text(exc)}", file=sys.stderr)
             return 2
@@ -279,18 +316,41 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "report":
         try:
-            result.to_html(args.output, title=args.title)
+            if args.output == "-":
+                from .report import render_html
+
+                sys.stdout.write(render_html(result, title=args.title))
+                sys.stdout.flush()
+            else:
+                with together([args.output]) as temp:  # no half-written page left behind
+                    result.to_html(str(temp(args.output)), title=args.title)
+        except BrokenPipeError:
+            raise
         except OSError as exc:
             print(f"storyclust: error: cannot write the report: {exc}", file=sys.stderr)
             return 2
         if not args.quiet:
             print(_summary(result, articles), file=sys.stderr)
-            print(f"wrote {args.output}", file=sys.stderr)
+            if args.output != "-":
+                print(f"wrote {args.output}", file=sys.stderr)
         return 0
     assert gold is not None
     scores = evaluate(gold, result.labels)
     if args.json:
-        print(json.dumps({"file": args.input, **scores, "settings": result.settings}, indent=2))
+        r = articles.report
+        skipped = [{"line": x.line, "field": x.field, "reason": x.reason} for x in r.skipped]
+        read = {"n_read": r.n_read, "n_loaded": r.n_loaded, "n_skipped": r.n_skipped}
+        print(
+            json.dumps(
+                {
+                    "file": args.input,
+                    **scores,
+                    "input": {**read, "skipped": skipped},
+                    "settings": result.settings,
+                },
+                indent=2,
+            )
+        )
     else:
         print(f"{args.input}: {_summary(result, articles)}")
         for key, value in scores.items():
