@@ -973,26 +973,27 @@ def _from_compact(text: str) -> datetime | None:
         return None
     year, month, day, hour, minute, second, tz = match.groups()
     try:
-        parsed = datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour or 0),
-            int(minute or 0),
-            int(second or 0),
-            tzinfo=_UTC,
-        )
-        if tz and tz != "Z":
-            offset = timedelta(hours=int(tz[1:3]), minutes=int(tz[3:]))
-            parsed -= -offset if tz[0] == "-" else offset
-    except ValueError:  # month 13, day 32, hour 25: not a compact date
+        return _datetime_of(year, month, day, hour, minute, second, None, tz)
+    except _DateError:  # month 13, day 32, hour 25: not a compact date
         return None
-    return parsed
 
 
 def _from_iso_match(match: re.Match[str]) -> datetime:
     """Build the datetime for a match of _ISO_DATETIME."""
-    year, month, day, hour, minute, second, fraction, tz = match.groups()
+    return _datetime_of(*match.groups())
+
+
+def _datetime_of(
+    year: str,
+    month: str,
+    day: str,
+    hour: str | None,
+    minute: str | None,
+    second: str | None,
+    fraction: str | None,
+    tz: str | None,
+) -> datetime:
+    """The UTC datetime of a date's matched parts (`tz`: Z, UTC, GMT, +hh, +hhmm, +hh:mm)."""
     tzinfo: timezone = _UTC
     try:
         if tz and tz[0] in "+-":
