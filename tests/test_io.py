@@ -246,6 +246,23 @@ def test_csv_broken_quoting_and_field_limit(tmp_path: Path) -> None:
     assert "unexpected end of data" in arts.report.skipped[2].reason
 
 
+def test_csv_row_swallowed_by_a_stray_quote_names_its_lines(tmp_path: Path) -> None:
+    # The unclosed quote on line 2 makes line 3 (record b) part of its cell: both go, and say so.
+    data = 'id,title,text\na,A,"oops unclosed\nb,B,"fine, quoted"\nc,C,plain\nd,D,"also quoted"\n'
+    path = write_bytes(tmp_path / "stray.csv", data.encode())
+    arts = read_csv(path, errors="skip")
+    assert arts.ids == ["c", "d"]
+    (skipped,) = arts.report.skipped
+    assert (skipped.line, skipped.last_line) == (2, 3)
+    assert "a quoted cell that starts on line 2 runs on to line 3" in skipped.reason
+    assert str(arts.report).startswith(
+        "read 3 records, loaded 2, skipped 1 (lines 2-3: unreadable CSV row"
+    )
+    with pytest.raises(InputError, match="^" + re.escape(f"{path}, lines 2-3: unreadable")) as info:
+        read_csv(path)
+    assert (info.value.line, info.value.last_line) == (2, 3)
+
+
 def test_csv_value_under_unnamed_column(tmp_path: Path) -> None:
     path = write_bytes(tmp_path / "unnamed.csv", b"title,\nok,\nbad,value\n")
     with pytest.raises(
@@ -256,20 +273,28 @@ def test_csv_value_under_unnamed_column(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("header", "message"),
+    ("header", "where", "message"),
     [
-        (b"title,title\n", r"the header has duplicate column names \['title'\]"),
-        (b"foo,bar\n", r"the header has no title or text column \(got \['foo', 'bar'\]\)"),
-        (b"ti\xfftle\n", "cannot read the header row: cannot decode the line"),
-        (b'"title\n', r"cannot read the header row: unreadable CSV row \(unexpected end of data\)"),
+        (b"title,title\n", "line 1", r"the header has duplicate column names \['title'\]"),
+        (
+            b"foo,bar\n",
+            "line 1",
+            r"the header has no title or text column \(got \['foo', 'bar'\]\)",
+        ),
+        (b"ti\xfftle\n", "line 1", "cannot read the header row: cannot decode the line"),
+        (
+            b'"title\n',
+            "lines 1-2",  # the open quote takes the row after the header too
+            r"cannot read the header row: unreadable CSV row \(unexpected end of data\)",
+        ),
     ],
 )
 def test_csv_bad_header_raises_even_when_skipping(
-    tmp_path: Path, header: bytes, message: str
+    tmp_path: Path, header: bytes, where: str, message: str
 ) -> None:
     path = write_bytes(tmp_path / "header.csv", header + b"x,y\n")
     for errors in ("raise", "skip"):
-        with pytest.raises(InputError, match=at(path, 1) + message):
+        with pytest.raises(InputError, match="^" + re.escape(f"{path}, {where}: ") + message):
             read_csv(path, errors=errors)
 
 

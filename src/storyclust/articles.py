@@ -28,7 +28,7 @@ from typing import Any, Final, overload
 
 import numpy as np
 
-from .errors import InputError, InputTypeError, SettingsError
+from .errors import InputError, InputTypeError, SettingsError, _where
 
 __all__ = ["Article", "Articles", "LoadReport", "SkippedRecord", "to_articles"]
 
@@ -166,6 +166,10 @@ class SkippedRecord:
         The field to blame, if one is.
     reason : str
         What was wrong and how to fix it.
+    last_line : int or None, default None
+        The last line of a CSV row that runs over several lines (a quoted
+        cell holding line breaks, or an unclosed quote that swallowed the
+        lines after it); every line from `line` to `last_line` was left out.
 
     Examples
     --------
@@ -176,6 +180,7 @@ class SkippedRecord:
     line: int | None
     field: str | None
     reason: str
+    last_line: int | None = None
 
 
 @dataclass
@@ -221,9 +226,11 @@ class LoadReport:
         text = f"read {self.n_read} {noun}, loaded {self.n_loaded}, skipped {self.n_skipped}"
         if not self.skipped:
             return text
-        where = "line" if self.path is not None else "record"
+        in_file = self.path is not None
         reasons = [
-            f"{where} {s.line}: {s.reason}" if s.line is not None else s.reason
+            f"{_where(s.line, s.last_line, in_file=in_file)}: {s.reason}"
+            if s.line is not None
+            else s.reason
             for s in self.skipped[:_MAX_REASONS_SHOWN]
         ]
         if self.n_skipped > _MAX_REASONS_SHOWN:
@@ -630,9 +637,10 @@ def _reject(err: InputError, errors: str, report: LoadReport, *, hint: str = "")
                 line=err.line,
                 field=err.field,
                 value=err.value,
+                last_line=err.last_line,
             )
         raise err from None
-    report.skipped.append(SkippedRecord(err.line, err.field, err.reason))
+    report.skipped.append(SkippedRecord(err.line, err.field, err.reason, err.last_line))
 
 
 def _to_article(item: object, position: int) -> Article:

@@ -542,10 +542,12 @@ def _csv_records(
     reader = csv.reader(text_lines(), delimiter=delimiter, strict=True)
     rows = _csv_rows(reader, undecodable)
     header: list[str] | None = None
-    for start, row, problem in rows:
+    for start, end, row, problem in rows:
         if header is None:
             if problem is not None:
-                raise InputError(f"cannot read the header row: {problem}", path=name, line=start)
+                raise InputError(
+                    f"cannot read the header row: {problem}", path=name, line=start, last_line=end
+                )
             header = _check_header(row, name, start, delimiter)
             continue
         try:
@@ -554,15 +556,16 @@ def _csv_records(
             record = _row_record(header, row, delimiter)
         except _LineError as exc:
             report.n_read += 1  # rows that are yielded are counted by _coerce_records
-            _reject(InputError(exc.reason, path=name, line=start), errors, report, hint=_SKIP_HINT)
+            err = InputError(exc.reason, path=name, line=start, last_line=end)
+            _reject(err, errors, report, hint=_SKIP_HINT)
             continue
         yield start, record
 
 
 def _csv_rows(
     reader: Any, undecodable: Mapping[int, str]
-) -> Iterator[tuple[int, list[str], str | None]]:
-    """(start line, cells, problem or None) for each CSV row that is not blank."""
+) -> Iterator[tuple[int, int, list[str], str | None]]:
+    """(first line, last line, cells, problem or None) for each CSV row that is not blank."""
     end = 0
     while True:
         try:
@@ -571,17 +574,25 @@ def _csv_rows(
         except StopIteration:
             return
         except csv.Error as exc:
-            row, problem = [], f"unreadable CSV row ({exc}); fix the quoting"
+            row, problem = [], f"unreadable CSV row ({exc})"
         start, previous_end, end = end + 1, end, reader.line_num
         bad = [line for line in range(start, end + 1) if line in undecodable]
         if bad:
             start, problem = bad[0], undecodable[bad[0]]
+        elif problem is not None:
+            if end > start:
+                # A quote left open makes the rows after it part of one cell: say which went.
+                problem += (
+                    f"; a quoted cell that starts on line {start} runs on to line {end}, "
+                    "so these lines were read as one row"
+                )
+            problem += "; fix the quoting"
         if problem is not None:
-            yield start, row, problem
+            yield start, end, row, problem
             if end == previous_end:  # the reader cannot move past this error
                 return
         elif any(cell.strip() for cell in row):
-            yield start, row, None
+            yield start, end, row, None
 
 
 def _check_header(row: list[str], name: str, line: int, delimiter: str) -> list[str]:
