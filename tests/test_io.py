@@ -263,6 +263,43 @@ def test_csv_row_swallowed_by_a_stray_quote_names_its_lines(tmp_path: Path) -> N
     assert (info.value.line, info.value.last_line) == (2, 3)
 
 
+def test_tsv_cell_starting_with_a_quote_reads_with_quoting_off(tmp_path: Path) -> None:
+    data = b'id\ttitle\ttext\na\tMayor\t"We will rebuild," the mayor said.\n'
+    path = write_bytes(tmp_path / "q.tsv", data)
+    # The message shows the tab as '\t' (not a raw tab) and offers the way out.
+    message = (
+        "unreadable CSV row ('\\t' expected after '\"'); if the quotation marks in this file "
+        "are plain text, pass quotechar=None; else fix the quoting"
+    )
+    with pytest.raises(InputError, match=at(path, 2) + re.escape(message)):
+        read_articles(path)
+    said = '"We will rebuild," the mayor said.'
+    assert read_articles(path, quotechar=None)[0].text == said
+    # Any suffix reads as CSV through read_csv, with the same settings.
+    txt = write_bytes(tmp_path / "q.txt", data)
+    assert read_csv(txt, delimiter="\t", quotechar=None)[0].text == said
+    # Another quote character: a cell quoted with it may hold the delimiter.
+    semi = write_bytes(tmp_path / "s.csv", b"title;text\n'a;b';\"c\"\n")
+    (article,) = read_csv(semi, delimiter=";", quotechar="'")
+    assert (article.title, article.text) == ("a;b", '"c"')
+
+
+@pytest.mark.parametrize("bad", ["", "ab", "x", " ", "\n", 5])
+def test_bad_quotechar(tmp_path: Path, bad: Any) -> None:
+    path = write_bytes(tmp_path / "a.csv", b"title\nx\n")
+    with pytest.raises(SettingsError, match="quotechar must be one character other than"):
+        read_csv(path, quotechar=bad)
+
+
+def test_quotechar_is_for_csv_only_and_may_not_be_the_delimiter(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="quotechar applies only to CSV and TSV files"):
+        read_articles(jsonl(tmp_path, '{"title": "T"}'), quotechar=None)
+    path = write_bytes(tmp_path / "a.csv", b'title"x\nT"1\n')
+    with pytest.raises(SettingsError, match="delimiter must be one character other than"):
+        read_csv(path, delimiter="|", quotechar="|")
+    assert read_csv(path, delimiter='"', quotechar=None)[0].extra == {"x": "1"}
+
+
 def test_csv_value_under_unnamed_column(tmp_path: Path) -> None:
     path = write_bytes(tmp_path / "unnamed.csv", b"title,\nok,\nbad,value\n")
     with pytest.raises(

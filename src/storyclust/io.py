@@ -146,6 +146,7 @@ def read_csv(
     errors: str = "raise",
     encoding: str = "utf-8",
     delimiter: str = ",",
+    quotechar: str | None = '"',
 ) -> Articles:
     """Read articles from a CSV file with a header row.
 
@@ -160,7 +161,14 @@ def read_csv(
         Text encoding of the file; must be ASCII-compatible. A UTF-8
         byte-order mark at the start is ignored.
     delimiter : str, default ","
-        The one-character cell separator (``"\\t"`` for TSV).
+        The one-character cell separator (``"\\t"`` for TSV). Any file name
+        is read as CSV with it, whatever its suffix (``.txt``, ``.tab``, ...).
+    quotechar : str or None, default '"'
+        The character that quotes a cell holding the delimiter, a line break
+        or itself (doubled). ``None`` turns quoting off: every character is
+        text, as in a TSV file whose cells may start with a quotation mark
+        (``"We will rebuild," the mayor said.``); a cell can then hold neither
+        the delimiter nor a line break.
 
     Returns
     -------
@@ -181,7 +189,7 @@ def read_csv(
         or a record that fails validation. Messages give the file and the
         1-based line the row starts on.
     SettingsError
-        If `errors`, `encoding` or `delimiter` is not usable.
+        If `errors`, `encoding`, `delimiter` or `quotechar` is not usable.
     OSError
         If the file cannot be opened (``FileNotFoundError`` when missing).
 
@@ -209,10 +217,11 @@ def read_csv(
     """
     _check_errors(errors)
     codec = _check_encoding(encoding)
-    _check_delimiter(delimiter)
+    _check_quotechar(quotechar)
+    _check_delimiter(delimiter, quotechar)
     name = _path_name(path)
     report = LoadReport(path=name)
-    records = _csv_records(name, codec, delimiter, errors, report)
+    records = _csv_records(name, codec, delimiter, quotechar, errors, report)
     return _coerce_records(records, errors=errors, path=name, report=report)
 
 
@@ -222,6 +231,7 @@ def read_articles(
     errors: str = "raise",
     encoding: str = "utf-8",
     delimiter: str | None = None,
+    quotechar: str | None = '"',
 ) -> Articles:
     """Read articles from a file, choosing the format by its suffix.
 
@@ -239,6 +249,8 @@ def read_articles(
     delimiter : str or None, default None
         For CSV/TSV only: the cell separator; by default ``","`` for ``.csv``
         and ``"\\t"`` for ``.tsv``.
+    quotechar : str or None, default '"'
+        For CSV/TSV only: see :func:`read_csv`; ``None`` turns quoting off.
 
     Returns
     -------
@@ -248,8 +260,9 @@ def read_articles(
     Raises
     ------
     SettingsError
-        If the suffix is not one of those above, or `delimiter` is given for a
-        JSON Lines file; and as the reader called.
+        If the suffix is not one of those above, or `delimiter` or `quotechar`
+        is given for a JSON Lines file; and as the reader called. To read a
+        CSV file with another suffix, call :func:`read_csv` directly.
     InputError, OSError
         As the reader called.
 
@@ -275,10 +288,15 @@ def read_articles(
                 f"delimiter applies only to CSV and TSV files; got delimiter={delimiter!r} "
                 f"for the JSON Lines file {name!r}; leave it out"
             )
+        if quotechar != '"':
+            raise SettingsError(
+                f"quotechar applies only to CSV and TSV files; got quotechar={quotechar!r} "
+                f"for the JSON Lines file {name!r}; leave it out"
+            )
         return read_jsonl(path, errors=errors, encoding=encoding)
     if suffix in _CSV_SUFFIXES:
         sep = _CSV_SUFFIXES[suffix] if delimiter is None else delimiter
-        return read_csv(path, errors=errors, encoding=encoding, delimiter=sep)
+        return read_csv(path, errors=errors, encoding=encoding, delimiter=sep, quotechar=quotechar)
     supported = ", ".join((*_JSONL_SUFFIXES, *_CSV_SUFFIXES))
     raise SettingsError(
         f"cannot tell the format of {name!r} from its suffix {suffix or '(none)'!r}; "
@@ -441,17 +459,34 @@ def _check_encoding(encoding: object) -> str:
     return name
 
 
-def _check_delimiter(delimiter: object) -> None:
+def _check_delimiter(delimiter: object, quotechar: str | None = '"') -> None:
     """Raise SettingsError unless `delimiter` is one usable character."""
     if (
         not isinstance(delimiter, str)
         or len(delimiter) != 1
-        or delimiter in '\r\n"'
+        or delimiter in "\r\n"
+        or delimiter == quotechar
         or delimiter.isalnum()
     ):
         raise SettingsError(
-            f"delimiter must be one character other than a letter, digit, quote or "
-            f"line break; got {_short_repr(delimiter)}; use ',' for CSV or '\\t' for TSV"
+            f"delimiter must be one character other than a letter, digit, the quotechar or "
+            f"a line break; got {_short_repr(delimiter)}; use ',' for CSV or '\\t' for TSV"
+        )
+
+
+def _check_quotechar(quotechar: object) -> None:
+    """Raise SettingsError unless `quotechar` is None or one usable character."""
+    if quotechar is not None and (
+        not isinstance(quotechar, str)
+        or len(quotechar) != 1
+        or quotechar in "\r\n"
+        or quotechar.isalnum()
+        or quotechar.isspace()
+    ):
+        raise SettingsError(
+            f"quotechar must be one character other than a letter, digit, space or line "
+            f"break, or None to turn quoting off; got {_short_repr(quotechar)}; "
+            "use '\"' (the default) or None"
         )
 
 
@@ -525,7 +560,12 @@ def _parse_json_object(text: str) -> dict[str, Any]:
 
 
 def _csv_records(
-    name: str, codec: str, delimiter: str, errors: str, report: LoadReport
+    name: str,
+    codec: str,
+    delimiter: str,
+    quotechar: str | None,
+    errors: str,
+    report: LoadReport,
 ) -> Iterator[tuple[int | None, object]]:
     """(start line, row dict) for each non-blank CSV row; bad rows raise or are noted."""
     undecodable: dict[int, str] = {}
@@ -539,8 +579,13 @@ def _csv_records(
                 undecodable[lineno] = exc.reason
                 yield raw.decode(codec, "replace")
 
-    reader = csv.reader(text_lines(), delimiter=delimiter, strict=True)
-    rows = _csv_rows(reader, undecodable)
+    if quotechar is None:
+        reader = csv.reader(
+            text_lines(), delimiter=delimiter, quoting=csv.QUOTE_NONE, quotechar=None, strict=True
+        )
+    else:
+        reader = csv.reader(text_lines(), delimiter=delimiter, quotechar=quotechar, strict=True)
+    rows = _csv_rows(reader, undecodable, quotechar)
     header: list[str] | None = None
     for start, end, row, problem in rows:
         if header is None:
@@ -563,7 +608,7 @@ def _csv_records(
 
 
 def _csv_rows(
-    reader: Any, undecodable: Mapping[int, str]
+    reader: Any, undecodable: Mapping[int, str], quotechar: str | None
 ) -> Iterator[tuple[int, int, list[str], str | None]]:
     """(first line, last line, cells, problem or None) for each CSV row that is not blank."""
     end = 0
@@ -574,7 +619,7 @@ def _csv_rows(
         except StopIteration:
             return
         except csv.Error as exc:
-            row, problem = [], f"unreadable CSV row ({exc})"
+            row, problem = [], f"unreadable CSV row ({_printable(str(exc))})"
         start, previous_end, end = end + 1, end, reader.line_num
         bad = [line for line in range(start, end + 1) if line in undecodable]
         if bad:
@@ -586,13 +631,24 @@ def _csv_rows(
                     f"; a quoted cell that starts on line {start} runs on to line {end}, "
                     "so these lines were read as one row"
                 )
-            problem += "; fix the quoting"
+            problem += (
+                "; if the quotation marks in this file are plain text, pass quotechar=None; "
+                f"else fix the quoting (a quoted cell is {quotechar}...{quotechar}, each "
+                f"{quotechar} inside it doubled)"
+            )
         if problem is not None:
             yield start, end, row, problem
             if end == previous_end:  # the reader cannot move past this error
                 return
         elif any(cell.strip() for cell in row):
             yield start, end, row, None
+
+
+def _printable(text: str) -> str:
+    """`text` with tabs and other control characters written as escapes ('\\t')."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _check_header(row: list[str], name: str, line: int, delimiter: str) -> list[str]:
