@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import os
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import storyclust.io as io_module
 from storyclust.articles import Article, to_articles
 from storyclust.errors import InputError, InputTypeError, SettingsError
 from storyclust.io import article_to_dict, read_articles, read_csv, read_jsonl, write_jsonl
@@ -230,8 +232,8 @@ def test_csv_undecodable_bytes_name_the_line(tmp_path: Path) -> None:
     assert [s.line for s in arts.report.skipped] == [3]
 
 
-def test_csv_broken_quoting_and_field_limit(tmp_path: Path) -> None:
-    big = "x" * 200_000
+def test_csv_broken_quoting(tmp_path: Path) -> None:
+    big = "x" * 200_000  # longer than the csv module's default field limit, 131072
     data = f'title\n"bad"quote\nok\n{big}\n"unterminated\n'.encode()
     path = write_bytes(tmp_path / "quotes.csv", data)
     with pytest.raises(
@@ -239,11 +241,61 @@ def test_csv_broken_quoting_and_field_limit(tmp_path: Path) -> None:
     ):
         read_csv(path)
     arts = read_csv(path, errors="skip")
-    assert [a.title for a in arts] == ["ok"]
-    assert [s.line for s in arts.report.skipped] == [2, 4, 5]
-    assert (arts.report.n_read, arts.report.n_loaded) == (4, 1)
-    assert "field larger than field limit" in arts.report.skipped[1].reason
-    assert "unexpected end of data" in arts.report.skipped[2].reason
+    assert [a.title for a in arts] == ["ok", big]
+    assert [s.line for s in arts.report.skipped] == [2, 5]
+    assert (arts.report.n_read, arts.report.n_loaded) == (4, 2)
+    assert "unexpected end of data" in arts.report.skipped[1].reason
+
+
+def test_csv_cell_as_long_as_a_json_line_reads_and_the_limit_is_put_back(tmp_path: Path) -> None:
+    big = "word " * 60_000  # 300,000 characters: over the csv module's 131072
+    path = write_bytes(tmp_path / "big.csv", f"id,text\na,{big}\n".encode())
+    before = csv.field_size_limit()
+    assert read_csv(path)[0].text == big
+    assert csv.field_size_limit() == before
+    bad = write_bytes(tmp_path / "bad.csv", f"id,text\na,{big}\nb,\n".encode())
+    with pytest.raises(InputError, match="neither title nor text"):
+        read_csv(bad)  # an error part way through puts the limit back too
+    assert csv.field_size_limit() == before
+
+
+def test_csv_over_the_field_limit_is_not_called_a_quoting_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(io_module, "_CSV_FIELD_LIMIT", 10)
+    before = csv.field_size_limit(10)
+    try:
+        path = write_bytes(tmp_path / "long.csv", b"id,text\na,short\nb,much too long\n")
+        arts = read_csv(path, errors="skip")
+    finally:
+        csv.field_size_limit(before)
+    assert arts.ids == ["a"]
+    reason = arts.report.skipped[0].reason
+    assert reason.startswith("unreadable CSV row (field larger than field limit (10)): a cell is")
+    assert "quot" not in reason
+
+
+@pytest.mark.parametrize("name", ["mac.csv", "mac.csv.gz"])
+def test_csv_with_cr_line_endings(tmp_path: Path, name: str) -> None:
+    data = b'id,title,text\ra,A,x\rb,B,"two\rlines"\r,,\rc,C,"unclosed\r'
+    path = write_bytes(tmp_path / name, gzip.compress(data) if name.endswith(".gz") else data)
+    arts = read_csv(path, errors="skip")
+    assert [(a.id, a.text) for a in arts] == [("a", "x"), ("b", "two\rlines")]
+    assert [(s.line, s.last_line) for s in arts.report.skipped] == [(6, None)]
+    with pytest.raises(InputError, match=at(path, 6) + "unreadable CSV row"):
+        read_csv(path)
+    jsonl_path = write_bytes(tmp_path / "mac.jsonl", b'{"title": "T"}\r\r{"title": "U"}\r')
+    assert read_jsonl(jsonl_path).ids == ["1", "3"]
+
+
+def test_csv_stray_cr_inside_a_cell_is_text(tmp_path: Path) -> None:
+    data = b'id,title,text\na,A,x\ry\nb,B,"q\rz"\r\nc,C\rD,z\n'
+    arts = read_csv(write_bytes(tmp_path / "stray.csv", data))
+    assert [(a.id, a.title, a.text) for a in arts] == [
+        ("a", "A", "x\ry"),
+        ("b", "B", "q\rz"),
+        ("c", "C\rD", "z"),
+    ]
 
 
 def test_csv_row_swallowed_by_a_stray_quote_names_its_lines(tmp_path: Path) -> None:

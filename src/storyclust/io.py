@@ -20,11 +20,13 @@ import errno
 import gzip
 import json
 import os
+import re
 import secrets
 import stat
 import sys
+import threading
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -58,6 +60,13 @@ _JSON_TYPE_NAMES: Final = {
     type(None): "null",
 }
 _MAIN_KEYS: Final = ("id", "title", "text", "source", "published", "url")
+_CHUNK: Final = 1 << 16
+_LINE_BREAK: Final = re.compile(rb"\r\n?|\n")
+# Stands in for a CR inside a CSV line (the csv module ends an unquoted cell at a CR).
+_CR_STAND_IN: Final = "\uffff"
+# The longest CSV cell read: as long as a JSON Lines line could hold in practice. The csv
+# module's default, 131072 characters, is short for a long article.
+_CSV_FIELD_LIMIT: Final = 2**31 - 1  # the largest a C long holds on every platform
 # Added to a line's problem when it is raised rather than skipped.
 _SKIP_HINT: Final = " or pass errors='skip' to leave it out"
 
@@ -185,9 +194,9 @@ def read_csv(
         duplicate column names, or no column for the title or text. With
         ``errors="raise"``, for the first bad row: undecodable bytes, more
         cells than the header has columns, a value under a column with no
-        name, broken quoting or a cell over the ``csv.field_size_limit()``,
-        or a record that fails validation. Messages give the file and the
-        1-based line the row starts on.
+        name, broken quoting, or a record that fails validation. Messages
+        give the file and the 1-based line the row starts on, and for a row
+        that runs over several lines its last line too (``lines 2-3``).
     SettingsError
         If `errors`, `encoding`, `delimiter` or `quotechar` is not usable.
     OSError
@@ -199,6 +208,13 @@ def read_csv(
     in strict mode so that broken quoting is reported rather than guessed at.
     Rows whose cells are all empty are ignored like blank lines. Rows with
     fewer cells than the header are padded with missing values.
+
+    A cell may be as long as ``2**31 - 1`` characters (the csv module's own
+    limit, 131072, is raised while the file is read and then put back, so
+    other code sees it unchanged). Lines end at ``\\n`` or ``\\r\\n``; a file
+    whose first line ends in a lone ``\\r`` (old Mac style) has its lines end
+    at ``\\r`` too. Otherwise a lone ``\\r`` inside a line is kept as text of
+    its cell, quoted or not.
 
     Examples
     --------
@@ -222,7 +238,8 @@ def read_csv(
     name = _path_name(path)
     report = LoadReport(path=name)
     records = _csv_records(name, codec, delimiter, quotechar, errors, report)
-    return _coerce_records(records, errors=errors, path=name, report=report)
+    with _csv_field_limit(), contextlib.closing(records):
+        return _coerce_records(records, errors=errors, path=name, report=report)
 
 
 def read_articles(
@@ -491,12 +508,17 @@ def _check_quotechar(quotechar: object) -> None:
 
 
 def _numbered_lines(name: str) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, raw bytes) of each line, through gzip for '.gz'."""
+    """(1-based line number, raw bytes) of each line, through gzip for '.gz'.
+
+    Lines end at ``\\n``; in a file whose first line ends in a lone ``\\r`` (old Mac
+    style) they end at ``\\r``, ``\\r\\n`` or ``\\n``.
+    """
     compressed = name.lower().endswith(".gz")
     lineno = 0
     with gzip.open(name, "rb") if compressed else open(name, "rb") as fh:
         try:
-            for lineno, raw in enumerate(fh, start=1):
+            lines = _cr_lines(fh) if _ends_in_cr(fh.peek(_CHUNK)) else fh
+            for lineno, raw in enumerate(lines, start=1):
                 yield lineno, raw
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise InputError(
@@ -505,6 +527,32 @@ def _numbered_lines(name: str) -> Iterator[tuple[int, bytes]]:
                 path=name,
                 line=lineno + 1,
             ) from None
+
+
+def _ends_in_cr(head: bytes) -> bool:
+    """Whether the first line break in `head` is a lone CR."""
+    for k, byte in enumerate(head[:_CHUNK]):
+        if byte == 0x0A:
+            return False
+        if byte == 0x0D:
+            return head[k + 1 : k + 2] not in (b"\n", b"")
+    return False
+
+
+def _cr_lines(fh: Any) -> Iterator[bytes]:
+    """Lines of a binary file ending at CR, CRLF or LF, each with its line break."""
+    pending = b""
+    while chunk := fh.read(_CHUNK):
+        data = pending + chunk
+        start = 0
+        for match in _LINE_BREAK.finditer(data):
+            if match.end() == len(data) and data.endswith(b"\r"):
+                break  # may be the first half of a CRLF split between chunks
+            yield data[start : match.end()]
+            start = match.end()
+        pending = data[start:]
+    if pending:
+        yield pending
 
 
 def _decode(raw: bytes, lineno: int, codec: str) -> str:
@@ -566,18 +614,26 @@ def _csv_records(
     quotechar: str | None,
     errors: str,
     report: LoadReport,
-) -> Iterator[tuple[int | None, object]]:
+) -> Generator[tuple[int | None, object], None, None]:
     """(start line, row dict) for each non-blank CSV row; bad rows raise or are noted."""
     undecodable: dict[int, str] = {}
+
+    stray_cr: set[int] = set()  # lines whose inner CRs were replaced by _CR_STAND_IN
 
     def text_lines() -> Iterator[str]:
         for lineno, raw in _numbered_lines(name):
             try:
-                yield _decode(raw, lineno, codec)
+                text = _decode(raw, lineno, codec)
             except _LineError as exc:
                 # Parse a stand-in so the row boundaries stay right; the row is rejected.
                 undecodable[lineno] = exc.reason
-                yield raw.decode(codec, "replace")
+                text = raw.decode(codec, "replace")
+            body = text.rstrip("\r\n")
+            if "\r" in body and _CR_STAND_IN not in text:
+                # A CR inside the line is text of its cell: hide it from the csv module.
+                stray_cr.add(lineno)
+                text = body.replace("\r", _CR_STAND_IN) + text[len(body) :]
+            yield text
 
     if quotechar is None:
         reader = csv.reader(
@@ -588,6 +644,8 @@ def _csv_records(
     rows = _csv_rows(reader, undecodable, quotechar)
     header: list[str] | None = None
     for start, end, row, problem in rows:
+        if stray_cr and not stray_cr.isdisjoint(range(start, end + 1)):
+            row = [cell.replace(_CR_STAND_IN, "\r") for cell in row]
         if header is None:
             if problem is not None:
                 raise InputError(
@@ -619,29 +677,69 @@ def _csv_rows(
         except StopIteration:
             return
         except csv.Error as exc:
-            row, problem = [], f"unreadable CSV row ({_printable(str(exc))})"
+            row, problem = [], str(exc)
         start, previous_end, end = end + 1, end, reader.line_num
         bad = [line for line in range(start, end + 1) if line in undecodable]
         if bad:
             start, problem = bad[0], undecodable[bad[0]]
         elif problem is not None:
-            if end > start:
-                # A quote left open makes the rows after it part of one cell: say which went.
-                problem += (
-                    f"; a quoted cell that starts on line {start} runs on to line {end}, "
-                    "so these lines were read as one row"
-                )
-            problem += (
-                "; if the quotation marks in this file are plain text, pass quotechar=None; "
-                f"else fix the quoting (a quoted cell is {quotechar}...{quotechar}, each "
-                f"{quotechar} inside it doubled)"
-            )
+            problem = _csv_problem(problem, quotechar, start, end)
         if problem is not None:
             yield start, end, row, problem
             if end == previous_end:  # the reader cannot move past this error
                 return
         elif any(cell.strip() for cell in row):
             yield start, end, row, None
+
+
+def _csv_problem(error: str, quotechar: str | None, start: int, end: int) -> str:
+    """The reason for a row the csv module could not read, with the fix that applies."""
+    problem = f"unreadable CSV row ({_printable(error)})"
+    if "field limit" in error:
+        return (
+            f"{problem}: a cell is longer than {_CSV_FIELD_LIMIT} characters; split the text "
+            "or save the file as JSON Lines"
+        )
+    if quotechar is None or not ("expected after" in error or "end of data" in error):
+        return f"{problem}; fix the row"
+    if end > start:
+        # A quote left open makes the rows after it part of one cell: say which went.
+        problem += (
+            f"; a quoted cell that starts on line {start} runs on to line {end}, "
+            "so these lines were read as one row"
+        )
+    return (
+        f"{problem}; if the quotation marks in this file are plain text, pass quotechar=None; "
+        f"else fix the quoting (a quoted cell is {quotechar}...{quotechar}, each "
+        f"{quotechar} inside it doubled)"
+    )
+
+
+class _FieldLimit:
+    """Raises ``csv.field_size_limit`` while any reader needs it, then puts it back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved = 0
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                self._saved = csv.field_size_limit()
+                csv.field_size_limit(max(self._saved, _CSV_FIELD_LIMIT))
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    csv.field_size_limit(self._saved)
+
+
+_csv_field_limit: Final = _FieldLimit()
 
 
 def _printable(text: str) -> str:
