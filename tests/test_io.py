@@ -136,6 +136,20 @@ def test_json_edge_values(tmp_path: Path) -> None:
     assert reasons[1] == "JSON nested too deeply to read; fix the line"
 
 
+def test_nan_and_infinity_in_jsonl_are_missing_values(tmp_path: Path) -> None:
+    path = jsonl(
+        tmp_path,
+        '{"id": "a", "title": "Quake hits Chile", "score": NaN, "published": NaN}',
+        '{"id": "b", "title": NaN, "text": "Aftershock", "range": [Infinity, -Infinity, 1e999, 2.5]}',
+    )
+    arts = read_jsonl(path)
+    assert arts[0].extra == {"score": None} and arts[0].published is None
+    assert (arts[1].title, arts[1].extra) == ("", {"range": [None, None, None, 2.5]})
+    out = tmp_path / "out.jsonl"
+    assert write_jsonl(arts, out) == 2  # what was read can be written
+    assert json.loads(out.read_text().splitlines()[0])["score"] is None
+
+
 def test_skip_mode_jsonl(tmp_path: Path) -> None:
     path = jsonl(
         tmp_path,
@@ -549,7 +563,7 @@ def test_write_is_atomic(tmp_path: Path) -> None:
         yield {"id": "a", "title": "T"}
         yield {"id": "b", "bad": float("nan")}
 
-    with pytest.raises(InputError, match=r"^record 1: cannot write as JSON \(Out of range float"):
+    with pytest.raises(InputError, match=r"^the 2nd record \(id 'b'\), field 'bad': cannot write"):
         write_jsonl(records(), path)
     assert path.read_text(encoding="utf-8") == "old content\n"
     assert os.listdir(tmp_path) == ["out.jsonl"]  # no temporary file left behind
@@ -580,20 +594,37 @@ def test_write_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     [
         ({"id": "a"}, InputTypeError, r"got a single dict; wrap it in a list"),
         ("text", InputTypeError, r"got a single str"),
-        ([5], InputTypeError, r"record 0: expected a dict or an Article; got int 5"),
+        ([5], InputTypeError, r"^the 1st record: expected a dict or an Article; got int 5"),
         (
             [{"x": object()}],
             InputTypeError,
-            r"record 0: cannot write as JSON \(object .* is not JSON serializable\)",
+            r"^the 1st record, field 'x': cannot write as JSON \(object .* is not JSON serializ",
         ),
-        ([{"a": 1}, {"x": float("inf")}], InputError, r"record 1: cannot write as JSON"),
-        ([{(1, 2): "tuple key"}], InputTypeError, r"record 0: cannot write as JSON \(keys must be"),
+        (
+            [{"a": 1}, {"id": "b", "x": float("inf")}],
+            InputError,
+            r"^the 2nd record \(id 'b'\), field 'x': cannot write as JSON: the value is inf, and "
+            r"JSON has no NaN or infinite numbers; replace it with None",
+        ),
+        (
+            [{"a": 1}] * 10 + [{"id": 7, "xs": [1.0, np.nan]}],
+            InputError,
+            r"^the 11th record \(id 7\), field 'xs': cannot write as JSON: the value holds NaN",
+        ),
+        ([{(1, 2): "tuple key"}], InputTypeError, r"^the 1st record: cannot write as JSON \(keys"),
     ],
 )
 def test_write_errors(tmp_path: Path, records: Any, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         write_jsonl(records, tmp_path / "x.jsonl")
     assert os.listdir(tmp_path) == []
+
+
+def test_write_error_for_an_article_with_nan_in_extra(tmp_path: Path) -> None:
+    article = Article(id="q1", title="Quake", extra={"score": float("nan")})
+    with pytest.raises(InputError, match=r"^the 1st record \(id 'q1'\), field 'score'") as info:
+        write_jsonl([article], tmp_path / "x.jsonl")
+    assert (info.value.field, info.value.line) == ("score", 0)
 
 
 def test_write_into_missing_directory(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ import csv
 import errno
 import gzip
 import json
+import math
 import os
 import re
 import secrets
@@ -123,7 +124,14 @@ def read_jsonl(
     -----
     Blank lines are ignored and do not count as records. Lines are split on
     ``\\n`` only, so ``\\r\\n`` files read fine and U+2028 inside a string is
-    kept.
+    kept (a file whose first line ends in a lone ``\\r`` has its lines split
+    on ``\\r`` too).
+
+    ``NaN``, ``Infinity`` and ``-Infinity``, which are not JSON but which
+    Python's :mod:`json` writes, are missing values (``None``) wherever they
+    are, as ``NaN`` is in a DataFrame (see
+    :func:`storyclust.articles.to_articles`); so is a number too large for a
+    float, such as ``1e999``. They would otherwise make the output unwritable.
 
     Examples
     --------
@@ -348,7 +356,8 @@ def write_jsonl(records: Iterable[Mapping[str, Any] | Article], path: PathArg) -
         or Article, or a value cannot be written as JSON.
     InputError
         If a value is NaN or infinite (not valid JSON), or a record refers to
-        itself.
+        itself. The message names the record, counted from 1 ("the 2nd
+        record"), its id and the field; ``.field`` and ``.value`` hold them.
     OSError
         If the file cannot be written (``FileNotFoundError`` when its
         directory does not exist).
@@ -586,10 +595,23 @@ def _jsonl_records(
         yield lineno, record
 
 
+def _finite_or_none(literal: str) -> float | None:
+    """A JSON number as a float; None for one too large for a float (1e999)."""
+    value = float(literal)
+    return value if math.isfinite(value) else None
+
+
+# NaN, Infinity and -Infinity are not JSON, but Python's json writes them: read them as
+# missing values, as NaN is in a DataFrame, so they never reach the output.
+_JSON_DECODER: Final = json.JSONDecoder(
+    parse_constant=lambda _name: None, parse_float=_finite_or_none
+)
+
+
 def _parse_json_object(text: str) -> dict[str, Any]:
     """The JSON object on one line, or _LineError."""
     try:
-        value = json.loads(text.rstrip("\r\n"))
+        value = _JSON_DECODER.decode(text.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
         raise _LineError(
             f"malformed JSON ({exc.msg} at column {exc.colno}); fix the line"
@@ -822,26 +844,62 @@ def _dump_line(record: object, index: int) -> bytes:
         record = dict(record)
     else:
         raise InputTypeError(
-            f"record {index}: expected a dict or an Article; got {type(record).__name__} "
+            f"{_which(index, None)}: expected a dict or an Article; got {type(record).__name__} "
             f"{_short_repr(record)}; convert it to a dict"
         )
     try:
         text = json.dumps(record, ensure_ascii=False, allow_nan=False, default=_json_default)
-    except TypeError as exc:
-        raise InputTypeError(
-            f"record {index}: cannot write as JSON ({exc}); convert the value to a string, "
-            "number, list or dict"
-        ) from None
-    except RecursionError:
-        raise InputError("cannot write as JSON: nested too deeply", line=index) from None
-    except ValueError as exc:  # NaN/inf, circular reference, huge int
-        raise InputError(
-            f"cannot write as JSON ({exc}); replace NaN and infinite values with None, "
-            "and remove self-references",
-            line=index,
-        ) from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _dump_error(record, index, exc) from None
     # A lone surrogate has no UTF-8 form; written as '\udXXX' it is its own JSON escape.
     return (text + "\n").encode("utf-8", "backslashreplace")
+
+
+def _which(index: int, record: Mapping[str, Any] | None, field: str | None = None) -> str:
+    """'the 2nd record (id 'b'), field 'score'': which record of the input, counted from 1."""
+    n = index + 1
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    text = f"the {n}{suffix} record"
+    if record is not None and isinstance(record.get("id"), (str, int)):
+        text += f" (id {_short_repr(record['id'])})"
+    return text if field is None else f"{text}, field {field!r}"
+
+
+def _dump_error(record: dict[str, Any], index: int, exc: BaseException) -> Exception:
+    """The error for a record json.dumps refused, naming the record and the field."""
+    field = value = None
+    for key, item in record.items():
+        try:
+            json.dumps({key: item}, allow_nan=False, default=_json_default)
+        except (TypeError, ValueError, RecursionError):
+            field, value = key, item
+            break
+    where = _which(index, record, field if isinstance(field, str) else None)
+    if isinstance(exc, TypeError):
+        return InputTypeError(
+            f"{where}: cannot write as JSON ({exc}); convert the value to a string, number, "
+            "list or dict"
+        )
+    if isinstance(exc, RecursionError):
+        reason = "nested too deeply; flatten the value"
+    elif "Out of range float" in str(exc):
+        shown = _short_repr(value)
+        what = (
+            f"is {shown}"
+            if isinstance(value, (float, np.floating))
+            else f"holds NaN or inf ({shown})"
+        )
+        reason = (
+            f"the value {what}, and JSON has no NaN or infinite numbers; replace it with None "
+            "(null) or a finite number"
+        )
+    elif "Circular reference" in str(exc):
+        reason = "the value contains itself; remove the self-reference"
+    else:  # an integer with more digits than Python converts
+        reason = f"{exc}; write the value as a string"
+    err = InputError(f"{where}: cannot write as JSON: {reason}", field=field, value=value)
+    err.line = index  # 0-based, as for other in-memory records
+    return err
 
 
 def _json_default(value: Any) -> Any:
