@@ -66,10 +66,53 @@ def test_read_jsonl_accepts_pathlike_bom_and_crlf(tmp_path: Path) -> None:
 def test_read_jsonl_encoding(tmp_path: Path) -> None:
     path = write_bytes(tmp_path / "latin.jsonl", '{"title": "Café"}\n'.encode("latin-1"))
     assert read_jsonl(path, encoding="latin-1")[0].title == "Café"
-    with pytest.raises(SettingsError, match="encoding 'utf-16' is not ASCII-compatible"):
-        read_jsonl(path, encoding="utf-16")
+    with pytest.raises(SettingsError, match="encoding 'cp037' is not ASCII-compatible"):
+        read_jsonl(path, encoding="cp037")  # EBCDIC
     with pytest.raises(SettingsError, match="unknown text encoding 'klingon'"):
         read_jsonl(path, encoding="klingon")
+
+
+@pytest.mark.parametrize(
+    ("data", "advice"),
+    [
+        # Curly quotes and a dash: cp1252 reads them; Latin-1 would make them C1 controls.
+        ("id,title\na,\u201cQuake\u201d \u2013 Chile\n".encode("cp1252"), "such as 'cp1252'"),
+        (b"id,title\na,Caf\xe9 \x81\n", "such as 'latin-1'"),  # 0x81 is not in cp1252
+    ],
+)
+def test_decode_error_suggests_an_encoding_that_reads_the_line(
+    tmp_path: Path, data: bytes, advice: str
+) -> None:
+    path = write_bytes(tmp_path / "w.csv", data)
+    message = f"pass the file's encoding= ({advice}, which reads this line), fix the line"
+    with pytest.raises(InputError, match=at(path, 2) + ".*" + re.escape(message)):
+        read_csv(path)
+    assert "\x93" not in read_csv(path, encoding=advice.split("'")[1])[0].title
+
+
+def test_utf16_files_are_named_and_read(tmp_path: Path) -> None:
+    text = "id\ttitle\na\tQuake \u201chits\u201d Chile\n"
+    excel = write_bytes(tmp_path / "excel.tsv", text.encode("utf-16"))  # with a BOM
+    with pytest.raises(
+        InputError, match=re.escape("('utf-16': the file starts with a UTF-16 byte")
+    ):
+        read_articles(excel)
+    assert read_articles(excel, encoding="utf-16")[0].title == "Quake \u201chits\u201d Chile"
+    bare = write_bytes(tmp_path / "bare.tsv", text.encode("utf-16-le"))  # no BOM: NULs
+    with pytest.raises(
+        InputError, match=re.escape("as UTF-16 text is: pass the file's encoding= ('utf-16-le')")
+    ):
+        read_articles(bare)
+    assert read_articles(bare, encoding="utf-16-le").ids == ["a"]
+    lines = write_bytes(
+        tmp_path / "a.jsonl", '{"title": "x"}\n{"title": "y"}\n'.encode("utf-16-be")
+    )
+    with pytest.raises(InputError, match=re.escape("pass the file's encoding= ('utf-16-be')")):
+        read_jsonl(lines)
+    assert [a.title for a in read_jsonl(lines, encoding="utf-16-be")] == ["x", "y"]
+    broken = write_bytes(tmp_path / "b.jsonl", '{"title": "x"}\n'.encode("utf-16-le") + b"\x00\xd8")
+    with pytest.raises(InputError, match=at(broken, 2) + "cannot decode the file as utf-16-le"):
+        read_jsonl(broken, encoding="utf-16-le")
 
 
 def test_malformed_json_names_file_and_line(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import contextlib
 import csv
 import errno
 import gzip
+import io
 import json
 import math
 import os
@@ -61,6 +62,10 @@ _JSON_TYPE_NAMES: Final = {
     type(None): "null",
 }
 _MAIN_KEYS: Final = ("id", "title", "text", "source", "published", "url")
+# Encodings whose line breaks are not the byte 0x0A: the file is decoded whole.
+_WIDE_CODECS: Final = frozenset(
+    {"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"}
+)
 _CHUNK: Final = 1 << 16
 _LINE_BREAK: Final = re.compile(rb"\r\n?|\n")
 # Stands in for a CR inside a CSV line (the csv module ends an unquoted cell at a CR).
@@ -97,8 +102,11 @@ def read_jsonl(
         Raise at the first bad line, or leave bad lines out and list them in
         ``result.report.skipped``.
     encoding : str, default "utf-8"
-        Text encoding of the file; must be ASCII-compatible (UTF-8, Latin-1,
-        cp1252, ...). A UTF-8 byte-order mark at the start is ignored.
+        Text encoding of the file: ASCII-compatible (UTF-8, cp1252,
+        Latin-1, ...) or UTF-16/32 (``"utf-16"`` reads the byte-order mark
+        Excel's "Unicode Text" files start with). A UTF-8 byte-order mark at
+        the start is ignored. When a line cannot be decoded, the error
+        suggests an encoding that reads it.
 
     Returns
     -------
@@ -175,8 +183,7 @@ def read_csv(
         Raise at the first bad row, or leave bad rows out and list them in
         ``result.report.skipped``.
     encoding : str, default "utf-8"
-        Text encoding of the file; must be ASCII-compatible. A UTF-8
-        byte-order mark at the start is ignored.
+        Text encoding of the file, as for :func:`read_jsonl`.
     delimiter : str, default ","
         The one-character cell separator (``"\\t"`` for TSV). Any file name
         is read as CSV with it, whatever its suffix (``.txt``, ``.tab``, ...).
@@ -463,7 +470,7 @@ def _path_name(path: object) -> str:
 
 
 def _check_encoding(encoding: object) -> str:
-    """Canonical codec name of an ASCII-compatible encoding, or SettingsError."""
+    """Canonical codec name of an ASCII-compatible encoding or UTF-16/32, or SettingsError."""
     problem = None
     name = ""
     if not isinstance(encoding, str):
@@ -473,14 +480,17 @@ def _check_encoding(encoding: object) -> str:
             name = codecs.lookup(encoding).name
             probe = '\n,"{}'
             encoded = probe.encode(name)
-            if encoded not in (probe.encode("ascii"), codecs.BOM_UTF8 + probe.encode("ascii")):
+            if name not in _WIDE_CODECS and encoded not in (
+                probe.encode("ascii"),
+                codecs.BOM_UTF8 + probe.encode("ascii"),
+            ):
                 problem = f"encoding {encoding!r} is not ASCII-compatible"
         except (LookupError, UnicodeError, TypeError):
             problem = f"unknown text encoding {encoding!r}"
     if problem is not None:
         raise SettingsError(
-            f"{problem}; use an ASCII-compatible text encoding such as 'utf-8' or "
-            "'latin-1' (convert UTF-16/32 files to UTF-8 first)"
+            f"{problem}; use an ASCII-compatible text encoding such as 'utf-8' or 'cp1252', "
+            "or 'utf-16' or 'utf-32' (convert files in other encodings to UTF-8 first)"
         )
     return name
 
@@ -516,19 +526,36 @@ def _check_quotechar(quotechar: object) -> None:
         )
 
 
-def _numbered_lines(name: str) -> Iterator[tuple[int, bytes]]:
+def _line_codec(codec: str) -> str:
+    """The codec of the lines _numbered_lines yields for a file in `codec`."""
+    return "utf-8" if codec in _WIDE_CODECS else codec
+
+
+def _numbered_lines(name: str, codec: str) -> Iterator[tuple[int, bytes]]:
     """(1-based line number, raw bytes) of each line, through gzip for '.gz'.
 
     Lines end at ``\\n``; in a file whose first line ends in a lone ``\\r`` (old Mac
-    style) they end at ``\\r``, ``\\r\\n`` or ``\\n``.
+    style) they end at ``\\r``, ``\\r\\n`` or ``\\n``. A UTF-16/32 file is decoded here
+    and its lines yielded in UTF-8 (see _line_codec).
     """
     compressed = name.lower().endswith(".gz")
     lineno = 0
     with gzip.open(name, "rb") if compressed else open(name, "rb") as fh:
         try:
-            lines = _cr_lines(fh) if _ends_in_cr(fh.peek(_CHUNK)) else fh
+            if codec in _WIDE_CODECS:
+                text = io.TextIOWrapper(fh, encoding=codec, newline="\n")
+                lines: Iterable[bytes] = (line.encode("utf-8") for line in text)
+            else:
+                lines = _cr_lines(fh) if _ends_in_cr(fh.peek(_CHUNK)) else fh
             for lineno, raw in enumerate(lines, start=1):
                 yield lineno, raw
+        except UnicodeDecodeError as exc:  # from a UTF-16/32 file only
+            raise InputError(
+                f"cannot decode the file as {codec} after line {lineno} ({exc.reason}); "
+                "check the file's encoding= or convert the file to UTF-8",
+                path=name,
+                line=lineno + 1,
+            ) from None
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise InputError(
                 f"not a valid gzip file ({exc}); decompress it to check it, or drop the .gz "
@@ -574,23 +601,69 @@ def _decode(raw: bytes, lineno: int, codec: str) -> str:
         bad = raw[exc.start : exc.start + 1]
         raise _LineError(
             f"cannot decode the line as {codec}: byte 0x{bad.hex()} at column {exc.start + 1} "
-            f"({exc.reason}); pass the file's encoding= (such as 'latin-1'), fix the line"
+            f"({exc.reason}); pass the file's encoding= ({_encoding_advice(raw, lineno, codec)}), "
+            "fix the line"
         ) from None
+
+
+def _encoding_advice(raw: bytes, lineno: int, codec: str) -> str:
+    """Which encoding= to try for a line that `codec` cannot decode."""
+    if lineno == 1 and raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "'utf-32': the file starts with a UTF-32 byte-order mark"
+    if lineno == 1 and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "'utf-16': the file starts with a UTF-16 byte-order mark"
+    if raw.count(0) * 4 >= len(raw) > 2:
+        return f"{_utf16_name(raw, lineno)}: the line is full of NUL bytes, as UTF-16 text is"
+    # Windows-1252 is Latin-1 with printable characters (curly quotes, dashes, the euro)
+    # where Latin-1 has C1 controls: suggest it whenever the bytes allow.
+    for suggestion in ("cp1252", "latin-1"):
+        if codecs.lookup(suggestion).name != codec:
+            try:
+                raw.decode(suggestion)
+            except UnicodeDecodeError:
+                continue
+            return f"such as '{suggestion}', which reads this line"
+    return "such as 'utf-8', 'cp1252' or 'utf-16'"
+
+
+def _utf16_name(line: bytes | str, lineno: int) -> str:
+    """'utf-16-le' or 'utf-16-be' for line 1 of a BOM-less UTF-16 file, else 'utf-16'."""
+    if lineno != 1 or len(line) < 2:
+        return "'utf-16'"
+    first, second = line[0] in (0, "\x00"), line[1] in (0, "\x00")
+    if second and not first:
+        return "'utf-16-le'"
+    if first and not second:
+        return "'utf-16-be'"
+    return "'utf-16'"
+
+
+def _nul_hint(text: str, lineno: int) -> str:
+    """A hint that a line of NUL characters is UTF-16 read as something else, or ''."""
+    if text.count("\x00") * 4 < len(text) or len(text) < 3:
+        return ""
+    return (
+        f"; the line is full of NUL characters, as UTF-16 text is: pass the file's "
+        f"encoding= ({_utf16_name(text, lineno)})"
+    )
 
 
 def _jsonl_records(
     name: str, codec: str, errors: str, report: LoadReport
 ) -> Iterator[tuple[int | None, object]]:
     """(line, parsed object) for each non-blank line; bad lines raise or are noted."""
-    for lineno, raw in _numbered_lines(name):
+    line_codec = _line_codec(codec)
+    for lineno, raw in _numbered_lines(name, codec):
+        text = ""
         try:
-            text = _decode(raw, lineno, codec)
+            text = _decode(raw, lineno, line_codec)
             if not text.strip():
                 continue
             record = _parse_json_object(text)
         except _LineError as exc:
             report.n_read += 1
-            _reject(InputError(exc.reason, path=name, line=lineno), errors, report, hint=_SKIP_HINT)
+            reason = exc.reason + _nul_hint(text, lineno)
+            _reject(InputError(reason, path=name, line=lineno), errors, report, hint=_SKIP_HINT)
             continue
         yield lineno, record
 
@@ -642,14 +715,16 @@ def _csv_records(
 
     stray_cr: set[int] = set()  # lines whose inner CRs were replaced by _CR_STAND_IN
 
+    line_codec = _line_codec(codec)
+
     def text_lines() -> Iterator[str]:
-        for lineno, raw in _numbered_lines(name):
+        for lineno, raw in _numbered_lines(name, codec):
             try:
-                text = _decode(raw, lineno, codec)
+                text = _decode(raw, lineno, line_codec)
             except _LineError as exc:
                 # Parse a stand-in so the row boundaries stay right; the row is rejected.
                 undecodable[lineno] = exc.reason
-                text = raw.decode(codec, "replace")
+                text = raw.decode(line_codec, "replace")
             body = text.rstrip("\r\n")
             if "\r" in body and _CR_STAND_IN not in text:
                 # A CR inside the line is text of its cell: hide it from the csv module.
@@ -799,7 +874,7 @@ def _check_header(row: list[str], name: str, line: int, delimiter: str) -> list[
             f"; the columns look separated by {other[0]!r}, not {delimiter!r}: pass "
             f"delimiter={other[0]!r}"
             if other
-            else "; a CSV file needs a header row"
+            else _nul_hint(delimiter.join(row), line) or "; a CSV file needs a header row"
         )
         raise InputError(
             f"the header has no title or text column (got {shown}); name one column "
