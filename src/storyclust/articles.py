@@ -174,7 +174,7 @@ class SkippedRecord:
     Examples
     --------
     >>> SkippedRecord(line=3, field="title", reason="title must be a string; got int 5")
-    SkippedRecord(line=3, field='title', reason='title must be a string; got int 5')
+    SkippedRecord(line=3, field='title', reason='title must be a string; got int 5', last_line=None)
     """
 
     line: int | None
