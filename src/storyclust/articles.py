@@ -292,7 +292,7 @@ class Articles(Sequence[Article]):
             if item.id in seen:
                 raise InputError(
                     f"duplicate id {_short_repr(item.id)} (first used by record {seen[item.id]}); "
-                    "ids must be unique; drop the duplicate or give each record its own id",
+                    f"ids must be unique; {_duplicate_fix(item)}",
                     line=pos,
                     field="id",
                     value=item.id,
@@ -607,8 +607,7 @@ def _coerce_records(
                 )
                 raise _RecordError(
                     f"duplicate id {_short_repr(article.id)} (first used by {where} {first}"
-                    f"{hint}); ids must be unique; drop the duplicate or give each record "
-                    "its own id",
+                    f"{hint}); ids must be unique; {_duplicate_fix(article)}",
                     "id",
                     article.id,
                 )
@@ -625,6 +624,16 @@ def _coerce_records(
         loaded.append(article)
     report.n_loaded = len(loaded)
     return Articles._trusted(tuple(loaded), report)
+
+
+def _duplicate_fix(article: Article) -> str:
+    """How to fix a duplicate id; for a piece of split_page, which ids it makes."""
+    if "page_role" in article.extra:
+        return (
+            "split_page made this id (from one page split twice, or from two pages given "
+            "the same id_prefix): drop the repeated page or give each page its own id_prefix"
+        )
+    return "drop the duplicate or give each record its own id"
 
 
 def _reject(err: InputError, errors: str, report: LoadReport, *, hint: str = "") -> None:
