@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import os
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import storyclust.io as io_module
 from storyclust.articles import Article, to_articles
 from storyclust.errors import InputError, InputTypeError, SettingsError
 from storyclust.io import article_to_dict, read_articles, read_csv, read_jsonl, write_jsonl
@@ -64,10 +66,53 @@ def test_read_jsonl_accepts_pathlike_bom_and_crlf(tmp_path: Path) -> None:
 def test_read_jsonl_encoding(tmp_path: Path) -> None:
     path = write_bytes(tmp_path / "latin.jsonl", '{"title": "Café"}\n'.encode("latin-1"))
     assert read_jsonl(path, encoding="latin-1")[0].title == "Café"
-    with pytest.raises(SettingsError, match="encoding 'utf-16' is not ASCII-compatible"):
-        read_jsonl(path, encoding="utf-16")
+    with pytest.raises(SettingsError, match="encoding 'cp037' is not ASCII-compatible"):
+        read_jsonl(path, encoding="cp037")  # EBCDIC
     with pytest.raises(SettingsError, match="unknown text encoding 'klingon'"):
         read_jsonl(path, encoding="klingon")
+
+
+@pytest.mark.parametrize(
+    ("data", "advice"),
+    [
+        # Curly quotes and a dash: cp1252 reads them; Latin-1 would make them C1 controls.
+        ("id,title\na,\u201cQuake\u201d \u2013 Chile\n".encode("cp1252"), "such as 'cp1252'"),
+        (b"id,title\na,Caf\xe9 \x81\n", "such as 'latin-1'"),  # 0x81 is not in cp1252
+    ],
+)
+def test_decode_error_suggests_an_encoding_that_reads_the_line(
+    tmp_path: Path, data: bytes, advice: str
+) -> None:
+    path = write_bytes(tmp_path / "w.csv", data)
+    message = f"pass the file's encoding= ({advice}, which reads this line), fix the line"
+    with pytest.raises(InputError, match=at(path, 2) + ".*" + re.escape(message)):
+        read_csv(path)
+    assert "\x93" not in read_csv(path, encoding=advice.split("'")[1])[0].title
+
+
+def test_utf16_files_are_named_and_read(tmp_path: Path) -> None:
+    text = "id\ttitle\na\tQuake \u201chits\u201d Chile\n"
+    excel = write_bytes(tmp_path / "excel.tsv", text.encode("utf-16"))  # with a BOM
+    with pytest.raises(
+        InputError, match=re.escape("('utf-16': the file starts with a UTF-16 byte")
+    ):
+        read_articles(excel)
+    assert read_articles(excel, encoding="utf-16")[0].title == "Quake \u201chits\u201d Chile"
+    bare = write_bytes(tmp_path / "bare.tsv", text.encode("utf-16-le"))  # no BOM: NULs
+    with pytest.raises(
+        InputError, match=re.escape("as UTF-16 text is: pass the file's encoding= ('utf-16-le')")
+    ):
+        read_articles(bare)
+    assert read_articles(bare, encoding="utf-16-le").ids == ["a"]
+    lines = write_bytes(
+        tmp_path / "a.jsonl", '{"title": "x"}\n{"title": "y"}\n'.encode("utf-16-be")
+    )
+    with pytest.raises(InputError, match=re.escape("pass the file's encoding= ('utf-16-be')")):
+        read_jsonl(lines)
+    assert [a.title for a in read_jsonl(lines, encoding="utf-16-be")] == ["x", "y"]
+    broken = write_bytes(tmp_path / "b.jsonl", '{"title": "x"}\n'.encode("utf-16-le") + b"\x00\xd8")
+    with pytest.raises(InputError, match=at(broken, 2) + "cannot decode the file as utf-16-le"):
+        read_jsonl(broken, encoding="utf-16-le")
 
 
 def test_malformed_json_names_file_and_line(tmp_path: Path) -> None:
@@ -132,6 +177,20 @@ def test_json_edge_values(tmp_path: Path) -> None:
     reasons = [s.reason for s in arts.report.skipped]
     assert reasons[0].startswith("malformed JSON (Exceeds the limit (4300")
     assert reasons[1] == "JSON nested too deeply to read; fix the line"
+
+
+def test_nan_and_infinity_in_jsonl_are_missing_values(tmp_path: Path) -> None:
+    path = jsonl(
+        tmp_path,
+        '{"id": "a", "title": "Quake hits Chile", "score": NaN, "published": NaN}',
+        '{"id": "b", "title": NaN, "text": "Aftershock", "range": [Infinity, -Infinity, 1e999, 2.5]}',
+    )
+    arts = read_jsonl(path)
+    assert arts[0].extra == {"score": None} and arts[0].published is None
+    assert (arts[1].title, arts[1].extra) == ("", {"range": [None, None, None, 2.5]})
+    out = tmp_path / "out.jsonl"
+    assert write_jsonl(arts, out) == 2  # what was read can be written
+    assert json.loads(out.read_text().splitlines()[0])["score"] is None
 
 
 def test_skip_mode_jsonl(tmp_path: Path) -> None:
@@ -230,8 +289,8 @@ def test_csv_undecodable_bytes_name_the_line(tmp_path: Path) -> None:
     assert [s.line for s in arts.report.skipped] == [3]
 
 
-def test_csv_broken_quoting_and_field_limit(tmp_path: Path) -> None:
-    big = "x" * 200_000
+def test_csv_broken_quoting(tmp_path: Path) -> None:
+    big = "x" * 200_000  # longer than the csv module's default field limit, 131072
     data = f'title\n"bad"quote\nok\n{big}\n"unterminated\n'.encode()
     path = write_bytes(tmp_path / "quotes.csv", data)
     with pytest.raises(
@@ -239,11 +298,115 @@ def test_csv_broken_quoting_and_field_limit(tmp_path: Path) -> None:
     ):
         read_csv(path)
     arts = read_csv(path, errors="skip")
-    assert [a.title for a in arts] == ["ok"]
-    assert [s.line for s in arts.report.skipped] == [2, 4, 5]
-    assert (arts.report.n_read, arts.report.n_loaded) == (4, 1)
-    assert "field larger than field limit" in arts.report.skipped[1].reason
-    assert "unexpected end of data" in arts.report.skipped[2].reason
+    assert [a.title for a in arts] == ["ok", big]
+    assert [s.line for s in arts.report.skipped] == [2, 5]
+    assert (arts.report.n_read, arts.report.n_loaded) == (4, 2)
+    assert "unexpected end of data" in arts.report.skipped[1].reason
+
+
+def test_csv_cell_as_long_as_a_json_line_reads_and_the_limit_is_put_back(tmp_path: Path) -> None:
+    big = "word " * 60_000  # 300,000 characters: over the csv module's 131072
+    path = write_bytes(tmp_path / "big.csv", f"id,text\na,{big}\n".encode())
+    before = csv.field_size_limit()
+    assert read_csv(path)[0].text == big
+    assert csv.field_size_limit() == before
+    bad = write_bytes(tmp_path / "bad.csv", f"id,text\na,{big}\nb,\n".encode())
+    with pytest.raises(InputError, match="neither title nor text"):
+        read_csv(bad)  # an error part way through puts the limit back too
+    assert csv.field_size_limit() == before
+
+
+def test_csv_over_the_field_limit_is_not_called_a_quoting_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(io_module, "_CSV_FIELD_LIMIT", 10)
+    before = csv.field_size_limit(10)
+    try:
+        path = write_bytes(tmp_path / "long.csv", b"id,text\na,short\nb,much too long\n")
+        arts = read_csv(path, errors="skip")
+    finally:
+        csv.field_size_limit(before)
+    assert arts.ids == ["a"]
+    reason = arts.report.skipped[0].reason
+    assert reason.startswith("unreadable CSV row (field larger than field limit (10)): a cell is")
+    assert "quot" not in reason
+
+
+@pytest.mark.parametrize("name", ["mac.csv", "mac.csv.gz"])
+def test_csv_with_cr_line_endings(tmp_path: Path, name: str) -> None:
+    data = b'id,title,text\ra,A,x\rb,B,"two\rlines"\r,,\rc,C,"unclosed\r'
+    path = write_bytes(tmp_path / name, gzip.compress(data) if name.endswith(".gz") else data)
+    arts = read_csv(path, errors="skip")
+    assert [(a.id, a.text) for a in arts] == [("a", "x"), ("b", "two\rlines")]
+    assert [(s.line, s.last_line) for s in arts.report.skipped] == [(6, None)]
+    with pytest.raises(InputError, match=at(path, 6) + "unreadable CSV row"):
+        read_csv(path)
+    jsonl_path = write_bytes(tmp_path / "mac.jsonl", b'{"title": "T"}\r\r{"title": "U"}\r')
+    assert read_jsonl(jsonl_path).ids == ["1", "3"]
+
+
+def test_csv_stray_cr_inside_a_cell_is_text(tmp_path: Path) -> None:
+    data = b'id,title,text\na,A,x\ry\nb,B,"q\rz"\r\nc,C\rD,z\n'
+    arts = read_csv(write_bytes(tmp_path / "stray.csv", data))
+    assert [(a.id, a.title, a.text) for a in arts] == [
+        ("a", "A", "x\ry"),
+        ("b", "B", "q\rz"),
+        ("c", "C\rD", "z"),
+    ]
+
+
+def test_csv_row_swallowed_by_a_stray_quote_names_its_lines(tmp_path: Path) -> None:
+    # The unclosed quote on line 2 makes line 3 (record b) part of its cell: both go, and say so.
+    data = 'id,title,text\na,A,"oops unclosed\nb,B,"fine, quoted"\nc,C,plain\nd,D,"also quoted"\n'
+    path = write_bytes(tmp_path / "stray.csv", data.encode())
+    arts = read_csv(path, errors="skip")
+    assert arts.ids == ["c", "d"]
+    (skipped,) = arts.report.skipped
+    assert (skipped.line, skipped.last_line) == (2, 3)
+    assert "a quoted cell that starts on line 2 runs on to line 3" in skipped.reason
+    assert str(arts.report).startswith(
+        "read 3 records, loaded 2, skipped 1 (lines 2-3: unreadable CSV row"
+    )
+    with pytest.raises(InputError, match="^" + re.escape(f"{path}, lines 2-3: unreadable")) as info:
+        read_csv(path)
+    assert (info.value.line, info.value.last_line) == (2, 3)
+
+
+def test_tsv_cell_starting_with_a_quote_reads_with_quoting_off(tmp_path: Path) -> None:
+    data = b'id\ttitle\ttext\na\tMayor\t"We will rebuild," the mayor said.\n'
+    path = write_bytes(tmp_path / "q.tsv", data)
+    # The message shows the tab as '\t' (not a raw tab) and offers the way out.
+    message = (
+        "unreadable CSV row ('\\t' expected after '\"'); if the quotation marks in this file "
+        "are plain text, pass quotechar=None; else fix the quoting"
+    )
+    with pytest.raises(InputError, match=at(path, 2) + re.escape(message)):
+        read_articles(path)
+    said = '"We will rebuild," the mayor said.'
+    assert read_articles(path, quotechar=None)[0].text == said
+    # Any suffix reads as CSV through read_csv, with the same settings.
+    txt = write_bytes(tmp_path / "q.txt", data)
+    assert read_csv(txt, delimiter="\t", quotechar=None)[0].text == said
+    # Another quote character: a cell quoted with it may hold the delimiter.
+    semi = write_bytes(tmp_path / "s.csv", b"title;text\n'a;b';\"c\"\n")
+    (article,) = read_csv(semi, delimiter=";", quotechar="'")
+    assert (article.title, article.text) == ("a;b", '"c"')
+
+
+@pytest.mark.parametrize("bad", ["", "ab", "x", " ", "\n", 5])
+def test_bad_quotechar(tmp_path: Path, bad: Any) -> None:
+    path = write_bytes(tmp_path / "a.csv", b"title\nx\n")
+    with pytest.raises(SettingsError, match="quotechar must be one character other than"):
+        read_csv(path, quotechar=bad)
+
+
+def test_quotechar_is_for_csv_only_and_may_not_be_the_delimiter(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="quotechar applies only to CSV and TSV files"):
+        read_articles(jsonl(tmp_path, '{"title": "T"}'), quotechar=None)
+    path = write_bytes(tmp_path / "a.csv", b'title"x\nT"1\n')
+    with pytest.raises(SettingsError, match="delimiter must be one character other than"):
+        read_csv(path, delimiter="|", quotechar="|")
+    assert read_csv(path, delimiter='"', quotechar=None)[0].extra == {"x": "1"}
 
 
 def test_csv_value_under_unnamed_column(tmp_path: Path) -> None:
@@ -256,20 +419,28 @@ def test_csv_value_under_unnamed_column(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("header", "message"),
+    ("header", "where", "message"),
     [
-        (b"title,title\n", r"the header has duplicate column names \['title'\]"),
-        (b"foo,bar\n", r"the header has no title or text column \(got \['foo', 'bar'\]\)"),
-        (b"ti\xfftle\n", "cannot read the header row: cannot decode the line"),
-        (b'"title\n', r"cannot read the header row: unreadable CSV row \(unexpected end of data\)"),
+        (b"title,title\n", "line 1", r"the header has duplicate column names \['title'\]"),
+        (
+            b"foo,bar\n",
+            "line 1",
+            r"the header has no title or text column \(got \['foo', 'bar'\]\)",
+        ),
+        (b"ti\xfftle\n", "line 1", "cannot read the header row: cannot decode the line"),
+        (
+            b'"title\n',
+            "lines 1-2",  # the open quote takes the row after the header too
+            r"cannot read the header row: unreadable CSV row \(unexpected end of data\)",
+        ),
     ],
 )
 def test_csv_bad_header_raises_even_when_skipping(
-    tmp_path: Path, header: bytes, message: str
+    tmp_path: Path, header: bytes, where: str, message: str
 ) -> None:
     path = write_bytes(tmp_path / "header.csv", header + b"x,y\n")
     for errors in ("raise", "skip"):
-        with pytest.raises(InputError, match=at(path, 1) + message):
+        with pytest.raises(InputError, match="^" + re.escape(f"{path}, {where}: ") + message):
             read_csv(path, errors=errors)
 
 
@@ -435,7 +606,7 @@ def test_write_is_atomic(tmp_path: Path) -> None:
         yield {"id": "a", "title": "T"}
         yield {"id": "b", "bad": float("nan")}
 
-    with pytest.raises(InputError, match=r"^record 1: cannot write as JSON \(Out of range float"):
+    with pytest.raises(InputError, match=r"^the 2nd record \(id 'b'\), field 'bad': cannot write"):
         write_jsonl(records(), path)
     assert path.read_text(encoding="utf-8") == "old content\n"
     assert os.listdir(tmp_path) == ["out.jsonl"]  # no temporary file left behind
@@ -466,20 +637,37 @@ def test_write_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     [
         ({"id": "a"}, InputTypeError, r"got a single dict; wrap it in a list"),
         ("text", InputTypeError, r"got a single str"),
-        ([5], InputTypeError, r"record 0: expected a dict or an Article; got int 5"),
+        ([5], InputTypeError, r"^the 1st record: expected a dict or an Article; got int 5"),
         (
             [{"x": object()}],
             InputTypeError,
-            r"record 0: cannot write as JSON \(object .* is not JSON serializable\)",
+            r"^the 1st record, field 'x': cannot write as JSON \(object .* is not JSON serializ",
         ),
-        ([{"a": 1}, {"x": float("inf")}], InputError, r"record 1: cannot write as JSON"),
-        ([{(1, 2): "tuple key"}], InputTypeError, r"record 0: cannot write as JSON \(keys must be"),
+        (
+            [{"a": 1}, {"id": "b", "x": float("inf")}],
+            InputError,
+            r"^the 2nd record \(id 'b'\), field 'x': cannot write as JSON: the value is inf, and "
+            r"JSON has no NaN or infinite numbers; replace it with None",
+        ),
+        (
+            [{"a": 1}] * 10 + [{"id": 7, "xs": [1.0, np.nan]}],
+            InputError,
+            r"^the 11th record \(id 7\), field 'xs': cannot write as JSON: the value holds NaN",
+        ),
+        ([{(1, 2): "tuple key"}], InputTypeError, r"^the 1st record: cannot write as JSON \(keys"),
     ],
 )
 def test_write_errors(tmp_path: Path, records: Any, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         write_jsonl(records, tmp_path / "x.jsonl")
     assert os.listdir(tmp_path) == []
+
+
+def test_write_error_for_an_article_with_nan_in_extra(tmp_path: Path) -> None:
+    article = Article(id="q1", title="Quake", extra={"score": float("nan")})
+    with pytest.raises(InputError, match=r"^the 1st record \(id 'q1'\), field 'score'") as info:
+        write_jsonl([article], tmp_path / "x.jsonl")
+    assert (info.value.field, info.value.line) == ("score", 0)
 
 
 def test_write_into_missing_directory(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,38 @@ def test_split_page_rejects_non_text() -> None:
         storyclust.InputTypeError, match="split_page takes the page as a str; got bytes"
     ):
         split_page(b"page")  # type: ignore[arg-type]
+
+
+def test_default_ids_differ_between_pages_and_are_stable() -> None:
+    other = WRITTEN.replace("Storm floods coastal towns", "Bridge reopens after repairs")
+    first, second = split_page(WRITTEN), split_page(other)
+    assert len({*first.ids, *second.ids}) == len(first) + len(second) == 6
+    assert first.ids == split_page(WRITTEN).ids  # the same page, the same ids
+    assert all(re.fullmatch(r"page-[0-9a-f]{12}-\d", i) for i in first.ids)
+    # The README's pattern: the pieces of several pages clustered together.
+    result = storyclust.cluster([*first, *second], progress=False)
+    assert len(result.labels) == 6
+    assert split_page(WRITTEN, id_prefix="coast").ids == ["coast-0", "coast-1", "coast-2"]
+
+
+def test_duplicate_split_page_ids_mention_id_prefix() -> None:
+    fix = "drop the repeated page or give each page its own id_prefix"
+    with pytest.raises(storyclust.InputError, match="split_page made this id .*" + fix):
+        storyclust.cluster([*split_page(WRITTEN), *split_page(WRITTEN)], progress=False)
+    with pytest.raises(storyclust.InputError, match="duplicate id 'p-0' .*" + fix):
+        storyclust.Articles(
+            [*split_page(WRITTEN, id_prefix="p"), *split_page("A\nB", id_prefix="p")]
+        )
+    with pytest.raises(storyclust.InputTypeError, match="id_prefix must be a str or None; got int"):
+        split_page(WRITTEN, id_prefix=3)  # type: ignore[arg-type]
+
+
+@needs_pages
+def test_real_pages_with_default_ids_cluster_together() -> None:
+    pages = [p.read_text(encoding="utf-8") for p in sorted(PAGES.glob("*.txt"))]
+    arts = [a for page in pages for a in split_page(page)]
+    result = storyclust.cluster(arts, progress=False)
+    assert len(result.labels) == len(arts) == 8
 
 
 @needs_pages

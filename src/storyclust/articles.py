@@ -28,7 +28,7 @@ from typing import Any, Final, overload
 
 import numpy as np
 
-from .errors import InputError, InputTypeError, SettingsError
+from .errors import InputError, InputTypeError, SettingsError, _where
 
 __all__ = ["Article", "Articles", "LoadReport", "SkippedRecord", "to_articles"]
 
@@ -166,16 +166,21 @@ class SkippedRecord:
         The field to blame, if one is.
     reason : str
         What was wrong and how to fix it.
+    last_line : int or None, default None
+        The last line of a CSV row that runs over several lines (a quoted
+        cell holding line breaks, or an unclosed quote that swallowed the
+        lines after it); every line from `line` to `last_line` was left out.
 
     Examples
     --------
     >>> SkippedRecord(line=3, field="title", reason="title must be a string; got int 5")
-    SkippedRecord(line=3, field='title', reason='title must be a string; got int 5')
+    SkippedRecord(line=3, field='title', reason='title must be a string; got int 5', last_line=None)
     """
 
     line: int | None
     field: str | None
     reason: str
+    last_line: int | None = None
 
 
 @dataclass
@@ -221,9 +226,11 @@ class LoadReport:
         text = f"read {self.n_read} {noun}, loaded {self.n_loaded}, skipped {self.n_skipped}"
         if not self.skipped:
             return text
-        where = "line" if self.path is not None else "record"
+        in_file = self.path is not None
         reasons = [
-            f"{where} {s.line}: {s.reason}" if s.line is not None else s.reason
+            f"{_where(s.line, s.last_line, in_file=in_file)}: {s.reason}"
+            if s.line is not None
+            else s.reason
             for s in self.skipped[:_MAX_REASONS_SHOWN]
         ]
         if self.n_skipped > _MAX_REASONS_SHOWN:
@@ -285,7 +292,7 @@ class Articles(Sequence[Article]):
             if item.id in seen:
                 raise InputError(
                     f"duplicate id {_short_repr(item.id)} (first used by record {seen[item.id]}); "
-                    "ids must be unique; drop the duplicate or give each record its own id",
+                    f"ids must be unique; {_duplicate_fix(item)}",
                     line=pos,
                     field="id",
                     value=item.id,
@@ -600,8 +607,7 @@ def _coerce_records(
                 )
                 raise _RecordError(
                     f"duplicate id {_short_repr(article.id)} (first used by {where} {first}"
-                    f"{hint}); ids must be unique; drop the duplicate or give each record "
-                    "its own id",
+                    f"{hint}); ids must be unique; {_duplicate_fix(article)}",
                     "id",
                     article.id,
                 )
@@ -620,6 +626,16 @@ def _coerce_records(
     return Articles._trusted(tuple(loaded), report)
 
 
+def _duplicate_fix(article: Article) -> str:
+    """How to fix a duplicate id; for a piece of split_page, which ids it makes."""
+    if "page_role" in article.extra:
+        return (
+            "split_page made this id (from one page split twice, or from two pages given "
+            "the same id_prefix): drop the repeated page or give each page its own id_prefix"
+        )
+    return "drop the duplicate or give each record its own id"
+
+
 def _reject(err: InputError, errors: str, report: LoadReport, *, hint: str = "") -> None:
     """Raise `err` (its message ending in `hint`), or with errors='skip' note it in the report."""
     if errors == "raise":
@@ -630,9 +646,10 @@ def _reject(err: InputError, errors: str, report: LoadReport, *, hint: str = "")
                 line=err.line,
                 field=err.field,
                 value=err.value,
+                last_line=err.last_line,
             )
         raise err from None
-    report.skipped.append(SkippedRecord(err.line, err.field, err.reason))
+    report.skipped.append(SkippedRecord(err.line, err.field, err.reason, err.last_line))
 
 
 def _to_article(item: object, position: int) -> Article:

@@ -38,6 +38,10 @@ class InputError(StoryclustError, ValueError):
     line : int or None
         1-based line number in that file (JSONL, CSV) or 0-based position in
         an in-memory sequence, if known.
+    last_line : int or None
+        For a CSV row that runs over several lines (a quoted cell holding line
+        breaks), the last line it took; the message then says
+        ``lines 2-3``. ``None`` for a row on one line.
     field : str or None
         The offending field, if one is to blame.
     value : object
@@ -52,12 +56,13 @@ class InputError(StoryclustError, ValueError):
         line: int | None = None,
         field: str | None = None,
         value: Any = None,
+        last_line: int | None = None,
     ) -> None:
         where = []
         if path is not None:
             where.append(str(path))
         if line is not None:
-            where.append(f"line {line}" if path is not None else f"record {line}")
+            where.append(_where(line, last_line, in_file=path is not None))
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
         self.reason = message
@@ -65,6 +70,16 @@ class InputError(StoryclustError, ValueError):
         self.line = line
         self.field = field
         self.value = value
+        self.last_line = last_line if last_line != line else None
+
+
+def _where(line: int, last_line: int | None, *, in_file: bool) -> str:
+    """'line 2', 'lines 2-3' (a row over two lines) or 'record 2' (in memory)."""
+    if not in_file:
+        return f"record {line}"
+    if last_line is not None and last_line != line:
+        return f"lines {line}-{last_line}"
+    return f"line {line}"
 
 
 class InputTypeError(StoryclustError, TypeError):

@@ -18,13 +18,17 @@ import contextlib
 import csv
 import errno
 import gzip
+import io
 import json
+import math
 import os
+import re
 import secrets
 import stat
 import sys
+import threading
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any, Final
 
@@ -58,6 +62,17 @@ _JSON_TYPE_NAMES: Final = {
     type(None): "null",
 }
 _MAIN_KEYS: Final = ("id", "title", "text", "source", "published", "url")
+# Encodings whose line breaks are not the byte 0x0A: the file is decoded whole.
+_WIDE_CODECS: Final = frozenset(
+    {"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"}
+)
+_CHUNK: Final = 1 << 16
+_LINE_BREAK: Final = re.compile(rb"\r\n?|\n")
+# Stands in for a CR inside a CSV line (the csv module ends an unquoted cell at a CR).
+_CR_STAND_IN: Final = "\uffff"
+# The longest CSV cell read: as long as a JSON Lines line could hold in practice. The csv
+# module's default, 131072 characters, is short for a long article.
+_CSV_FIELD_LIMIT: Final = 2**31 - 1  # the largest a C long holds on every platform
 # Added to a line's problem when it is raised rather than skipped.
 _SKIP_HINT: Final = " or pass errors='skip' to leave it out"
 
@@ -87,8 +102,11 @@ def read_jsonl(
         Raise at the first bad line, or leave bad lines out and list them in
         ``result.report.skipped``.
     encoding : str, default "utf-8"
-        Text encoding of the file; must be ASCII-compatible (UTF-8, Latin-1,
-        cp1252, ...). A UTF-8 byte-order mark at the start is ignored.
+        Text encoding of the file: ASCII-compatible (UTF-8, cp1252,
+        Latin-1, ...) or UTF-16/32 (``"utf-16"`` reads the byte-order mark
+        Excel's "Unicode Text" files start with). A UTF-8 byte-order mark at
+        the start is ignored. When a line cannot be decoded, the error
+        suggests an encoding that reads it.
 
     Returns
     -------
@@ -114,7 +132,14 @@ def read_jsonl(
     -----
     Blank lines are ignored and do not count as records. Lines are split on
     ``\\n`` only, so ``\\r\\n`` files read fine and U+2028 inside a string is
-    kept.
+    kept (a file whose first line ends in a lone ``\\r`` has its lines split
+    on ``\\r`` too).
+
+    ``NaN``, ``Infinity`` and ``-Infinity``, which are not JSON but which
+    Python's :mod:`json` writes, are missing values (``None``) wherever they
+    are, as ``NaN`` is in a DataFrame (see
+    :func:`storyclust.articles.to_articles`); so is a number too large for a
+    float, such as ``1e999``. They would otherwise make the output unwritable.
 
     Examples
     --------
@@ -146,6 +171,7 @@ def read_csv(
     errors: str = "raise",
     encoding: str = "utf-8",
     delimiter: str = ",",
+    quotechar: str | None = '"',
 ) -> Articles:
     """Read articles from a CSV file with a header row.
 
@@ -157,10 +183,16 @@ def read_csv(
         Raise at the first bad row, or leave bad rows out and list them in
         ``result.report.skipped``.
     encoding : str, default "utf-8"
-        Text encoding of the file; must be ASCII-compatible. A UTF-8
-        byte-order mark at the start is ignored.
+        Text encoding of the file, as for :func:`read_jsonl`.
     delimiter : str, default ","
-        The one-character cell separator (``"\\t"`` for TSV).
+        The one-character cell separator (``"\\t"`` for TSV). Any file name
+        is read as CSV with it, whatever its suffix (``.txt``, ``.tab``, ...).
+    quotechar : str or None, default '"'
+        The character that quotes a cell holding the delimiter, a line break
+        or itself (doubled). ``None`` turns quoting off: every character is
+        text, as in a TSV file whose cells may start with a quotation mark
+        (``"We will rebuild," the mayor said.``); a cell can then hold neither
+        the delimiter nor a line break.
 
     Returns
     -------
@@ -177,11 +209,11 @@ def read_csv(
         duplicate column names, or no column for the title or text. With
         ``errors="raise"``, for the first bad row: undecodable bytes, more
         cells than the header has columns, a value under a column with no
-        name, broken quoting or a cell over the ``csv.field_size_limit()``,
-        or a record that fails validation. Messages give the file and the
-        1-based line the row starts on.
+        name, broken quoting, or a record that fails validation. Messages
+        give the file and the 1-based line the row starts on, and for a row
+        that runs over several lines its last line too (``lines 2-3``).
     SettingsError
-        If `errors`, `encoding` or `delimiter` is not usable.
+        If `errors`, `encoding`, `delimiter` or `quotechar` is not usable.
     OSError
         If the file cannot be opened (``FileNotFoundError`` when missing).
 
@@ -191,6 +223,13 @@ def read_csv(
     in strict mode so that broken quoting is reported rather than guessed at.
     Rows whose cells are all empty are ignored like blank lines. Rows with
     fewer cells than the header are padded with missing values.
+
+    A cell may be as long as ``2**31 - 1`` characters (the csv module's own
+    limit, 131072, is raised while the file is read and then put back, so
+    other code sees it unchanged). Lines end at ``\\n`` or ``\\r\\n``; a file
+    whose first line ends in a lone ``\\r`` (old Mac style) has its lines end
+    at ``\\r`` too. Otherwise a lone ``\\r`` inside a line is kept as text of
+    its cell, quoted or not.
 
     Examples
     --------
@@ -209,11 +248,13 @@ def read_csv(
     """
     _check_errors(errors)
     codec = _check_encoding(encoding)
-    _check_delimiter(delimiter)
+    _check_quotechar(quotechar)
+    _check_delimiter(delimiter, quotechar)
     name = _path_name(path)
     report = LoadReport(path=name)
-    records = _csv_records(name, codec, delimiter, errors, report)
-    return _coerce_records(records, errors=errors, path=name, report=report)
+    records = _csv_records(name, codec, delimiter, quotechar, errors, report)
+    with _csv_field_limit(), contextlib.closing(records):
+        return _coerce_records(records, errors=errors, path=name, report=report)
 
 
 def read_articles(
@@ -222,6 +263,7 @@ def read_articles(
     errors: str = "raise",
     encoding: str = "utf-8",
     delimiter: str | None = None,
+    quotechar: str | None = '"',
 ) -> Articles:
     """Read articles from a file, choosing the format by its suffix.
 
@@ -239,6 +281,8 @@ def read_articles(
     delimiter : str or None, default None
         For CSV/TSV only: the cell separator; by default ``","`` for ``.csv``
         and ``"\\t"`` for ``.tsv``.
+    quotechar : str or None, default '"'
+        For CSV/TSV only: see :func:`read_csv`; ``None`` turns quoting off.
 
     Returns
     -------
@@ -248,8 +292,9 @@ def read_articles(
     Raises
     ------
     SettingsError
-        If the suffix is not one of those above, or `delimiter` is given for a
-        JSON Lines file; and as the reader called.
+        If the suffix is not one of those above, or `delimiter` or `quotechar`
+        is given for a JSON Lines file; and as the reader called. To read a
+        CSV file with another suffix, call :func:`read_csv` directly.
     InputError, OSError
         As the reader called.
 
@@ -275,10 +320,15 @@ def read_articles(
                 f"delimiter applies only to CSV and TSV files; got delimiter={delimiter!r} "
                 f"for the JSON Lines file {name!r}; leave it out"
             )
+        if quotechar != '"':
+            raise SettingsError(
+                f"quotechar applies only to CSV and TSV files; got quotechar={quotechar!r} "
+                f"for the JSON Lines file {name!r}; leave it out"
+            )
         return read_jsonl(path, errors=errors, encoding=encoding)
     if suffix in _CSV_SUFFIXES:
         sep = _CSV_SUFFIXES[suffix] if delimiter is None else delimiter
-        return read_csv(path, errors=errors, encoding=encoding, delimiter=sep)
+        return read_csv(path, errors=errors, encoding=encoding, delimiter=sep, quotechar=quotechar)
     supported = ", ".join((*_JSONL_SUFFIXES, *_CSV_SUFFIXES))
     raise SettingsError(
         f"cannot tell the format of {name!r} from its suffix {suffix or '(none)'!r}; "
@@ -313,7 +363,8 @@ def write_jsonl(records: Iterable[Mapping[str, Any] | Article], path: PathArg) -
         or Article, or a value cannot be written as JSON.
     InputError
         If a value is NaN or infinite (not valid JSON), or a record refers to
-        itself.
+        itself. The message names the record, counted from 1 ("the 2nd
+        record"), its id and the field; ``.field`` and ``.value`` hold them.
     OSError
         If the file cannot be written (``FileNotFoundError`` when its
         directory does not exist).
@@ -419,7 +470,7 @@ def _path_name(path: object) -> str:
 
 
 def _check_encoding(encoding: object) -> str:
-    """Canonical codec name of an ASCII-compatible encoding, or SettingsError."""
+    """Canonical codec name of an ASCII-compatible encoding or UTF-16/32, or SettingsError."""
     problem = None
     name = ""
     if not isinstance(encoding, str):
@@ -429,40 +480,82 @@ def _check_encoding(encoding: object) -> str:
             name = codecs.lookup(encoding).name
             probe = '\n,"{}'
             encoded = probe.encode(name)
-            if encoded not in (probe.encode("ascii"), codecs.BOM_UTF8 + probe.encode("ascii")):
+            if name not in _WIDE_CODECS and encoded not in (
+                probe.encode("ascii"),
+                codecs.BOM_UTF8 + probe.encode("ascii"),
+            ):
                 problem = f"encoding {encoding!r} is not ASCII-compatible"
         except (LookupError, UnicodeError, TypeError):
             problem = f"unknown text encoding {encoding!r}"
     if problem is not None:
         raise SettingsError(
-            f"{problem}; use an ASCII-compatible text encoding such as 'utf-8' or "
-            "'latin-1' (convert UTF-16/32 files to UTF-8 first)"
+            f"{problem}; use an ASCII-compatible text encoding such as 'utf-8' or 'cp1252', "
+            "or 'utf-16' or 'utf-32' (convert files in other encodings to UTF-8 first)"
         )
     return name
 
 
-def _check_delimiter(delimiter: object) -> None:
+def _check_delimiter(delimiter: object, quotechar: str | None = '"') -> None:
     """Raise SettingsError unless `delimiter` is one usable character."""
     if (
         not isinstance(delimiter, str)
         or len(delimiter) != 1
-        or delimiter in '\r\n"'
+        or delimiter in "\r\n"
+        or delimiter == quotechar
         or delimiter.isalnum()
     ):
         raise SettingsError(
-            f"delimiter must be one character other than a letter, digit, quote or "
-            f"line break; got {_short_repr(delimiter)}; use ',' for CSV or '\\t' for TSV"
+            f"delimiter must be one character other than a letter, digit, the quotechar or "
+            f"a line break; got {_short_repr(delimiter)}; use ',' for CSV or '\\t' for TSV"
         )
 
 
-def _numbered_lines(name: str) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, raw bytes) of each line, through gzip for '.gz'."""
+def _check_quotechar(quotechar: object) -> None:
+    """Raise SettingsError unless `quotechar` is None or one usable character."""
+    if quotechar is not None and (
+        not isinstance(quotechar, str)
+        or len(quotechar) != 1
+        or quotechar in "\r\n"
+        or quotechar.isalnum()
+        or quotechar.isspace()
+    ):
+        raise SettingsError(
+            f"quotechar must be one character other than a letter, digit, space or line "
+            f"break, or None to turn quoting off; got {_short_repr(quotechar)}; "
+            "use '\"' (the default) or None"
+        )
+
+
+def _line_codec(codec: str) -> str:
+    """The codec of the lines _numbered_lines yields for a file in `codec`."""
+    return "utf-8" if codec in _WIDE_CODECS else codec
+
+
+def _numbered_lines(name: str, codec: str) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, raw bytes) of each line, through gzip for '.gz'.
+
+    Lines end at ``\\n``; in a file whose first line ends in a lone ``\\r`` (old Mac
+    style) they end at ``\\r``, ``\\r\\n`` or ``\\n``. A UTF-16/32 file is decoded here
+    and its lines yielded in UTF-8 (see _line_codec).
+    """
     compressed = name.lower().endswith(".gz")
     lineno = 0
     with gzip.open(name, "rb") if compressed else open(name, "rb") as fh:
         try:
-            for lineno, raw in enumerate(fh, start=1):
+            if codec in _WIDE_CODECS:
+                text = io.TextIOWrapper(fh, encoding=codec, newline="\n")
+                lines: Iterable[bytes] = (line.encode("utf-8") for line in text)
+            else:
+                lines = _cr_lines(fh) if _ends_in_cr(fh.peek(_CHUNK)) else fh
+            for lineno, raw in enumerate(lines, start=1):
                 yield lineno, raw
+        except UnicodeDecodeError as exc:  # from a UTF-16/32 file only
+            raise InputError(
+                f"cannot decode the file as {codec} after line {lineno} ({exc.reason}); "
+                "check the file's encoding= or convert the file to UTF-8",
+                path=name,
+                line=lineno + 1,
+            ) from None
         except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
             raise InputError(
                 f"not a valid gzip file ({exc}); decompress it to check it, or drop the .gz "
@@ -470,6 +563,32 @@ def _numbered_lines(name: str) -> Iterator[tuple[int, bytes]]:
                 path=name,
                 line=lineno + 1,
             ) from None
+
+
+def _ends_in_cr(head: bytes) -> bool:
+    """Whether the first line break in `head` is a lone CR."""
+    for k, byte in enumerate(head[:_CHUNK]):
+        if byte == 0x0A:
+            return False
+        if byte == 0x0D:
+            return head[k + 1 : k + 2] not in (b"\n", b"")
+    return False
+
+
+def _cr_lines(fh: Any) -> Iterator[bytes]:
+    """Lines of a binary file ending at CR, CRLF or LF, each with its line break."""
+    pending = b""
+    while chunk := fh.read(_CHUNK):
+        data = pending + chunk
+        start = 0
+        for match in _LINE_BREAK.finditer(data):
+            if match.end() == len(data) and data.endswith(b"\r"):
+                break  # may be the first half of a CRLF split between chunks
+            yield data[start : match.end()]
+            start = match.end()
+        pending = data[start:]
+    if pending:
+        yield pending
 
 
 def _decode(raw: bytes, lineno: int, codec: str) -> str:
@@ -482,31 +601,90 @@ def _decode(raw: bytes, lineno: int, codec: str) -> str:
         bad = raw[exc.start : exc.start + 1]
         raise _LineError(
             f"cannot decode the line as {codec}: byte 0x{bad.hex()} at column {exc.start + 1} "
-            f"({exc.reason}); pass the file's encoding= (such as 'latin-1'), fix the line"
+            f"({exc.reason}); pass the file's encoding= ({_encoding_advice(raw, lineno, codec)}), "
+            "fix the line"
         ) from None
+
+
+def _encoding_advice(raw: bytes, lineno: int, codec: str) -> str:
+    """Which encoding= to try for a line that `codec` cannot decode."""
+    if lineno == 1 and raw.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "'utf-32': the file starts with a UTF-32 byte-order mark"
+    if lineno == 1 and raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "'utf-16': the file starts with a UTF-16 byte-order mark"
+    if raw.count(0) * 4 >= len(raw) > 2:
+        return f"{_utf16_name(raw, lineno)}: the line is full of NUL bytes, as UTF-16 text is"
+    # Windows-1252 is Latin-1 with printable characters (curly quotes, dashes, the euro)
+    # where Latin-1 has C1 controls: suggest it whenever the bytes allow.
+    for suggestion in ("cp1252", "latin-1"):
+        if codecs.lookup(suggestion).name != codec:
+            try:
+                raw.decode(suggestion)
+            except UnicodeDecodeError:
+                continue
+            return f"such as '{suggestion}', which reads this line"
+    return "such as 'utf-8', 'cp1252' or 'utf-16'"
+
+
+def _utf16_name(line: bytes | str, lineno: int) -> str:
+    """'utf-16-le' or 'utf-16-be' for line 1 of a BOM-less UTF-16 file, else 'utf-16'."""
+    if lineno != 1 or len(line) < 2:
+        return "'utf-16'"
+    first, second = line[0] in (0, "\x00"), line[1] in (0, "\x00")
+    if second and not first:
+        return "'utf-16-le'"
+    if first and not second:
+        return "'utf-16-be'"
+    return "'utf-16'"
+
+
+def _nul_hint(text: str, lineno: int) -> str:
+    """A hint that a line of NUL characters is UTF-16 read as something else, or ''."""
+    if text.count("\x00") * 4 < len(text) or len(text) < 3:
+        return ""
+    return (
+        f"; the line is full of NUL characters, as UTF-16 text is: pass the file's "
+        f"encoding= ({_utf16_name(text, lineno)})"
+    )
 
 
 def _jsonl_records(
     name: str, codec: str, errors: str, report: LoadReport
 ) -> Iterator[tuple[int | None, object]]:
     """(line, parsed object) for each non-blank line; bad lines raise or are noted."""
-    for lineno, raw in _numbered_lines(name):
+    line_codec = _line_codec(codec)
+    for lineno, raw in _numbered_lines(name, codec):
+        text = ""
         try:
-            text = _decode(raw, lineno, codec)
+            text = _decode(raw, lineno, line_codec)
             if not text.strip():
                 continue
             record = _parse_json_object(text)
         except _LineError as exc:
             report.n_read += 1
-            _reject(InputError(exc.reason, path=name, line=lineno), errors, report, hint=_SKIP_HINT)
+            reason = exc.reason + _nul_hint(text, lineno)
+            _reject(InputError(reason, path=name, line=lineno), errors, report, hint=_SKIP_HINT)
             continue
         yield lineno, record
+
+
+def _finite_or_none(literal: str) -> float | None:
+    """A JSON number as a float; None for one too large for a float (1e999)."""
+    value = float(literal)
+    return value if math.isfinite(value) else None
+
+
+# NaN, Infinity and -Infinity are not JSON, but Python's json writes them: read them as
+# missing values, as NaN is in a DataFrame, so they never reach the output.
+_JSON_DECODER: Final = json.JSONDecoder(
+    parse_constant=lambda _name: None, parse_float=_finite_or_none
+)
 
 
 def _parse_json_object(text: str) -> dict[str, Any]:
     """The JSON object on one line, or _LineError."""
     try:
-        value = json.loads(text.rstrip("\r\n"))
+        value = _JSON_DECODER.decode(text.rstrip("\r\n"))
     except json.JSONDecodeError as exc:
         raise _LineError(
             f"malformed JSON ({exc.msg} at column {exc.colno}); fix the line"
@@ -525,27 +703,51 @@ def _parse_json_object(text: str) -> dict[str, Any]:
 
 
 def _csv_records(
-    name: str, codec: str, delimiter: str, errors: str, report: LoadReport
-) -> Iterator[tuple[int | None, object]]:
+    name: str,
+    codec: str,
+    delimiter: str,
+    quotechar: str | None,
+    errors: str,
+    report: LoadReport,
+) -> Generator[tuple[int | None, object], None, None]:
     """(start line, row dict) for each non-blank CSV row; bad rows raise or are noted."""
     undecodable: dict[int, str] = {}
 
+    stray_cr: set[int] = set()  # lines whose inner CRs were replaced by _CR_STAND_IN
+
+    line_codec = _line_codec(codec)
+
     def text_lines() -> Iterator[str]:
-        for lineno, raw in _numbered_lines(name):
+        for lineno, raw in _numbered_lines(name, codec):
             try:
-                yield _decode(raw, lineno, codec)
+                text = _decode(raw, lineno, line_codec)
             except _LineError as exc:
                 # Parse a stand-in so the row boundaries stay right; the row is rejected.
                 undecodable[lineno] = exc.reason
-                yield raw.decode(codec, "replace")
+                text = raw.decode(line_codec, "replace")
+            body = text.rstrip("\r\n")
+            if "\r" in body and _CR_STAND_IN not in text:
+                # A CR inside the line is text of its cell: hide it from the csv module.
+                stray_cr.add(lineno)
+                text = body.replace("\r", _CR_STAND_IN) + text[len(body) :]
+            yield text
 
-    reader = csv.reader(text_lines(), delimiter=delimiter, strict=True)
-    rows = _csv_rows(reader, undecodable)
+    if quotechar is None:
+        reader = csv.reader(
+            text_lines(), delimiter=delimiter, quoting=csv.QUOTE_NONE, quotechar=None, strict=True
+        )
+    else:
+        reader = csv.reader(text_lines(), delimiter=delimiter, quotechar=quotechar, strict=True)
+    rows = _csv_rows(reader, undecodable, quotechar)
     header: list[str] | None = None
-    for start, row, problem in rows:
+    for start, end, row, problem in rows:
+        if stray_cr and not stray_cr.isdisjoint(range(start, end + 1)):
+            row = [cell.replace(_CR_STAND_IN, "\r") for cell in row]
         if header is None:
             if problem is not None:
-                raise InputError(f"cannot read the header row: {problem}", path=name, line=start)
+                raise InputError(
+                    f"cannot read the header row: {problem}", path=name, line=start, last_line=end
+                )
             header = _check_header(row, name, start, delimiter)
             continue
         try:
@@ -554,15 +756,16 @@ def _csv_records(
             record = _row_record(header, row, delimiter)
         except _LineError as exc:
             report.n_read += 1  # rows that are yielded are counted by _coerce_records
-            _reject(InputError(exc.reason, path=name, line=start), errors, report, hint=_SKIP_HINT)
+            err = InputError(exc.reason, path=name, line=start, last_line=end)
+            _reject(err, errors, report, hint=_SKIP_HINT)
             continue
         yield start, record
 
 
 def _csv_rows(
-    reader: Any, undecodable: Mapping[int, str]
-) -> Iterator[tuple[int, list[str], str | None]]:
-    """(start line, cells, problem or None) for each CSV row that is not blank."""
+    reader: Any, undecodable: Mapping[int, str], quotechar: str | None
+) -> Iterator[tuple[int, int, list[str], str | None]]:
+    """(first line, last line, cells, problem or None) for each CSV row that is not blank."""
     end = 0
     while True:
         try:
@@ -571,17 +774,76 @@ def _csv_rows(
         except StopIteration:
             return
         except csv.Error as exc:
-            row, problem = [], f"unreadable CSV row ({exc}); fix the quoting"
+            row, problem = [], str(exc)
         start, previous_end, end = end + 1, end, reader.line_num
         bad = [line for line in range(start, end + 1) if line in undecodable]
         if bad:
             start, problem = bad[0], undecodable[bad[0]]
+        elif problem is not None:
+            problem = _csv_problem(problem, quotechar, start, end)
         if problem is not None:
-            yield start, row, problem
+            yield start, end, row, problem
             if end == previous_end:  # the reader cannot move past this error
                 return
         elif any(cell.strip() for cell in row):
-            yield start, row, None
+            yield start, end, row, None
+
+
+def _csv_problem(error: str, quotechar: str | None, start: int, end: int) -> str:
+    """The reason for a row the csv module could not read, with the fix that applies."""
+    problem = f"unreadable CSV row ({_printable(error)})"
+    if "field limit" in error:
+        return (
+            f"{problem}: a cell is longer than {_CSV_FIELD_LIMIT} characters; split the text "
+            "or save the file as JSON Lines"
+        )
+    if quotechar is None or not ("expected after" in error or "end of data" in error):
+        return f"{problem}; fix the row"
+    if end > start:
+        # A quote left open makes the rows after it part of one cell: say which went.
+        problem += (
+            f"; a quoted cell that starts on line {start} runs on to line {end}, "
+            "so these lines were read as one row"
+        )
+    return (
+        f"{problem}; if the quotation marks in this file are plain text, pass quotechar=None; "
+        f"else fix the quoting (a quoted cell is {quotechar}...{quotechar}, each "
+        f"{quotechar} inside it doubled)"
+    )
+
+
+class _FieldLimit:
+    """Raises ``csv.field_size_limit`` while any reader needs it, then puts it back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved = 0
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._users == 0:
+                self._saved = csv.field_size_limit()
+                csv.field_size_limit(max(self._saved, _CSV_FIELD_LIMIT))
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if self._users == 0:
+                    csv.field_size_limit(self._saved)
+
+
+_csv_field_limit: Final = _FieldLimit()
+
+
+def _printable(text: str) -> str:
+    """`text` with tabs and other control characters written as escapes ('\\t')."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _check_header(row: list[str], name: str, line: int, delimiter: str) -> list[str]:
@@ -612,7 +874,7 @@ def _check_header(row: list[str], name: str, line: int, delimiter: str) -> list[
             f"; the columns look separated by {other[0]!r}, not {delimiter!r}: pass "
             f"delimiter={other[0]!r}"
             if other
-            else "; a CSV file needs a header row"
+            else _nul_hint(delimiter.join(row), line) or "; a CSV file needs a header row"
         )
         raise InputError(
             f"the header has no title or text column (got {shown}); name one column "
@@ -657,26 +919,62 @@ def _dump_line(record: object, index: int) -> bytes:
         record = dict(record)
     else:
         raise InputTypeError(
-            f"record {index}: expected a dict or an Article; got {type(record).__name__} "
+            f"{_which(index, None)}: expected a dict or an Article; got {type(record).__name__} "
             f"{_short_repr(record)}; convert it to a dict"
         )
     try:
         text = json.dumps(record, ensure_ascii=False, allow_nan=False, default=_json_default)
-    except TypeError as exc:
-        raise InputTypeError(
-            f"record {index}: cannot write as JSON ({exc}); convert the value to a string, "
-            "number, list or dict"
-        ) from None
-    except RecursionError:
-        raise InputError("cannot write as JSON: nested too deeply", line=index) from None
-    except ValueError as exc:  # NaN/inf, circular reference, huge int
-        raise InputError(
-            f"cannot write as JSON ({exc}); replace NaN and infinite values with None, "
-            "and remove self-references",
-            line=index,
-        ) from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _dump_error(record, index, exc) from None
     # A lone surrogate has no UTF-8 form; written as '\udXXX' it is its own JSON escape.
     return (text + "\n").encode("utf-8", "backslashreplace")
+
+
+def _which(index: int, record: Mapping[str, Any] | None, field: str | None = None) -> str:
+    """'the 2nd record (id 'b'), field 'score'': which record of the input, counted from 1."""
+    n = index + 1
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    text = f"the {n}{suffix} record"
+    if record is not None and isinstance(record.get("id"), (str, int)):
+        text += f" (id {_short_repr(record['id'])})"
+    return text if field is None else f"{text}, field {field!r}"
+
+
+def _dump_error(record: dict[str, Any], index: int, exc: BaseException) -> Exception:
+    """The error for a record json.dumps refused, naming the record and the field."""
+    field = value = None
+    for key, item in record.items():
+        try:
+            json.dumps({key: item}, allow_nan=False, default=_json_default)
+        except (TypeError, ValueError, RecursionError):
+            field, value = key, item
+            break
+    where = _which(index, record, field if isinstance(field, str) else None)
+    if isinstance(exc, TypeError):
+        return InputTypeError(
+            f"{where}: cannot write as JSON ({exc}); convert the value to a string, number, "
+            "list or dict"
+        )
+    if isinstance(exc, RecursionError):
+        reason = "nested too deeply; flatten the value"
+    elif "Out of range float" in str(exc):
+        shown = _short_repr(value)
+        what = (
+            f"is {shown}"
+            if isinstance(value, (float, np.floating))
+            else f"holds NaN or inf ({shown})"
+        )
+        reason = (
+            f"the value {what}, and JSON has no NaN or infinite numbers; replace it with None "
+            "(null) or a finite number"
+        )
+    elif "Circular reference" in str(exc):
+        reason = "the value contains itself; remove the self-reference"
+    else:  # an integer with more digits than Python converts
+        reason = f"{exc}; write the value as a string"
+    err = InputError(f"{where}: cannot write as JSON: {reason}", field=field, value=value)
+    err.line = index  # 0-based, as for other in-memory records
+    return err
 
 
 def _json_default(value: Any) -> Any:

@@ -9,6 +9,7 @@ story, each with its outlet where the page names one.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -130,7 +131,7 @@ def split_page(
     *,
     source: str = "",
     published: datetime | str | None = None,
-    id_prefix: str = "page",
+    id_prefix: str | None = None,
 ) -> Articles:
     """Split a scraped page into its main article and the teasers of other stories.
 
@@ -143,8 +144,14 @@ def split_page(
         that name no outlet of their own; "More from X" names X).
     published : datetime or str, optional
         Publication time of the main article.
-    id_prefix : str, default "page"
-        Pieces get ids ``{id_prefix}-0`` (the main article), ``{id_prefix}-1``, ...
+    id_prefix : str or None, default None
+        Pieces get ids ``{id_prefix}-0`` (the main article), ``{id_prefix}-1``,
+        ... (numbered by their place on the page, so a dropped empty piece
+        leaves a gap). By default the prefix is ``page-`` and the first 12 hex
+        digits of the SHA-256 of `text`: the same page always gets the same
+        ids, and different pages get different ones, so the pieces of many
+        pages can be clustered together. Pass your own (the page's file name
+        or URL) for readable ids.
 
     Returns
     -------
@@ -170,11 +177,21 @@ def split_page(
     ... - The Independent
     ... Other headline
     ... Other text.'''
-    >>> [(a.id, a.title, a.source) for a in split_page(page, source="Daily8")]
-    [('page-0', 'Main headline', 'Daily8'), ('page-1', 'Other headline', 'The Independent')]
+    >>> [(a.id, a.title, a.source) for a in split_page(page, source="Daily8", id_prefix="p1")]
+    [('p1-0', 'Main headline', 'Daily8'), ('p1-1', 'Other headline', 'The Independent')]
+    >>> split_page(page).ids
+    ['page-29faf05c5447-0', 'page-29faf05c5447-1']
     """
     if not isinstance(text, str):
         raise InputTypeError(f"split_page takes the page as a str; got {type(text).__name__}")
+    if id_prefix is None:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        id_prefix = f"page-{digest[:12]}"
+    elif not isinstance(id_prefix, str):
+        raise InputTypeError(
+            f"id_prefix must be a str or None; got {type(id_prefix).__name__}; "
+            "pass a str such as the page's file name"
+        )
     lines = text.splitlines()
     cut = next((k for k, line in enumerate(lines) if _SECTION.match(line)), len(lines))
     site = source
