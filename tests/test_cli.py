@@ -199,6 +199,52 @@ def test_delimiter_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == ["a", "b"]
 
 
+def test_other_files_tabs_and_plain_quotation_marks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A .txt read as CSV with --delimiter; a tab typed as 'tab' or '\\t'; --quotechar none
+    for a TSV whose cells start with a quotation mark."""
+    txt = tmp_path / "news.txt"
+    txt.write_text('id\ttitle\na\t"We will rebuild," the mayor said\nb\tBudget passes\n')
+    out = tmp_path / "o.jsonl"
+    assert main(["cluster", str(txt), "-o", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "suffix '.txt'" in err and "pass --delimiter ',' (or tab) to read it as CSV" in err
+    assert "read_jsonl()" not in err and "delimiter=" not in err
+    assert main(["cluster", str(txt), "-o", str(out), "-q", "--delimiter", "\\t"]) == 2
+    err = capsys.readouterr().err
+    assert "pass --quotechar none" in err and "quotechar=None" not in err
+    for tab in ("\\t", "tab"):
+        args = [
+            "cluster",
+            str(txt),
+            "-o",
+            str(out),
+            "-q",
+            "--delimiter",
+            tab,
+            "--quotechar",
+            "none",
+        ]
+        assert main(args) == 0
+        rows = [json.loads(x) for x in out.read_text().splitlines()]
+        assert [r["title"] for r in rows] == ['"We will rebuild," the mayor said', "Budget passes"]
+
+
+def test_encoding_advice_in_command_line_spelling(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "w.jsonl"
+    path.write_bytes('{"id": "a", "title": "\u201cQuake\u201d hits Tokyo"}\n'.encode("cp1252"))
+    assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "pass the file's --encoding (such as 'cp1252', which reads this line)" in err
+    assert (
+        main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl"), "-q", "--encoding", "cp1252"])
+        == 0
+    )
+
+
 def test_bad_setting_and_missing_file_are_clean_errors(
     corpus_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

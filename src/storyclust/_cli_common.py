@@ -18,6 +18,9 @@ __all__ = ["check_outputs", "error_text", "same_file", "together"]
 _CLI_FIXES = (
     ("pass errors='skip'", "pass --errors skip"),
     ("pass the file's encoding=", "pass the file's --encoding"),
+    ("check the file's encoding=", "check the file's --encoding"),
+    ("pass quotechar=None", "pass --quotechar none"),
+    ("or '\\t') to read it as CSV", "or tab) to read it as CSV"),
     ("pass delimiter=", "pass --delimiter "),
     ("StoryIndex(path) creates one", "'storyclust index add' creates one"),
     ("(label_field=..., or --label-field on the command line)", "(--label-field)"),

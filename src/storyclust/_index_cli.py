@@ -95,7 +95,11 @@ def _add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     if not Path(args.db).exists():  # named now, not as "not a storyclust index" by SQLite
         check_outputs([("the index file", args.db)], [("the input file", args.input)])
     articles = read_articles(
-        args.input, errors=args.errors, encoding=args.encoding, delimiter=args.delimiter
+        args.input,
+        errors=args.errors,
+        encoding=args.encoding,
+        delimiter=args.delimiter,
+        quotechar=args.quotechar,
     )
     counts = {"new": 0, "joined": 0, "merged": 0, "split": 0}
     held: list[str] = []  # ids the index already had (skipped with --errors skip)

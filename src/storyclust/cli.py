@@ -53,6 +53,16 @@ def _settings_from(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _delimiter(text: str) -> str:
+    """--delimiter as typed in a shell: 'tab' and a backslash escape ('\\t') are a tab."""
+    return {"tab": "\t", "\\t": "\t", "TAB": "\t"}.get(text, text)
+
+
+def _quotechar(text: str) -> str | None:
+    """--quotechar: 'none' (or an empty value) turns quoting off."""
+    return None if text.lower() in ("none", "") else text
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     """Arguments shared by the subcommands that cluster."""
     p.add_argument("input", help="articles: .jsonl, .csv or .tsv (optionally .gz)")
@@ -74,7 +84,17 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--encoding", default="utf-8", help="text encoding of the input (default utf-8)")
     p.add_argument(
-        "--delimiter", help="column separator of a CSV input (default: ',' for .csv, tab for .tsv)"
+        "--delimiter",
+        type=_delimiter,
+        help="column separator of a CSV input (default: ',' for .csv, tab for .tsv; 'tab' or "
+        "'\\t' for a tab); given, an input of any other name (.txt) is read as CSV",
+    )
+    p.add_argument(
+        "--quotechar",
+        type=_quotechar,
+        default='"',
+        help="quotation mark of a CSV input (default \"); 'none' when quotation marks in the "
+        "cells are plain text",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
 
@@ -264,7 +284,11 @@ def _run(args: argparse.Namespace) -> int:
         settings = _settings_from(args)
         _outputs(args)
         articles = read_articles(
-            args.input, errors=args.errors, encoding=args.encoding, delimiter=args.delimiter
+            args.input,
+            errors=args.errors,
+            encoding=args.encoding,
+            delimiter=args.delimiter,
+            quotechar=args.quotechar,
         )
         if args.command == "cluster":
             renamed_input_field(articles, args.label_field)  # its errors before the run
@@ -338,7 +362,10 @@ def _run(args: argparse.Namespace) -> int:
     scores = evaluate(gold, result.labels)
     if args.json:
         r = articles.report
-        skipped = [{"line": x.line, "field": x.field, "reason": x.reason} for x in r.skipped]
+        skipped = [
+            {"line": x.line, "last_line": x.last_line, "field": x.field, "reason": x.reason}
+            for x in r.skipped
+        ]
         read = {"n_read": r.n_read, "n_loaded": r.n_loaded, "n_skipped": r.n_skipped}
         print(
             json.dumps(

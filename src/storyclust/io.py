@@ -280,7 +280,8 @@ def read_articles(
         Text encoding of the file.
     delimiter : str or None, default None
         For CSV/TSV only: the cell separator; by default ``","`` for ``.csv``
-        and ``"\\t"`` for ``.tsv``.
+        and ``"\\t"`` for ``.tsv``. Given, a file of any other suffix (``.txt``)
+        is read as CSV with it.
     quotechar : str or None, default '"'
         For CSV/TSV only: see :func:`read_csv`; ``None`` turns quoting off.
 
@@ -292,9 +293,9 @@ def read_articles(
     Raises
     ------
     SettingsError
-        If the suffix is not one of those above, or `delimiter` or `quotechar`
-        is given for a JSON Lines file; and as the reader called. To read a
-        CSV file with another suffix, call :func:`read_csv` directly.
+        If the suffix is not one of those above and no `delimiter` is given
+        (with one, a file of any other name is read as CSV), or `delimiter` or
+        `quotechar` is given for a JSON Lines file; and as the reader called.
     InputError, OSError
         As the reader called.
 
@@ -326,14 +327,14 @@ def read_articles(
                 f"for the JSON Lines file {name!r}; leave it out"
             )
         return read_jsonl(path, errors=errors, encoding=encoding)
-    if suffix in _CSV_SUFFIXES:
+    if suffix in _CSV_SUFFIXES or delimiter is not None:  # a delimiter given: CSV, any name
         sep = _CSV_SUFFIXES[suffix] if delimiter is None else delimiter
         return read_csv(path, errors=errors, encoding=encoding, delimiter=sep, quotechar=quotechar)
     supported = ", ".join((*_JSONL_SUFFIXES, *_CSV_SUFFIXES))
     raise SettingsError(
         f"cannot tell the format of {name!r} from its suffix {suffix or '(none)'!r}; "
-        f"supported suffixes are {supported}, each optionally followed by .gz; "
-        "rename the file or call read_jsonl() or read_csv() directly"
+        f"supported suffixes are {supported}, each optionally followed by .gz; rename the "
+        "file, or pass delimiter=',' (or '\\t') to read it as CSV (or TSV)"
     )
 
 

@@ -349,7 +349,7 @@ class StoryResult:
                 "n_loaded": self.report.n_loaded,
                 "n_skipped": self.report.n_skipped,
                 "skipped": [
-                    {"line": s.line, "field": s.field, "reason": s.reason}
+                    {"line": s.line, "last_line": s.last_line, "field": s.field, "reason": s.reason}
                     for s in self.report.skipped
                 ],
             },
