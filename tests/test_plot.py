@@ -125,6 +125,23 @@ def test_timeline_of_the_largest_stories(result: storyclust.StoryResult) -> None
     assert len(dots.get_offsets()) == n_dated
 
 
+def test_timeline_counts_every_undated_article(result: storyclust.StoryResult) -> None:
+    """Without a story: the title counts all undated articles, those of stories with no date
+    at all too, and says how many such stories there are."""
+    n_undated = sum(1 for a in result.articles if a.published is None)
+    never = sum(1 for s in result.stories if s.first_seen is None)
+    assert never >= 1 and n_undated > 0
+    title = plot.timeline(result, n_stories=1).get_title()
+    assert f"({never} stor" in title and "with no date at all" in title
+    assert f"({n_undated} undated article" in title
+    undated = storyclust.cluster(["Quake hits Chile coast", "Budget passes"], progress=False)
+    title = plot.timeline(undated).get_title()
+    assert (
+        title
+        == "the 0 largest stories with dates (2 stories with no date at all)\n(2 undated articles not shown)"
+    )
+
+
 def test_timeline_without_dates_says_so(result: storyclust.StoryResult) -> None:
     undated = next(s for s in result.stories if s.first_seen is None)
     ax = plot.timeline(result, story=undated.story_id)

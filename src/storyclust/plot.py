@@ -175,7 +175,8 @@ def timeline(
     With `story`, each lane is an outlet of that story and each dot one of its
     articles. Without, each lane is one of the `n_stories` largest stories that
     have a dated article. Undated articles cannot be placed; the title says how
-    many were left out.
+    many were left out (of the story, or of the whole result, naming how many
+    stories have no date at all).
 
     Parameters
     ----------
@@ -248,8 +249,12 @@ def timeline(
             st = result.stories[s]
             lanes.append(f"#{s} {_short(st.title)} ({st.size})")
             points.extend((k, when) for when in dated[s])
-            undated += st.size - len(dated[s])
         title = f"the {len(top)} largest stories with dates"
+        # Every undated article of the result, not only those of the stories drawn.
+        undated = sum(1 for a in articles if a.published is None)
+        never = result.n_stories - len(dated)
+        if never:
+            title += f" ({never} stor{'ies' if never != 1 else 'y'} with no date at all)"
     ax = _axes(ax, (8.0, 1.2 + 0.35 * max(len(lanes), 1)))
     if points:
         x = mdates.date2num([when for _, when in points])
