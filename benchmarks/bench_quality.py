@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--files", nargs="*", help="file stems (default: every *.jsonl)")
-    ap.add_argument("--out", default="benchmarks/results/quality")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "quality"))
     ap.add_argument(
         "--max-dense", type=int, default=7000, help="skip average-linkage baseline above this"
     )

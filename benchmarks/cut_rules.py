@@ -315,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--files", nargs="*", help="file stems (default: every *.jsonl)")
-    ap.add_argument("--out", default="benchmarks/results/cut_rules")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "cut_rules"))
     ap.add_argument("--idf", action="store_true", help="also the IDF-power neighbour check")
     ap.add_argument("--only", help="only the rules whose name contains this")
     ap.add_argument("--b", nargs="*", type=float, help="size-aware b values (default: a grid)")

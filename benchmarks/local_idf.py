@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--files", nargs="*", help="file stems (default: every *.jsonl)")
-    ap.add_argument("--out", default="benchmarks/results/local_idf")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "local_idf"))
     ap.add_argument("--subsample", nargs="*", type=float, default=[], help="e.g. 0.5 0.2")
     ap.add_argument("--repeats", type=int, default=8, help="corpora per subsample fraction")
     ap.add_argument(

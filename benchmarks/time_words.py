@@ -245,7 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
     ap.add_argument("--files", nargs="*", help="file stems (default: every *.jsonl)")
-    ap.add_argument("--out", default="benchmarks/results/time_words")
+    ap.add_argument(
+        "--out", default=str(Path(__file__).resolve().parent / "results" / "time_words")
+    )
     ap.add_argument("--lead", type=int, default=300, help="characters of text read after the title")
     ap.add_argument("--factors", nargs="*", type=float, default=[1.0, 0.9, 0.7, 0.5, 0.0])
     args = ap.parse_args(argv)
