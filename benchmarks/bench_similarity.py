@@ -17,9 +17,9 @@ articles and their edited reprints), three stages:
   radius) and sparse_dot_topn ``sp_matmul_topn``.
 
 Each library runs in its own subprocess: a warm-up on 200 documents, then repeats
-(median and min reported); peak memory is the growth of the resident set during the
-first timed repeat (VmHWM reset through /proc/self/clear_refs), which counts native
-allocations that tracemalloc misses. Accuracy sits beside time: Jaccard estimate
+(median and min reported); peak memory is the larger of the growth of the resident
+set during the first timed repeat (VmHWM reset through /proc/self/clear_refs), which
+counts native allocations that tracemalloc misses, and tracemalloc's peak. Accuracy sits beside time: Jaccard estimate
 error against the exact Jaccard of sampled pairs, candidate recall against the
 exact pairs at J >= 0.8 (all pairs inside a reprint family, where every such pair
 lives; pairs across families are checked too), cosine recall against exact pairs.
