@@ -1384,3 +1384,27 @@ def test_cli_index_errors(corpus_file: Path, tmp_path: Path, capsys: Any) -> Non
     assert "no index at" in capsys.readouterr().err
     assert main(["index", "add", str(db), str(corpus_file), "--batch-size", "0"]) == 2
     assert "--batch-size must be >= 1; got 0" in capsys.readouterr().err
+
+
+def test_paths_that_are_no_file_and_ids_that_are_no_integer(tmp_path: Path) -> None:
+    """An empty path is refused; ':memory:' is an in-memory index (save() needs a path);
+    get() takes integers only (1.7 and True gave story 1)."""
+    with pytest.raises(SettingsError, match="path is empty"):
+        StoryIndex("")
+    memory = StoryIndex(":memory:")
+    memory.add(CORPUS[:3])
+    with pytest.raises(SettingsError, match="an in-memory index needs a path to save to"):
+        memory.save()
+    assert len(StoryIndex.open(memory.save(tmp_path / "m.db"))) == 3
+    for bad in (1.7, True, "1"):
+        with pytest.raises(TypeError, match="story_id must be an integer"):
+            memory.get(bad)  # type: ignore[arg-type]
+    with pytest.raises(KeyError, match="no such story"):
+        memory.get(10**20)
+    assert memory.get(np.int64(0)).story_id == 0
+
+
+def test_index_add_help_suggests_no_cluster_only_setting(capsys: Any) -> None:
+    with pytest.raises(SystemExit):
+        main(["index", "add", "--help"])
+    assert "recut_cohesion" not in capsys.readouterr().out

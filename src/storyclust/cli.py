@@ -73,8 +73,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         "--set",
         action="append",
         metavar="KEY=VALUE",
-        help="any other setting of storyclust.cluster, e.g. --set linkage=single, or --set "
-        "recut_cohesion=1 for an undated archive spanning months (repeatable)",
+        help="any other setting of storyclust.cluster, e.g. --set linkage=single (repeatable)"
+        + (
+            "; --set recut_cohesion=1 for an undated archive spanning months"
+            if p.prog.split()[-1] != "add"
+            else ""
+        ),
     )
     p.add_argument(
         "--errors",

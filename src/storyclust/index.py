@@ -277,6 +277,12 @@ class StoryIndex(Assigner):
         self._max_members = max_story_members
         self._last_report = LoadReport()
         self._path = None if path is None else os.fspath(path)
+        if self._path == ":memory:":  # SQLite's name for no file: an in-memory index
+            self._path = None
+        elif self._path is not None and not self._path.strip():
+            raise SettingsError(
+                "path is empty: give a file name, or None (the default) for an in-memory index"
+            )
         self._readonly = readonly
         if readonly and self._path is None:
             raise SettingsError("readonly=True needs a path: an in-memory index starts empty")
@@ -627,6 +633,8 @@ class StoryIndex(Assigner):
         ------
         KeyError
             If no story has (or had) this id, or all its articles are gone.
+        TypeError
+            If `story_id` is not an integer (1.7 or True are not story ids).
 
         Examples
         --------
@@ -636,6 +644,13 @@ class StoryIndex(Assigner):
         1
         """
         self._sync()
+        if isinstance(story_id, bool) or not isinstance(story_id, (int, np.integer)):
+            raise TypeError(
+                f"story_id must be an integer (Story.story_id); got {type(story_id).__name__} "
+                f"{story_id!r}"
+            )
+        if not -(2**63) <= int(story_id) < 2**63:
+            raise KeyError(f"story {story_id}: no such story")
         sid = resolve(self._conn, int(story_id), self._path)
         rows = self._conn.execute(
             f"SELECT {STORY_COLUMNS} FROM {ARTICLES} WHERE story = ? ORDER BY row", (sid,)
