@@ -453,12 +453,19 @@ class Assigner(IndexStore):
                 first = int(m[labels == lab][np.argmin(rows[labels == lab])])
                 final[lab] = self._new_story(pool.ids[first], ch)
         target = np.array([final[int(x)] for x in labels], dtype=np.int64)
+        # A story whose oldest article here goes to another kept story is merged into it
+        # below, whole: those of its articles that go along are not split off first (a
+        # story moved whole was logged as a split of score 0, and its id then resolved to
+        # nothing).
+        merging = {sid: final[lab] for sid, lab in keeper.items() if final[lab] != sid}
         moving = target != cur
         for src, dst in sorted({(int(a), int(b)) for a, b in zip(cur[moving], target[moving])}):
+            if merging.get(src) == dst:
+                continue
             sel = moving & (cur == src) & (target == dst)
-            # Its linkage with the part of its story it leaves.
-            stay = (cur == src) & ~moving
-            score = float(dense[np.ix_(sel, stay)].mean()) if stay.any() else 0.0
+            # Its linkage with the rest of the story it leaves (staying, or merged away).
+            rest = (cur == src) & ~sel
+            score = float(dense[np.ix_(sel, rest)].mean()) if rest.any() else 0.0
             pool.move(m[sel].tolist(), dst)
             ch.ops.append(Op("split", src, dst, aid, score, tuple(rows[sel].tolist())))
         for sid, lab in sorted(keeper.items()):
