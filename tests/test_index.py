@@ -1408,3 +1408,48 @@ def test_index_add_help_suggests_no_cluster_only_setting(capsys: Any) -> None:
     with pytest.raises(SystemExit):
         main(["index", "add", "--help"])
     assert "recut_cohesion" not in capsys.readouterr().out
+
+
+def test_max_story_members_is_stored_like_a_setting(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    StoryIndex(path, max_story_members=5).close()
+    with StoryIndex.open(path) as index:
+        assert index._max_members == 5  # a reopened index assigns as the one that wrote it
+    with StoryIndex.open(path, readonly=True, max_story_members=9) as reader:
+        assert reader._max_members == 9  # for this handle only
+    with StoryIndex.open(path, max_story_members=7):
+        pass
+    with StoryIndex.open(path) as index:
+        assert index._max_members == 7
+    assert StoryIndex()._max_members == 100
+    cli = tmp_path / "cli.db"
+    assert main(["index", "add", str(cli), "-q", "--max-story-members", "6", _jsonl(tmp_path)]) == 0
+    with StoryIndex.open(cli) as index:
+        assert index._max_members == 6
+    bad = tmp_path / "bad.db"
+    assert main(["index", "add", str(bad), "-q", "--max-story-members", "1", _jsonl(tmp_path)]) == 2
+    assert not bad.exists()  # refused before the index was made
+
+
+def _jsonl(tmp_path: Path) -> str:
+    path = tmp_path / "few.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in CORPUS[:2]))
+    return str(path)
+
+
+def test_settings_stored_by_one_handle_reach_the_others(tmp_path: Path) -> None:
+    path = tmp_path / "st.db"
+    writer = StoryIndex(path)
+    writer.add(CORPUS[:2])
+    reader = StoryIndex.open(path, readonly=True)
+    own = StoryIndex.open(path, readonly=True, link_threshold=0.2)
+    other = StoryIndex.open(path, threshold=0.5, linkage="single")
+    other.add(CORPUS[2:4])
+    assert len(reader) == 4 and reader.settings.threshold == 0.5
+    assert reader.settings.linkage == "single"
+    assert len(own) == 4 and own.settings.threshold == 0.5
+    assert own.settings.link_threshold == 0.2  # its own change survives the reload
+    writer.add(CORPUS[4:5])
+    assert writer.settings.threshold == 0.5 and writer.settings.linkage == "single"
+    for index in (writer, reader, own, other):
+        index.close()

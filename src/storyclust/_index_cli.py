@@ -53,6 +53,11 @@ def add_parser(sub: Any, add_common: Callable[[argparse.ArgumentParser], None]) 
         help="articles per transaction (default 1000); boilerplate is learned per batch",
     )
     a.add_argument(
+        "--max-story-members",
+        type=int,
+        help="most members of a story an article is scored against (stored; default 100)",
+    )
+    a.add_argument(
         "-o", "--output", help="write one assignment per article (.jsonl), or - for standard output"
     )
 
@@ -112,7 +117,9 @@ def _add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
             out = sys.stdout
         elif args.output:
             out = stack.enter_context(open(str(temp(args.output)), "w", encoding="utf-8"))
-        index = stack.enter_context(StoryIndex(args.db, **settings))
+        index = stack.enter_context(
+            StoryIndex(args.db, max_story_members=args.max_story_members, **settings)
+        )
         if args.errors == "raise":
             # Every id checked before the first batch is committed: an id already held
             # stops the add with nothing added, not part-way through the file.

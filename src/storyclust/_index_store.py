@@ -180,6 +180,9 @@ class IndexStore:
 
     _path: str | None
     _readonly: bool
+    _given_max: int | None  # max_story_members given when opened
+    _max_members: int
+    _overrides: dict[str, Any]  # changed settings a read-only handle keeps for itself
     _conn: sqlite3.Connection
     _settings: Settings
     _checkpointer: ThreadPoolExecutor | None
@@ -268,6 +271,7 @@ class IndexStore:
             "next_story": 0,
             "clock": None,
             "generation": 0,
+            "max_story_members": self._max_members,
         }
         c = self._conn
         c.execute("BEGIN IMMEDIATE")
@@ -383,26 +387,43 @@ class IndexStore:
                 "it without them, or build a new index"
             )
         changed = {k: v for k, v in given.items() if new_d[k] != stored_d[k]}
-        if not changed:
+        new_max = self._given_max
+        if new_max == _stored_max(meta):
+            new_max = None
+        if not changed and new_max is None:
             return stored
         merged = Settings.from_kwargs(**{**_settings_kwargs(stored), **changed})
-        if not self._readonly:
-            generation = int(meta["generation"])
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._put_meta({"settings": merged.to_dict(), "generation": generation + 1})
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+        if self._readonly:
+            # In force for this handle only, and again after each reload (_sync).
+            self._overrides = changed
+            return merged
+        put: dict[str, Any] = {"generation": int(meta["generation"]) + 1}
+        if changed:
+            put["settings"] = merged.to_dict()
+        if new_max is not None:
+            put["max_story_members"] = new_max
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._put_meta(put)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
         return merged
 
     # --- state ----------------------------------------------------------------------------
 
     def _reload(self) -> None:
-        """Read the working state from the database."""
+        """Read the working state from the database: settings (as another handle may
+        have stored them), frequencies, runs and the articles within the horizon."""
         meta = self._meta()
-        s = self._settings
+        stored = _settings_from_dict(meta.get("settings"), self._path)
+        if self._overrides:
+            stored = Settings.from_kwargs(**{**_settings_kwargs(stored), **self._overrides})
+        self._settings = s = stored
+        self._max_members = (
+            self._given_max if self._readonly and self._given_max else _stored_max(meta)
+        )
         try:
             self._generation = int(meta["generation"])
             self._n_docs = int(meta["n_docs"])
@@ -810,6 +831,16 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
 def _settings_kwargs(s: Settings) -> dict[str, Any]:
     """Settings as keyword arguments."""
     return {k: getattr(s, k) for k in s.to_dict()}
+
+
+#: max_story_members of an index that does not store one (written before it was stored).
+DEFAULT_MAX_MEMBERS: Final = 100
+
+
+def _stored_max(meta: dict[str, Any]) -> int:
+    """The index's max_story_members."""
+    value = meta.get("max_story_members", DEFAULT_MAX_MEMBERS)
+    return value if isinstance(value, int) and value >= 2 else DEFAULT_MAX_MEMBERS
 
 
 def _settings_from_dict(d: Any, path: str | None) -> Settings:

@@ -143,7 +143,7 @@ import numpy as np
 
 from ._index_assign import Assigner
 from ._index_records import Assignment, StoryEvent, StoryMatch
-from ._index_store import ARTICLES, FORMAT_VERSION, chunks
+from ._index_store import ARTICLES, DEFAULT_MAX_MEMBERS, FORMAT_VERSION, chunks
 from ._index_stories import STORY_COLUMNS, merged_ids, resolve, story_from_rows
 from .articles import Articles, LoadReport, SkippedRecord, to_articles
 from .errors import InputError, InputTypeError, SettingsError
@@ -187,9 +187,12 @@ class StoryIndex(Assigner):
     readonly : bool, default False
         Open an existing file for reading only (:meth:`query`, :meth:`stories`,
         :meth:`get`, ...) while other processes may write to it.
-    max_story_members : int, default 100
+    max_story_members : int, optional
         Most members of one story an article is scored against (the most recent
-        ones): bounds the cost of very large stories.
+        ones): bounds the cost of very large stories. Stored with the index like
+        the settings: a new index stores the value given (100 by default), an
+        existing one uses its stored value unless given another, which it then
+        stores (a read-only index uses it for itself).
     **settings
         The settings of :func:`storyclust.cluster` (``threshold``,
         ``link_threshold``, the weights, the time window, ``linkage``, ...). A new
@@ -249,10 +252,10 @@ class StoryIndex(Assigner):
         path: str | os.PathLike[str] | None = None,
         *,
         readonly: bool = False,
-        max_story_members: int = 100,
+        max_story_members: int | None = None,
         **settings: Any,
     ) -> None:
-        if (
+        if max_story_members is not None and (
             isinstance(max_story_members, bool)
             or not isinstance(max_story_members, int)
             or max_story_members < 2
@@ -274,7 +277,9 @@ class StoryIndex(Assigner):
                 "a StoryIndex cannot store a callable representative; use 'central', "
                 "'earliest', 'longest' or a list of outlets in order of preference"
             )
-        self._max_members = max_story_members
+        self._given_max = max_story_members
+        self._max_members = DEFAULT_MAX_MEMBERS if max_story_members is None else max_story_members
+        self._overrides: dict[str, Any] = {}
         self._last_report = LoadReport()
         self._path = None if path is None else os.fspath(path)
         if self._path == ":memory:":  # SQLite's name for no file: an in-memory index
