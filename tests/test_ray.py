@@ -260,6 +260,25 @@ def test_records_need_ids(local_ray: None) -> None:
         sray.cluster(ray.data.from_items([{"title": "A", "text": "b"}]))
 
 
+def test_duplicate_ids_and_bad_records_as_on_one_machine(local_ray: None) -> None:
+    """A duplicate id in another batch is the InputError storyclust.cluster raises (Ray
+    returned both rows); a bad record is a storyclust error naming its id, not a Ray one
+    naming a position inside its batch."""
+    rows = [{"id": f"r{k}", "title": f"Report {k} on the vote", "text": "Text."} for k in range(9)]
+    dup = [*rows, {**rows[1], "title": "Another report"}]
+    for batch_size in (2, 1024):
+        with pytest.raises(
+            storyclust.InputError,
+            match=r"duplicate id 'r1' \((at least )?2 records carry it\); ids must be unique",
+        ):
+            sray.cluster(ray.data.from_items(dup), batch_size=batch_size)
+    bad = [*rows, {"id": "empty", "title": "", "text": ""}]
+    with pytest.raises(
+        storyclust.InputError, match="the record with id 'empty': record has neither title nor text"
+    ):
+        sray.cluster(ray.data.from_items(bad), batch_size=4)
+
+
 def test_wrong_input_type(local_ray: None) -> None:
     with pytest.raises(TypeError, match=r"ray\.data\.Dataset of articles, or JSONL / Parquet"):
         sray.cluster(42)

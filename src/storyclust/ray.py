@@ -89,14 +89,18 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import re
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
 
+from . import errors as errors_module
 from . import stages
+from .errors import InputError, StoryclustError
 from .features import Features
 from .links import (
     Links,
@@ -311,11 +315,41 @@ def cluster(
             "records must carry an 'id' column (made-up ids would depend on how the input "
             f"is cut into blocks); got columns {sorted(names)}"
         )
-    stories = _stories(ds, s, batch_size, num_partitions)
+    try:
+        stories = _stories(ds, s, batch_size, num_partitions)
+    except Exception as exc:
+        # Ray wraps an error of a task (a bad record met in a worker) in its own
+        # exception types: raise the storyclust error inside, as storyclust.cluster would.
+        cause = _storyclust_cause(exc)
+        if cause is None:
+            raise
+        raise cause from None
     import pandas as pd
 
     out = ray.data.from_pandas(pd.DataFrame({"id": stories[0], "story": stories[1]}))
     return out
+
+
+def _storyclust_cause(exc: BaseException) -> StoryclustError | None:
+    """The storyclust error that `exc` (a Ray task error) carries, if any."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, StoryclustError):
+            return e
+        todo += [getattr(e, "cause", None), e.__cause__, e.__context__]
+    # Ray Data passes on a user error as its traceback's text only: read it from there.
+    found = re.findall(r"storyclust\.errors\.(\w+): ([^\n]+)", str(exc))
+    if found:
+        name, message = found[-1]
+        kind = getattr(errors_module, name, None)
+        if isinstance(kind, type) and issubclass(kind, StoryclustError):
+            return kind(message)
+    return None
 
 
 def _stories(
@@ -377,6 +411,7 @@ def _stories(
     # Canonical positions: rank by (content key, id), as storyclust.cluster orders.
     keys = arts.select_columns(["key", "id", "day"]).to_pandas()
     key, ident = list(keys["key"]), list(keys["id"])
+    _check_unique(ident)
     order = [k for _, _, k in sorted(zip(key, ident, range(n)))]
     ids = [str(ident[k]) for k in order]
     positions = {f"{key[k]}\x00{ident[k]}": p for p, k in enumerate(order)}
@@ -400,6 +435,22 @@ def _stories(
     raw = _group_stories(feats, n, links, assembly, parts, kw, stats)
     clock.lap("stories")
     return ids, number_by_first_appearance(raw)
+
+
+def _check_unique(ids: list[Any]) -> None:
+    """Raise InputError naming a duplicate id: each batch checks its own, this all of them."""
+    if len(set(ids)) == len(ids):
+        return
+    counts = Counter(ids)
+    dupes = sorted((str(i) for i, c in counts.items() if c > 1))
+    first = dupes[0]
+    raise InputError(
+        f"duplicate id {first!r} ({counts[first]} records carry it"
+        + (f"; {len(dupes) - 1} other ids are duplicated too" if len(dupes) > 1 else "")
+        + "); ids must be unique; drop the duplicates or give each record its own id",
+        field="id",
+        value=first,
+    )
 
 
 def _default_shards(blocks: int) -> int:

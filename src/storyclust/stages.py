@@ -43,6 +43,7 @@ import scipy.sparse as sp
 from sklearn.preprocessing import normalize as _l2_normalize
 
 from .articles import Article, to_articles
+from .errors import InputError
 from .features import Features, strip_texts, utf8
 from .links import Links, condensed_scores, dense_scores, pair_scores
 from .settings import Settings
@@ -163,7 +164,21 @@ def parse_records(batch: Batch) -> dict[str, Any]:
     records = [
         {c: v for c, col in values.items() if (v := _plain(col[k])) is not None} for k in range(n)
     ]
-    return articles_columns(list(to_articles(records)))
+    try:
+        arts = to_articles(records)
+    except InputError as exc:
+        # A position inside one batch says nothing to the user: name the record by its id.
+        if exc.field == "id" and str(exc.reason).startswith("duplicate id"):
+            raise InputError(
+                f"duplicate id {exc.value!r} (at least 2 records carry it); ids must be unique; "
+                "drop the duplicates or give each record its own id",
+                field="id",
+                value=exc.value,
+            ) from None
+        k = exc.line if exc.line is not None and 0 <= exc.line < n else None
+        where = f"the record with id {_plain(values['id'][k])!r}: " if k is not None else ""
+        raise InputError(f"{where}{exc.reason}", field=exc.field, value=exc.value) from None
+    return articles_columns(list(arts))
 
 
 def _cells(column: Any) -> list[Any]:
