@@ -992,3 +992,16 @@ def test_average_linkage_checks_its_input() -> None:
         sim.average_linkage(np.zeros(2), 3)
     with pytest.raises(ValueError, match="contiguous 1-d float64"):
         sim.average_linkage(np.zeros(3, dtype=np.float32), 3)
+    # An infinite or NaN distance made the chain read out of bounds: a broken dendrogram.
+    for bad in (np.inf, np.nan):
+        with pytest.raises(ValueError, match="only finite values"):
+            sim.average_linkage(np.array([bad, 1.0, 2.0]), 3)
+
+
+def test_nan_weights_are_refused_not_ranked_into_unset_memory() -> None:
+    with pytest.raises(ValueError, match="weight must not hold NaN"):
+        sim.top_per_row(np.array([0, 3]), np.array([np.nan, 2.0, 3.0]), 2)
+    with pytest.raises(ValueError, match="x must not hold NaN"):
+        sim.prefix_matrix(sp.csr_matrix(np.array([[np.nan, 0.2, 0.3, 0.1]])), 2)
+    # Infinities rank (their sum is NaN, but no weight is).
+    assert sim.top_per_row(np.array([0, 3]), np.array([np.inf, -np.inf, 3.0]), 2).tolist() == [0, 2]

@@ -32,7 +32,8 @@ __all__ = [
 
 
 def cosine_pairs(x: sp.csr_matrix, pairs: I64, *, chunk: int = 1 << 13) -> F64:
-    """Dot products of the rows of `x` for each pair (cosines when rows are L2-normalised).
+    """Dot products of the rows of `x` for each pair, clipped to [0, 1]: cosines when the
+    rows are L2-normalised (and rounding cannot take them past 1).
 
     Returns
     -------
@@ -274,6 +275,7 @@ def top_per_row(ptr: npt.ArrayLike, weight: npt.ArrayLike, k: int) -> I64:
     """
     p = np.ascontiguousarray(ptr, dtype=np.int64)
     w = np.ascontiguousarray(weight)
+    _check_no_nan(w, "weight")
     rows = np.arange(len(p) - 1, dtype=np.int64)
     _, _, positions = _top_entries(p, w, np.arange(len(w), dtype=np.int64), int(k), rows)
     return positions
@@ -317,7 +319,19 @@ def prefix_matrix(x: sp.csr_matrix, max_terms: int) -> sp.csr_matrix:
     if isinstance(max_terms, bool) or not isinstance(max_terms, (int, np.integer)) or max_terms < 1:
         raise ValueError(f"max_terms must be an int >= 1; got {max_terms!r}")
     x = _float_rows(x)
+    _check_no_nan(x.data, "x")
     return _prefix_in_order(x, int(max_terms), np.arange(x.shape[0], dtype=np.int64))
+
+
+def _check_no_nan(values: npt.NDArray[Any], name: str) -> None:
+    """Raise ValueError if `values` hold a NaN (no order ranks it: the output would be unset)."""
+    if not values.size or values.dtype.kind != "f":
+        return
+    with np.errstate(invalid="ignore", over="ignore"):
+        total = values.sum()
+    # The sum is NaN also for inf + -inf, which rank: then look at each value.
+    if np.isnan(total) and np.isnan(values).any():
+        raise ValueError(f"{name} must not hold NaN; replace it (with 0, say) first")
 
 
 def _prefix_in_order(x: sp.csr_matrix, max_terms: int, rows: I64) -> sp.csr_matrix:

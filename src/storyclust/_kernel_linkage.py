@@ -8,6 +8,8 @@ condensed distances without copying them; :func:`flat_clusters` is scipy's
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._kernel_base import F64, I64, _jit
@@ -37,6 +39,9 @@ def average_linkage(dist: F64, n: int) -> F64:
     z = np.empty((max(n - 1, 0), 4))
     if n < 2:
         return z
+    # min and max carry any NaN through; two passes, no mask the size of `dist`.
+    if not (math.isfinite(float(dist.min())) and math.isfinite(float(dist.max()))):
+        raise ValueError("dist must contain only finite values (as scipy's linkage requires)")
     _nn_chain_average(dist, n, z)
     z = z[np.argsort(z[:, 2], kind="mergesort")]
     _label_merges(z, n)
