@@ -249,3 +249,12 @@ def test_perfect_clustering_scores_one(labels: list[int]) -> None:
         if not key.startswith("n_"):
             assert value == pytest.approx(1.0), key
     assert scores["n_true_clusters"] == scores["n_pred_clusters"] == len(set(labels))
+
+
+@pytest.mark.parametrize("container", [list, np.array])
+def test_a_nan_label_is_an_error_in_any_container(container: Any) -> None:
+    """NaN labels scored 1.0 from an array (one value) and 0.0 from a list (unequal objects)."""
+    with pytest.raises(InputError, match=r"labels_true\[1\] is NaN, a missing label"):
+        pairwise_scores(container([1.0, float("nan"), float("nan")]), [0, 0, 1])
+    with pytest.raises(InputError, match=r"labels_pred\[0\] is NaN"):
+        evaluate([0, 0], container([float("nan"), 1.0]))

@@ -192,3 +192,32 @@ def test_notes_name_future_dates_and_large_undated_stories() -> None:
     assert "give null (None) instead" in note
     dated[3]["published"] = "1971-01-01T00:00:00Z"
     assert storyclust.cluster(dated, progress=False).notes == []
+
+
+def test_exports_are_copies_and_the_story_table_is_whole(result: storyclust.StoryResult) -> None:
+    """Changing what metadata() or to_dict() returned changed the result itself."""
+    meta = result.metadata()
+    meta["settings"]["num_perm"] = 64
+    assert result.settings["num_perm"] == 128 and result.metadata()["lsh"] == {
+        "bands": 16,
+        "rows": 6,
+    }
+    row = result.stories[0].to_dict()
+    row["article_ids"].append("x")
+    row["keywords"].append("x")
+    assert "x" not in result.stories[0].article_ids and "x" not in result.stories[0].keywords
+    table = result.to_pandas("stories")
+    assert list(table.columns) == list(result.stories[0].to_dict())  # merged_ids too
+
+
+def test_nan_in_an_extra_field_of_a_dict_is_a_missing_value(tmp_path: Path) -> None:
+    r = storyclust.cluster(
+        [
+            {"id": "a", "title": "Quake hits Tokyo", "score": float("nan")},
+            {"id": "b", "title": "Budget"},
+        ],
+        progress=False,
+    )
+    assert r.articles[0].extra == {"score": None}
+    r.to_jsonl(tmp_path / "x.jsonl")  # it failed: NaN is not JSON
+    assert json.loads((tmp_path / "x.jsonl").read_text().splitlines()[0])["score"] is None

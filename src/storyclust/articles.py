@@ -441,7 +441,8 @@ def to_articles(
     of an integer column with gaps, is accepted too); a missing id becomes the
     record's position: the 0-based index here, the 1-based line in a file.
     Lone surrogate code points in strings are replaced by U+FFFD; values in
-    ``extra`` are kept as they are.
+    ``extra`` are kept as they are, except a missing value (``NaN``, ``NaT``,
+    pandas ``NA``), which becomes ``None`` as in DataFrame rows.
 
     **Dates.** ``published`` accepts ``datetime`` (naive means UTC; aware is
     converted to UTC), ``date`` (midnight UTC), pandas ``Timestamp``,
@@ -745,8 +746,9 @@ def _from_mapping(record: Mapping[Any, Any], position: int) -> Article:
     source_key, source_value = found.get("source", ("source", None))
     published_key, published_value = found.get("published", ("published", None))
     url_key, url_value = found.get("url", ("url", None))
+    # NaN and NaT are missing values: None, as in DataFrame rows and JSON Lines.
     extra = {
-        k: v
+        k: None if _is_missing(v) else v
         for k, v in record.items()
         if k not in used and not (_fold_key(k) in _ALL_ALIASES and _is_blank(v))
     }

@@ -339,6 +339,8 @@ def _codes(labels: Any, name: str) -> Codes:
                 f"{array.shape}; flatten it or pass one column",
                 field=name,
             )
+        if array.dtype.kind == "f" and np.isnan(array).any():
+            _missing(name, int(np.flatnonzero(np.isnan(array))[0]))
         if array.dtype.kind != "O":
             return np.unique(array, return_inverse=True)[1].astype(np.int64).reshape(-1)
         labels = array.tolist()
@@ -352,6 +354,8 @@ def _codes(labels: Any, name: str) -> Codes:
     index: dict[Any, int] = {}
     codes: list[int] = []
     for label in items:
+        if isinstance(label, (float, np.floating)) and label != label:
+            _missing(name, len(codes))
         try:
             codes.append(index.setdefault(label, len(index)))
         except TypeError:
@@ -360,3 +364,12 @@ def _codes(labels: Any, name: str) -> Codes:
                 "must be hashable values such as ints or strings"
             ) from None
     return np.asarray(codes, dtype=np.int64)
+
+
+def _missing(name: str, k: int) -> None:
+    """Raise for a NaN label: a missing one, which no score should count as a cluster (NaNs
+    in a list are unequal objects, in an array one value: the same data scored two ways)."""
+    raise InputError(
+        f"{name}[{k}] is NaN, a missing label; drop the items without one, or give each a label",
+        field=name,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -57,6 +58,7 @@ _STORY_COLUMNS = [
     "weakest_link",
     "n_reports",
     "article_ids",
+    "merged_ids",
 ]
 
 
@@ -131,11 +133,11 @@ class Story:
             "size": self.size,
             "representative_id": self.representative_id,
             "title": self.title,
-            "outlets": self.outlets,
+            "outlets": list(self.outlets),
             "n_outlets": self.n_outlets,
             "first_seen": self.first_seen.isoformat() if self.first_seen else None,
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
-            "keywords": self.keywords,
+            "keywords": list(self.keywords),
             "cohesion": round(self.cohesion, 4),
             "weakest_link": (
                 None
@@ -143,8 +145,8 @@ class Story:
                 else [self.weakest_link[0], self.weakest_link[1], round(self.weakest_link[2], 4)]
             ),
             "n_reports": self.n_reports,
-            "article_ids": self.article_ids,
-            "merged_ids": self.merged_ids,
+            "article_ids": list(self.article_ids),
+            "merged_ids": list(self.merged_ids),
         }
 
 
@@ -339,7 +341,7 @@ class StoryResult:
         out = {
             "storyclust_version": __version__,
             "storyclust_commit": source_commit(),
-            "settings": self.settings,
+            "settings": copy.deepcopy(self.settings),  # the caller's to change, not the result's
             "n_articles": len(self.articles),
             "n_stories": self.n_stories,
             "n_links": len(self.link_arrays),
