@@ -104,6 +104,9 @@ def test_to_pandas_tables(result: storyclust.StoryResult) -> None:
     links = result.to_pandas("links")
     assert len(links) == len(result.links)
     assert list(links.columns) == list(result.links[0])  # every field of a link, in order
+    # The same dtypes however many articles: an empty result's were float64 and seconds.
+    none = storyclust.cluster([], progress=False).to_pandas()
+    assert none.dtypes.to_dict() == arts.dtypes.to_dict() and len(none) == 0
     empty = storyclust.cluster(["Quake hits Tokyo"], progress=False).to_pandas("links")
     assert len(empty) == 0 and list(empty.columns) == list(links.columns)
     with pytest.raises(ValueError, match="what must be 'articles', 'stories' or 'links'"):

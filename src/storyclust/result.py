@@ -776,14 +776,24 @@ class StoryResult:
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise ImportError("to_pandas needs pandas: pip install 'storyclust[pandas]'") from exc
         if what == "articles":
+            # The dtypes of any non-empty result, for an empty one too (it had float64 and
+            # second-unit columns, which broke code run on empty batches and concatenation).
+            text = pd.Series(["x"]).dtype
+
+            def strings(values: list[Any]) -> Any:
+                return pd.Series(values, dtype=text)
+
+            arts = self.articles
             return pd.DataFrame(
                 {
-                    "id": self.articles.ids,
-                    "story": self.labels,
-                    "title": [a.title for a in self.articles],
-                    "source": [a.source for a in self.articles],
-                    "published": pd.to_datetime([a.published for a in self.articles], utc=True),
-                    "url": [a.url for a in self.articles],
+                    "id": strings(arts.ids),
+                    "story": pd.Series(self.labels, dtype=np.int64),
+                    "title": strings([a.title for a in arts]),
+                    "source": strings([a.source for a in arts]),
+                    "published": pd.Series(
+                        pd.to_datetime([a.published for a in arts], utc=True).as_unit("us")
+                    ),
+                    "url": strings([a.url for a in arts]),
                 }
             )
         if what == "stories":
