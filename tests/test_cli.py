@@ -118,6 +118,14 @@ def test_input_story_field_is_kept_not_overwritten(corpus_file: Path, tmp_path: 
     assert all(isinstance(r["story"], int) for r in rows)
     meta = json.loads(out.with_suffix(".meta.json").read_text())
     assert meta["output"] == {"label_field": "story", "input_field_kept_as": "story_input"}
+    # storyclust's own output clustered again: its 'story' is kept as 'story_input_2'.
+    again = tmp_path / "again.jsonl"
+    assert main(["cluster", str(out), "-o", str(again), "-q"]) == 0
+    rows2 = [json.loads(line) for line in again.read_text().splitlines()]
+    assert [r["story_input_2"] for r in rows2] == [r["story"] for r in rows]
+    assert [r["story_input"] for r in rows2] == [GOLD[r["id"]] for r in CORPUS]
+    meta = json.loads(again.with_suffix(".meta.json").read_text())
+    assert meta["output"]["input_field_kept_as"] == "story_input_2"
     # Another label field leaves the input's story as it is.
     assert main(["cluster", str(corpus_file), "-o", str(out), "-q", "--label-field", "sc"]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]

@@ -691,8 +691,7 @@ class StoryResult:
         OSError
             If a file cannot be written (its directory missing, say).
         storyclust.InputError
-            If `label_field` is an article field, or the input has both it and
-            ``<label_field>_input``.
+            If `label_field` is an article field.
 
         Examples
         --------
@@ -812,13 +811,14 @@ def renamed_input_field(articles: Sequence[Article], label_field: str = "story")
 
     The story id goes under `label_field`; an input field of that name (the gold
     story of a labelled file, say) is kept as ``<label_field>_input`` rather than
-    overwritten. None when no article has such a field.
+    overwritten, or, if the input has that too (storyclust's own output clustered
+    again), as ``<label_field>_input_2`` (or the next number free). None when no
+    article has such a field.
 
     Raises
     ------
     InputError
-        If `label_field` is one of the article fields (``id``, ``title``, ...), or
-        the input also has a field ``<label_field>_input``.
+        If `label_field` is one of the article fields (``id``, ``title``, ...).
     """
     if not isinstance(label_field, str) or label_field in _ARTICLE_FIELDS or not label_field:
         raise InputError(
@@ -827,13 +827,13 @@ def renamed_input_field(articles: Sequence[Article], label_field: str = "story")
         )
     if not any(label_field in a.extra for a in articles):
         return None
-    moved = f"{label_field}_input"
-    if any(moved in a.extra for a in articles):
-        raise InputError(
-            f"the input has fields {label_field!r} and {moved!r}; the story id would "
-            f"overwrite one of them: write it under another name "
-            f"(label_field=..., or --label-field on the command line)"
-        )
+    # The first free name: storyclust's own output, clustered again, has both 'story'
+    # and 'story_input'; its 'story' is then kept as 'story_input_2'.
+    taken = {k for a in articles for k in a.extra if k.startswith(f"{label_field}_input")}
+    moved, k = f"{label_field}_input", 1
+    while moved in taken:
+        k += 1
+        moved = f"{label_field}_input_{k}"
     return moved
 
 
