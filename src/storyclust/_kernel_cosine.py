@@ -393,7 +393,9 @@ def cosine_candidates(
     x : scipy.sparse matrix, shape (n_docs, n_features)
         L2-normalised, non-negative rows (TF-IDF).
     threshold : float
-        In (0, 1].
+        In (0, 1]. Cosines are sums in floating point: two identical rows can
+        score 0.9999999999999999, so to find duplicates ask for a hair below 1
+        (``1 - 1e-9``), not 1.
     max_terms : int, default 16
     max_postings : int, default 5000
     min_partial : float, optional
@@ -572,7 +574,9 @@ def cosine_neighbors(
         L2-normalised rows (TF-IDF).
     threshold : float
         In (0, 1]. Rows sharing no feature are never compared, so a threshold of
-        0 or below would silently miss pairs with cosine 0.
+        0 or below would silently miss pairs with cosine 0. Cosines are sums in
+        floating point: two identical rows can score 0.9999999999999999, so to
+        find duplicates ask for a hair below 1 (``1 - 1e-9``), not 1.
     max_neighbors : int, default 50
     block_rows : int, default 2048
         Rows per piece of work handed to a thread.
