@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import storyclust
 from storyclust import _kernel_base
 from storyclust import _reference as ref
 from storyclust import similarity as sim
@@ -1005,3 +1006,20 @@ def test_nan_weights_are_refused_not_ranked_into_unset_memory() -> None:
         sim.prefix_matrix(sp.csr_matrix(np.array([[np.nan, 0.2, 0.3, 0.1]])), 2)
     # Infinities rank (their sum is NaN, but no weight is).
     assert sim.top_per_row(np.array([0, 3]), np.array([np.inf, -np.inf, 3.0]), 2).tolist() == [0, 2]
+
+
+def test_kernel_arguments_are_checked_by_name() -> None:
+    """rows=0 made every document a candidate of every other; a short `valid` dropped
+    documents silently; k=0 and max_terms=0 said 'kth out of bounds'."""
+    sig = storyclust.signatures(["a b c d e f", "x y z w v u", "a b c d e g"])
+    with pytest.raises(ValueError, match="rows must be an integer >= 1; got 0"):
+        sim.band_keys(sig, 4, 0)
+    with pytest.raises(ValueError, match=r"signatures must be 2-D"):
+        sim.band_keys(sig[0], 4, 2)
+    keys = sim.band_keys(sig, 16, 6)
+    with pytest.raises(ValueError, match=r"valid must hold one flag a document, shape \(3,\)"):
+        sim.band_candidates(keys, valid=np.ones(2, dtype=bool))
+    with pytest.raises(ValueError, match="k must be an integer >= 1; got 0"):
+        sim.top_per_row(np.array([0, 2]), np.array([1.0, 2.0]), 0)
+    with pytest.raises(ValueError, match="max_terms must be an integer >= 1; got 0"):
+        sim.cosine_candidates(sp.csr_matrix(np.eye(3)), threshold=0.5, max_terms=0)

@@ -273,6 +273,8 @@ def top_per_row(ptr: npt.ArrayLike, weight: npt.ArrayLike, k: int) -> I64:
     >>> top_per_row(np.array([0, 3, 4]), np.array([1.0, 3.0, 3.0, 2.0]), 2).tolist()
     [1, 2, 3]
     """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be an integer >= 1; got {k!r}")
     p = np.ascontiguousarray(ptr, dtype=np.int64)
     w = np.ascontiguousarray(weight)
     _check_no_nan(w, "weight")
@@ -439,6 +441,8 @@ def cosine_candidates(
     """
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1]; got {threshold}")
+    if isinstance(max_terms, bool) or not isinstance(max_terms, (int, np.integer)) or max_terms < 1:
+        raise ValueError(f"max_terms must be an integer >= 1; got {max_terms!r}")
     if max_postings < 2:
         raise ValueError(f"max_postings must be >= 2; got {max_postings}")
     if max_nearby is not None and (

@@ -288,6 +288,13 @@ def band_keys(signatures: U32, bands: int, rows: int, *, n_threads: int | None =
         Keys of different bands never need comparing; equal keys in one band mean
         (up to 2**-64 collisions) equal band values.
     """
+    if np.ndim(signatures) != 2:
+        raise ValueError(
+            f"signatures must be 2-D (n_docs, num_perm); got shape {np.shape(signatures)}"
+        )
+    for name, v, low in (("bands", bands, 0), ("rows", rows, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
+            raise ValueError(f"{name} must be an integer >= {low}; got {v!r}")
     n = signatures.shape[0]
     if bands * rows > signatures.shape[1]:
         raise ValueError(
@@ -334,6 +341,10 @@ def band_candidates(
         Unique pairs (i, j) with i < j, sorted.
     """
     n, n_bands = keys.shape
+    if valid is not None and np.shape(valid) != (n,):
+        raise ValueError(
+            f"valid must hold one flag a document, shape ({n},); got shape {np.shape(valid)}"
+        )
     idx_all = (
         np.arange(n, dtype=np.int64) if valid is None else np.flatnonzero(valid).astype(np.int64)
     )
