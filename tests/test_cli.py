@@ -223,6 +223,14 @@ def test_other_files_tabs_and_plain_quotation_marks(
     assert main(["cluster", str(txt), "-o", str(out), "-q", "--delimiter", "\\t"]) == 2
     err = capsys.readouterr().err
     assert "pass --quotechar none" in err and "quotechar=None" not in err
+    # The summary of skipped records speaks command-line options too.
+    assert (
+        main(["cluster", str(txt), "-o", str(out), "--delimiter", "tab", "--errors", "skip"]) == 0
+    )
+    err = capsys.readouterr().err
+    assert (
+        "skipped input:" in err and "pass --quotechar none" in err and "quotechar=None" not in err
+    )
     for tab in ("\\t", "tab"):
         args = [
             "cluster",

@@ -27,8 +27,8 @@ _CLI_FIXES = (
 )
 
 
-def error_text(exc: BaseException) -> str:
-    """An error's message with its fix spelled as command-line options."""
+def error_text(exc: BaseException | str) -> str:
+    """An error's message (or a report's text) with its fix spelled as command-line options."""
     text = str(exc)
     for python, cli in _CLI_FIXES:
         text = text.replace(python, cli)

@@ -142,7 +142,7 @@ def _add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
             file=sys.stderr,
         )
         if articles.report.n_skipped:
-            print(f"skipped input: {articles.report}", file=sys.stderr)
+            print(f"skipped input: {error_text(str(articles.report))}", file=sys.stderr)
         if held:
             shown = "; ".join(held[:3]) + (f"; and {len(held) - 3} more" if len(held) > 3 else "")
             print(f"skipped {len(held)} articles: {shown}", file=sys.stderr)

@@ -165,7 +165,7 @@ def _summary(result: StoryResult, articles: Articles) -> str:
         f"{len(result.link_arrays)} links, {sum(result.timings.values()):.1f}s"
     )
     if articles.report.n_skipped:
-        line += f"\nskipped input: {articles.report}"
+        line += f"\nskipped input: {error_text(str(articles.report))}"
     recut = result.recut_counts()
     if recut and recut["stories"]:
         s = result.settings

@@ -679,7 +679,8 @@ class StoryResult:
             Where to write the story table (one :meth:`Story.to_dict` a line).
         label_field : str, default "story"
             The field that gets each article's story id; an input field of that
-            name is kept as ``<label_field>_input`` (:meth:`renamed_input_field`).
+            name is kept as ``<label_field>_input``, or ``<label_field>_input_2`` (the next
+            number free) if that is taken too (:meth:`renamed_input_field`).
 
         Returns
         -------
