@@ -220,6 +220,18 @@ class LoadReport:
         """Number of records left out."""
         return len(self.skipped)
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready counts and skipped records (the ``input`` of saved metadata)."""
+        return {
+            "n_read": self.n_read,
+            "n_loaded": self.n_loaded,
+            "n_skipped": self.n_skipped,
+            "skipped": [
+                {"line": s.line, "last_line": s.last_line, "field": s.field, "reason": s.reason}
+                for s in self.skipped
+            ],
+        }
+
     def __str__(self) -> str:
         """One-line summary naming the first few reasons for skipping."""
         noun = "record" if self.n_read == 1 else "records"

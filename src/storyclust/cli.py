@@ -365,18 +365,12 @@ def _run(args: argparse.Namespace) -> int:
     assert gold is not None
     scores = evaluate(gold, result.labels)
     if args.json:
-        r = articles.report
-        skipped = [
-            {"line": x.line, "last_line": x.last_line, "field": x.field, "reason": x.reason}
-            for x in r.skipped
-        ]
-        read = {"n_read": r.n_read, "n_loaded": r.n_loaded, "n_skipped": r.n_skipped}
         print(
             json.dumps(
                 {
                     "file": args.input,
                     **scores,
-                    "input": {**read, "skipped": skipped},
+                    "input": articles.report.to_dict(),
                     "settings": result.settings,
                 },
                 indent=2,

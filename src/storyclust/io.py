@@ -568,12 +568,9 @@ def _numbered_lines(name: str, codec: str) -> Iterator[tuple[int, bytes]]:
 
 def _ends_in_cr(head: bytes) -> bool:
     """Whether the first line break in `head` is a lone CR."""
-    for k, byte in enumerate(head[:_CHUNK]):
-        if byte == 0x0A:
-            return False
-        if byte == 0x0D:
-            return head[k + 1 : k + 2] not in (b"\n", b"")
-    return False
+    head = head[:_CHUNK]
+    cr, lf = head.find(b"\r"), head.find(b"\n")
+    return cr != -1 and (lf == -1 or cr < lf) and head[cr + 1 : cr + 2] not in (b"\n", b"")
 
 
 def _cr_lines(fh: Any) -> Iterator[bytes]:
@@ -733,12 +730,13 @@ def _csv_records(
                 text = body.replace("\r", _CR_STAND_IN) + text[len(body) :]
             yield text
 
-    if quotechar is None:
-        reader = csv.reader(
-            text_lines(), delimiter=delimiter, quoting=csv.QUOTE_NONE, quotechar=None, strict=True
-        )
-    else:
-        reader = csv.reader(text_lines(), delimiter=delimiter, quotechar=quotechar, strict=True)
+    reader = csv.reader(
+        text_lines(),
+        delimiter=delimiter,
+        quotechar=quotechar,
+        quoting=csv.QUOTE_NONE if quotechar is None else csv.QUOTE_MINIMAL,  # MINIMAL: default
+        strict=True,
+    )
     rows = _csv_rows(reader, undecodable, quotechar)
     header: list[str] | None = None
     for start, end, row, problem in rows:

@@ -259,7 +259,16 @@ class StoryResult:
         """
         out = []
         soon = datetime.now(timezone.utc) + timedelta(days=1)
-        future = [a for a in self.articles if a.published is not None and a.published > soon]
+        future: list[Article] = []
+        epoch: list[Article] = []  # dated in 1970
+        undated = 0
+        for a in self.articles:  # one pass for the three date checks
+            if a.published is None:
+                undated += 1
+            elif a.published > soon:
+                future.append(a)
+            elif a.published.year == 1970:
+                epoch.append(a)
         if future:
             last = max(future, key=lambda a: a.published or soon)
             when = last.published.isoformat() if last.published else ""
@@ -267,14 +276,12 @@ class StoryResult:
                 f"{len(future)} articles are dated after tomorrow (the latest, {last.id!r}: "
                 f"{when}); check their dates"
             )
-        epoch = [a for a in self.articles if a.published is not None and a.published.year == 1970]
         if epoch:
             out.append(
                 f"{len(epoch)} articles are dated in 1970 (the first, {epoch[0].id!r}: "
                 f"{epoch[0].published.isoformat() if epoch[0].published else ''}), near POSIX "
                 "time 0: most likely 0 given for an unknown date; give null (None) instead"
             )
-        undated = sum(1 for a in self.articles if a.published is None)
         big = max(self.stories, key=lambda s: s.size, default=None)
         largest = big.size if big is not None else 0
         recut = self.settings.get("recut_size")
@@ -346,15 +353,7 @@ class StoryResult:
             "n_stories": self.n_stories,
             "n_links": len(self.link_arrays),
             "lsh": dict(zip(("bands", "rows"), _lsh_of(self.settings))),
-            "input": {
-                "n_read": self.report.n_read,
-                "n_loaded": self.report.n_loaded,
-                "n_skipped": self.report.n_skipped,
-                "skipped": [
-                    {"line": s.line, "last_line": s.last_line, "field": s.field, "reason": s.reason}
-                    for s in self.report.skipped
-                ],
-            },
+            "input": self.report.to_dict(),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "memory": dict(self.memory),
             "notes": list(self.notes),
