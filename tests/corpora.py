@@ -186,6 +186,121 @@ WEEKLY_CLAIMS = [
 ]
 
 
+# Running issues beside the jobless claims: (what, who reports it, what is measured).
+_ISSUES = (
+    ("jobless claims", "the Labor Department", "Americans filing new claims for benefits"),
+    ("mortgage rates", "Freddie Mac", "the average rate on a thirty-year home loan"),
+    ("gasoline prices", "the motor club AAA", "the national average price of regular fuel"),
+    ("crude stockpiles", "the Energy Information Administration", "commercial oil inventories"),
+    ("rig counts", "Baker Hughes", "the number of active drilling rigs"),
+    ("freight tonnage", "the American Trucking Associations", "the index of goods hauled by road"),
+)
+_PLACES = (
+    "Louisiana",
+    "Illinois",
+    "Ohio",
+    "Kentucky",
+    "Oregon",
+    "Georgia",
+    "Arizona",
+    "Maine",
+    "Nevada",
+    "Utah",
+    "Iowa",
+    "Vermont",
+    "Texas",
+    "Florida",
+    "Alaska",
+    "Montana",
+    "Kansas",
+    "Idaho",
+    "Alabama",
+    "Wyoming",
+    "Delaware",
+    "Hawaii",
+    "Indiana",
+    "Missouri",
+)
+_CAUSES = (
+    "a hurricane",
+    "a fraud scheme",
+    "reopened restaurants",
+    "chip shortages",
+    "wildfires",
+    "a port strike",
+    "flooded refineries",
+    "a blizzard",
+    "tariff threats",
+    "a heat wave",
+    "layoffs at automakers",
+    "a pipeline outage",
+    "holiday hiring",
+    "drought",
+    "a rail strike",
+    "tornadoes",
+    "a cyberattack",
+    "bridge closures",
+    "a teachers strike",
+    "an ice storm",
+    "mine closures",
+    "a casino shutdown",
+    "a sugar harvest",
+    "warehouse fires",
+)
+_MOVES = (
+    ("fell", "jumped", "dropped", "rose"),
+    ("slipped", "climbed", "sank", "surged"),
+    ("eased", "soared", "tumbled", "edged up"),
+    ("declined", "spiked", "plunged", "advanced"),
+    ("retreated", "rebounded", "slumped", "increased"),
+    ("dipped", "leapt", "collapsed", "gained"),
+)
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def running_issues(k: int) -> list[dict[str, str]]:
+    """`k` (at most 6) undated running issues, four weeks each, three outlets a week:
+    each issue one story by its shared words, four by each week's figure, verb, place
+    and cause. An archive of such issues is what ``recut_archive`` reads as one."""
+    out = []
+    for i, (what, who, measured) in enumerate(_ISSUES[:k]):
+        for w in range(4):
+            j = 4 * i + w
+            fig = f"{(i + 2) * 100 + 37 * w + 11:,}.{w + 1}"
+            move, month, place, cause = _MOVES[i][w], _MONTHS[j % 12], _PLACES[j], _CAUSES[j]
+            for o in range(3):
+                out.append(
+                    {
+                        "id": f"i{i}w{w}-{o}",
+                        "source": ("Reuters", "CNN", "Fox News")[o],
+                        "title": (
+                            f"U.S. {what} {move} to {fig} in {month}",
+                            f"Weekly {what} {move} as {cause} hit {place}",
+                            f"{what.capitalize()} {move} to {fig}",
+                        )[o],
+                        "text": (
+                            f"The figure for {measured} {move} to {fig} in {month}, {who} "
+                            f"said. {cause.capitalize()} in {place} drove it."
+                        ),
+                        "story": f"{i}-{w}",
+                    }
+                )
+    return out
+
+
 _QUAKE = [
     "A magnitude 7.1 earthquake struck off the coast of Miyagi late on Saturday.",
     "Residents of Sendai felt strong shaking for nearly a minute.",

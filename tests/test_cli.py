@@ -13,7 +13,7 @@ import pytest
 import storyclust
 from storyclust.cli import main
 
-from .corpora import CORPUS, GOLD, WEEKLY_CLAIMS, quake_reports
+from .corpora import CORPUS, GOLD, WEEKLY_CLAIMS, quake_reports, running_issues
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "data" / "ecbplus_sample.jsonl"
 
@@ -344,16 +344,44 @@ def test_the_summary_and_metadata_count_the_undated_recut(
     err = capsys.readouterr().err
     assert "re-cut: 1 large undated story, into 4 (recut_size 6, recut_cohesion 1)" in err
     meta = json.loads(out.with_name("o.meta.json").read_text(encoding="utf-8"))
-    assert meta["recut"] == {"stories": 1, "pieces": 4}
+    recut = meta["recut"]
+    # One story looked at: its weeks sit far apart, but one story is too few to read
+    # the corpus as an archive.
+    assert {k: recut[k] for k in ("stories", "pieces", "archive", "qualifying")} == {
+        "stories": 1,
+        "pieces": 4,
+        "archive": False,
+        "qualifying": 1,
+    }
+    assert recut["separation"] > meta["settings"]["recut_archive"]
     # By default these twelve stay one story: nothing re-cut, nothing said.
     assert main(["cluster", str(path), "-o", str(out)]) == 0
     assert "re-cut" not in capsys.readouterr().err
-    assert json.loads(out.with_name("o.meta.json").read_text(encoding="utf-8"))["recut"] == {
-        "stories": 0,
-        "pieces": 0,
-    }
+    again = json.loads(out.with_name("o.meta.json").read_text(encoding="utf-8"))["recut"]
+    assert again == {**recut, "stories": 0, "pieces": 0}
     assert main(["cluster", str(path), "-o", str(out), "--set", "recut_size=0"]) == 0
     assert json.loads(out.with_name("o.meta.json").read_text(encoding="utf-8"))["recut"] is None
+
+
+def test_the_summary_says_when_the_input_is_read_as_an_archive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "issues.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in running_issues(5)), encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert main(["cluster", str(path), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "60 articles -> 20 stories" in err
+    assert "re-cut: 5 large undated stories, into 20 (recut_size 10, read as an archive of " in err
+    meta = json.loads(out.with_name("o.meta.json").read_text(encoding="utf-8"))
+    assert meta["recut"]["archive"] and meta["settings"]["recut_archive"] == 3.4
+    assert f"median separation {meta['recut']['separation']:.2f} over 5 stories" in err
+    assert main(["cluster", str(path), "-o", str(out), "--set", "recut_archive=inf"]) == 0
+    err = capsys.readouterr().err
+    assert "60 articles -> 5 stories" in err and "re-cut" not in err
+    assert (
+        json.loads(out.with_name("o.meta.json").read_text())["settings"]["recut_archive"] == "inf"
+    )
 
 
 def test_a_large_story_in_undated_input_is_noted(
@@ -368,6 +396,7 @@ def test_a_large_story_in_undated_input_is_noted(
     assert "largest 32" in err
     assert "note: 32 of 32 articles have no date and the largest story holds 32" in err
     assert "--set recut_cohesion=1" in err
+    assert "looked at 1 story, fewer than the 5 it needs to judge" in err
     # no note for a small story, nor when most articles are dated
     path.write_text("".join(json.dumps(r) + "\n" for r in rows[:29]), encoding="utf-8")
     assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0

@@ -21,6 +21,7 @@ from .corpora import (
     JAPAN_INDEPENDENT,
     JAPAN_REUTERS,
     WEEKLY_CLAIMS,
+    running_issues,
 )
 
 
@@ -473,6 +474,40 @@ def test_recut_cohesion_decides_which_undated_story_is_cut_again() -> None:
     assert cluster(WEEKLY_CLAIMS, progress=False).settings["recut_cohesion"] == 0.06
 
 
+def test_an_undated_archive_of_running_issues_is_cut_by_week() -> None:
+    """Five running issues, four weeks each: judged alone, each issue stays one story (its
+    reports stay alike once their shared words are discounted); read together, every
+    issue falls apart into its weeks, far apart inside each, and the corpus is an archive."""
+    five = running_issues(5)
+    gold = [a["story"] for a in five]
+    res = cluster(five, progress=False)
+    assert evaluate(gold, res.labels)["pairwise_f1"] == 1.0 and res.n_stories == 20
+    counts = res.recut_counts()
+    assert counts is not None and counts["archive"] and counts["qualifying"] == 5
+    assert counts["stories"] == 5 and counts["pieces"] == 20
+    assert counts["separation"] >= res.settings["recut_archive"] == 3.4
+    assert res.metadata()["recut"] == counts
+    why = res.explain("i0w0-0", "i0w1-0")
+    assert (
+        why["apart"]["recut"] and "read as an archive of running issues" in why["apart"]["reason"]
+    )
+    assert why["weights"]["recut_archive"] == 3.4
+    assert res.notes == []  # nothing to suggest: the archive was read as one
+    # Any input order, the same stories.
+    assert _partition(cluster(five[::-1], progress=False)) == _partition(res)
+    # Four issues are too few stories to read the corpus by; each stays whole, as does
+    # every issue with the archive reading off.
+    four = cluster(running_issues(4), progress=False)
+    assert four.n_stories == 4 and not four.recut_info["archive"]  # type: ignore[index]
+    off = cluster(five, progress=False, recut_archive=math.inf)
+    assert off.n_stories == 5 and off.settings["recut_archive"] == "inf"
+    assert cluster(five, progress=False, **off.settings).n_stories == 5  # replayed as saved
+    # A bar above the median separation: not an archive.
+    over = cluster(five, progress=False, recut_archive=counts["separation"] + 0.01)
+    assert over.n_stories == 5
+    assert cluster(five, progress=False, recut_size=0).recut_info is None
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
@@ -481,6 +516,9 @@ def test_recut_cohesion_decides_which_undated_story_is_cut_again() -> None:
         ({"recut_threshold": 0}, r"recut_threshold must be a number in \(0, 1\]; got 0"),
         ({"recut_cohesion": -0.1}, r"recut_cohesion must be a number in \[0, 1\]; got -0.1"),
         ({"recut_cohesion": "1"}, r"recut_cohesion must be a number in \[0, 1\]; got '1'"),
+        ({"recut_archive": 0.5}, r"recut_archive must be a number >= 1 \(a separation; "),
+        ({"recut_archive": True}, r"recut_archive must be a number >= 1 .*; got True"),
+        ({"recut_archive": math.nan}, r"recut_archive must be a number >= 1 .*; got nan"),
     ],
 )
 def test_bad_recut_settings_are_named(kwargs: dict[str, object], message: str) -> None:

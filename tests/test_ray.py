@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -299,3 +300,32 @@ def test_recut_size_gives_the_single_machines_stories(local_ray: None) -> None:
     ds = ray.data.from_items(WEEKLY_CLAIMS).repartition(3)
     out = sray.cluster(ds, batch_size=5, **every).to_pandas()
     _same_partition([a["id"] for a in WEEKLY_CLAIMS], expected.labels, out)
+
+
+def test_an_archive_is_read_from_every_group_as_on_one_machine(local_ray: None) -> None:
+    """Five running issues dealt into groups of whole components: no group holds the five
+    stories an archive needs, so the verdict must be the corpus's, taken on the driver."""
+    from .corpora import running_issues
+
+    five = running_issues(5)
+    expected = storyclust.cluster(five, progress=False)
+    assert expected.recut_info is not None and expected.recut_info["archive"]
+    assert expected.n_stories == 20
+    stats: dict[str, float] = {}
+    ids, labels = sray._stories(
+        ray.data.from_items(five).repartition(3), Settings(), 7, 4, stats=stats
+    )
+    assert stats["linked groups"] >= 2 and stats["largest group"] < 5 * 12
+    assert stats["read as an archive"] == 1.0
+    _same_partition(
+        [a["id"] for a in five], expected.labels, pd.DataFrame({"id": ids, "story": labels})
+    )
+    # And not read as one when the bar is off: five stories, as on one machine.
+    _, whole = sray._stories(
+        ray.data.from_items(five).repartition(3),
+        Settings(recut_archive=math.inf),
+        7,
+        4,
+        stats=stats,
+    )
+    assert len(set(whole.tolist())) == 5 and stats["read as an archive"] == 0.0

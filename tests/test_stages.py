@@ -194,13 +194,13 @@ def test_condensed_scores_are_the_dense_matrix_condensed(monkeypatch: pytest.Mon
         dense = dense_scores(feats, members, links, s)
         assert np.array_equal(condensed_scores(feats, members, links, s), squareform(dense))
     # The stories stage gives the same stories through either form.
-    whole, scores, _ = stages.partition(feats, links, s)
+    whole, scores, _, _ = stages.partition(feats, links, s)
     sizes = np.bincount(scores.component)
     assert len(np.unique(whole)) < n  # groups were cut, not all singletons
     # Every group through the condensed form, or the larger ones only (both in one run).
     for large in (2, int(np.sort(sizes)[-2])):
         monkeypatch.setattr(stories_mod, "LARGE_GROUP", large)
-        through_condensed, _, _ = stages.partition(feats, links, s)
+        through_condensed, _, _, _ = stages.partition(feats, links, s)
         assert whole.tolist() == through_condensed.tolist()
 
 
@@ -330,24 +330,45 @@ def test_each_pair_is_scored_by_a_block_holding_both_articles() -> None:
 
 
 @pytest.mark.parametrize("n_groups", [1, 3])
-def test_components_linked_in_groups_give_the_whole_partition(n_groups: int) -> None:
+@pytest.mark.parametrize("corpus", ["dated", "archive"])
+def test_components_linked_in_groups_give_the_whole_partition(n_groups: int, corpus: str) -> None:
+    """Each group's plan (both ways of the undated re-cut, and its stories' separations),
+    with the verdict taken over every group's separations, gives the whole corpus's
+    stories, as the Ray path assembles them. The archive: five running issues, which no
+    group of three holds all of."""
     from storyclust.links import find_candidates, score_links
-    from storyclust.stories import number_by_first_appearance
+    from storyclust.stories import archive_verdict, number_by_first_appearance
 
-    feats, s = _dated_corpus()
+    from .corpora import running_issues
+
+    if corpus == "dated":
+        feats, s = _dated_corpus()
+    else:
+        s = Settings()
+        feats = stages.corpus_features(storyclust.to_articles(running_issues(5)), s)
     n = len(feats.days)
     links = score_links(feats, find_candidates(feats, s), s)
-    whole, _, _ = stages.partition(feats, links, s)
+    whole, _, _, info = stages.partition(feats, links, s)
+    assert info is not None and info["archive"] == (corpus == "archive")
     component, members, group = stages.component_groups(n, links, n_groups, s)
     raw = stages.small_component_labels(n, links, component, s)
     assert (raw[members] == -1).all() and (raw >= 0).sum() == n - len(members)
     sizes = np.bincount(component)
     assert (sizes[component[members]] >= 3).all() and len(np.unique(group)) == n_groups
     top = raw.max() + 1
+    plans = []
     for g in range(n_groups):
         pos = members[group == g]
-        labels, _, _ = stages.partition(_rows(feats, pos), stages.local_links(links, pos), s)
-        raw[pos] = top + g * n + labels
+        _, _, plan = stages.partition_plan(_rows(feats, pos), stages.local_links(links, pos), s)
+        assert plan is not None
+        plans.append((pos, plan))
+    seps = np.concatenate([plan.separation for _, plan in plans])
+    verdict = archive_verdict(seps, s.recut_archive)
+    assert verdict == info
+    if corpus == "archive" and n_groups > 1:  # no group alone is an archive
+        assert not any(archive_verdict(p.separation, s.recut_archive)["archive"] for _, p in plans)
+    for g, (pos, plan) in enumerate(plans):
+        raw[pos] = top + g * 2 * n + (plan.archive if verdict["archive"] else plan.gated)
     assert np.array_equal(number_by_first_appearance(raw), number_by_first_appearance(whole))
 
 

@@ -12,13 +12,17 @@ from hypothesis import strategies as st
 
 from storyclust.links import Links, time_factor
 from storyclust.stories import (
+    ARCHIVE_MIN_STORIES,
+    archive_verdict,
     group_links,
     keywords,
     local_cohesion,
     local_idf_cosines,
     number_by_first_appearance,
+    recut_plan,
     recut_undated,
     representatives,
+    separation,
 )
 
 
@@ -448,3 +452,135 @@ def test_recut_undated_leaves_dated_headline_and_one_event_stories_whole() -> No
     one = sp.csr_matrix(np.array([[3, 3, 1, 0]] * 5 + [[3, 3, 0, 1]], dtype=np.float64))
     labels, cut_from = recut_undated(same, one, days, lengths, **kw)
     assert labels.tolist() == [0] * 6 and cut_from.tolist() == [-1] * 6
+
+
+def _separation_plainly(sim: np.ndarray, pieces: np.ndarray) -> float:
+    """Mean of `sim` over pairs in one piece over its mean across pieces, pair by pair."""
+    inside, across = [], []
+    for i in range(len(pieces)):
+        for j in range(len(pieces)):
+            if i != j:
+                (inside if pieces[i] == pieces[j] else across).append(sim[i, j])
+    if not across:
+        return 1.0
+    if not inside:
+        return 0.0
+    if np.mean(across) <= 0:
+        return math.inf
+    return float(np.mean(inside) / np.mean(across))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(2, 10), st.integers(1, 5), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_separation_is_the_mean_inside_pieces_over_the_mean_across(
+    m: int, k: int, n_pieces: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    x = sp.csr_matrix(rng.integers(0, 3, size=(m, k)).astype(np.float64))
+    pieces = rng.integers(0, n_pieces, size=m)
+    pieces = np.unique(pieces, return_inverse=True)[1].reshape(-1)  # pieces 0..p-1
+    from storyclust.stories import _local_idf_rows
+
+    expected = _separation_plainly(local_idf_cosines(x), pieces)
+    got = separation(_local_idf_rows(x), pieces)
+    if math.isinf(expected):
+        assert math.isinf(got)
+    else:
+        assert got == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_separation_edges() -> None:
+    y = sp.csr_matrix(np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]]))
+    assert separation(y, np.array([0, 0, 1, 1])) == math.inf  # nothing shared across
+    assert separation(y, np.array([0, 0, 0, 0])) == 1.0  # one piece: nothing to compare
+    assert separation(y, np.array([0, 1, 2, 3])) == 0.0  # no pair inside a piece
+    assert separation(y, np.array([0, 1, 0, 1])) == 0.0  # pieces of unlike articles
+    # Inside: 1, 0, 0 (mean 1/3); across: 0, 0, 1 (mean 1/3).
+    assert separation(y, np.array([0, 0, 0, 1])) == pytest.approx(1.0)
+
+
+def test_archive_verdict_needs_enough_stories_and_a_median_at_the_bar() -> None:
+    seps = [4.0, 3.5, 5.0, 1.2, 3.4]
+    assert len(seps) == ARCHIVE_MIN_STORIES
+    assert archive_verdict(seps, 3.4) == {"archive": True, "separation": 3.5, "qualifying": 5}
+    assert not archive_verdict(seps, 3.6)["archive"]  # the median under the bar
+    assert not archive_verdict(seps[:4], 1.0)["archive"]  # too few stories to tell
+    assert not archive_verdict(seps, math.inf)["archive"]
+    assert archive_verdict([], 3.4) == {"archive": False, "separation": None, "qualifying": 0}
+    assert archive_verdict([math.inf] * 5, 3.4)["archive"]
+
+
+def _weeks_of(k: int, weeks: int = 3, per_week: int = 4, shared: float = 1.0) -> sp.csr_matrix:
+    """`k` undated running issues: each `weeks` x `per_week` articles sharing the issue's
+    terms (weight `shared`), each week with a term of its own."""
+    n_terms = k * (1 + weeks)
+    rows = []
+    for i in range(k):
+        for w in range(weeks):
+            row = np.zeros(n_terms)
+            row[i * (1 + weeks)] = shared
+            row[i * (1 + weeks) + 1 + w] = 1.0
+            rows += [row] * per_week
+    return sp.csr_matrix(np.array(rows))
+
+
+def test_recut_plan_gives_both_outcomes_and_each_storys_separation() -> None:
+    k, size = 6, 12
+    x = _weeks_of(k)
+    labels = np.repeat(np.arange(k), size)
+    days, lengths = np.full(k * size, np.nan), np.full(k * size, 60)
+    kw = {"min_size": 10, "threshold": 0.9, "headline_only_words": 20}
+    c = local_cohesion(x[:size])
+    # A bar under their cohesion: judged alone, each issue stays whole.
+    plan = recut_plan(labels, x, days, lengths, **kw, cohesion=c / 2)
+    assert plan.gated.tolist() == labels.tolist() and (plan.gated_from == -1).all()
+    assert len(np.unique(plan.archive)) == k * 3 and plan.archive_from.tolist() == labels.tolist()
+    assert len(plan.separation) == k and (plan.separation > 3.4).all()
+    # The same stories as recut_undated, either way; the corpus decides at `archive`.
+    same = recut_undated(labels, x, days, lengths, **kw, cohesion=c / 2)
+    assert same[0].tolist() == plan.gated.tolist()
+    assert (
+        recut_undated(labels, x, days, lengths, **kw, cohesion=c / 2, archive=3.4)[0].tolist()
+        == plan.archive.tolist()
+    )
+    top = float(plan.separation.max())
+    kept = recut_undated(labels, x, days, lengths, **kw, cohesion=c / 2, archive=top + 1)
+    assert kept[0].tolist() == labels.tolist()
+    labels_, from_, info = plan.choose(3.4)
+    assert info["archive"] and info["qualifying"] == k
+    assert labels_.tolist() == plan.archive.tolist() and from_.tolist() == labels.tolist()
+    # Fewer stories than ARCHIVE_MIN_STORIES: too few to read the corpus by.
+    few = recut_plan(labels[: 4 * size], x[: 4 * size], days[:48], lengths[:48], **kw, cohesion=0)
+    assert not few.choose(3.4)[2]["archive"]
+    assert few.choose(3.4)[0].tolist() == labels[:48].tolist()
+
+
+def test_an_archive_cuts_a_story_whose_largest_piece_holds_most_of_it() -> None:
+    # One week of 8 and two of 2 in each issue: judged alone, the piece of 8 holds over
+    # half the story and the cut is not kept; in an archive it is.
+    k = 5
+    rows = []
+    for i in range(k):
+        for w, count in enumerate((8, 2, 2)):
+            row = np.zeros(k * 4)
+            row[i * 4], row[i * 4 + 1 + w] = 3.0, 1.0
+            rows += [row] * count
+    x = sp.csr_matrix(np.array(rows))
+    labels = np.repeat(np.arange(k), 12)
+    days, lengths = np.full(60, np.nan), np.full(60, 60)
+    kw = {"min_size": 10, "threshold": 0.9, "headline_only_words": 20}
+    plan = recut_plan(labels, x, days, lengths, **kw, cohesion=1.0)
+    assert plan.gated.tolist() == labels.tolist()  # max share 0.5 keeps each whole
+    assert len(np.unique(plan.archive)) == 3 * k
+    assert np.bincount(plan.archive).max() == 8
+
+
+def test_recut_plan_leaves_dated_and_headline_stories_out_of_the_verdict() -> None:
+    k, size = 6, 12
+    x = _weeks_of(k)
+    labels = np.repeat(np.arange(k), size)
+    days, lengths = np.full(k * size, 19_000.0), np.full(k * size, 60)
+    kw = {"min_size": 10, "threshold": 0.9, "headline_only_words": 20}
+    assert len(recut_plan(labels, x, days, lengths, **kw).separation) == 0
+    short = np.full(k * size, 12)
+    assert len(recut_plan(labels, x, days * np.nan, short, **kw).separation) == 0

@@ -170,10 +170,16 @@ def _summary(result: StoryResult, articles: Articles) -> str:
     if recut and recut["stories"]:
         s = result.settings
         k = recut["stories"]
+        how = (
+            f"read as an archive of running issues: median separation "
+            f"{recut['separation']:.2f} over {recut['qualifying']} stories, recut_archive "
+            f"{s.get('recut_archive')}"
+            if recut.get("archive")
+            else f"recut_cohesion {s.get('recut_cohesion')}"
+        )
         line += (
             f"\nre-cut: {k} large undated {'story' if k == 1 else 'stories'}, into "
-            f"{recut['pieces']} "
-            f"(recut_size {s.get('recut_size')}, recut_cohesion {s.get('recut_cohesion')})"
+            f"{recut['pieces']} (recut_size {s.get('recut_size')}, {how})"
         )
     for note in result.notes:
         line += f"\nnote: {note}"

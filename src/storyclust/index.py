@@ -170,7 +170,7 @@ for _record in (Assignment, StoryMatch, StoryEvent):
 IndexStory = Story
 
 #: Settings of :func:`storyclust.cluster` that a StoryIndex refuses (it does not re-cut).
-_CLUSTER_ONLY = ("recut_size", "recut_threshold", "recut_cohesion")
+_CLUSTER_ONLY = ("recut_size", "recut_threshold", "recut_cohesion", "recut_archive")
 
 
 # --- the index --------------------------------------------------------------------------------
@@ -205,7 +205,7 @@ class StoryIndex(Assigner):
         covers at most ``max_story_members`` articles. A callable
         ``representative`` cannot be stored and is refused, and so are the
         settings of the undated re-cut (``recut_size``, ``recut_threshold``,
-        ``recut_cohesion``): it needs each story whole, so the index stores
+        ``recut_cohesion``, ``recut_archive``): it needs each story whole, so the index stores
         ``recut_size=0``.
 
     Raises

@@ -160,7 +160,7 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
             del pairs
             release_memory()
         with stages.stage("stories"):
-            raw, scores, raw_recut = partition(feats, links, settings)
+            raw, scores, raw_recut, recut_info = partition(feats, links, settings)
             # Back to input order: labels by first appearance in the input.
             labels_in = np.empty(n, dtype=np.int64)
             labels_in[order] = raw
@@ -202,6 +202,7 @@ def _run(articles: Articles, settings: Settings, progress: bool | None) -> Story
         link_arrays=links_in,
         settings=settings.to_dict(),
         recut_from=recut_from if settings.recut_size else None,
+        recut_info=recut_info,
         report=articles.report,
         timings=stages.timings,
         memory={**memory, **_process_peak()},
@@ -383,6 +384,14 @@ def cluster(
         ``recut_cohesion * sqrt(max(m, 10) / 10)``: one event told in detail stays
         whole. 1 re-cuts every story that qualifies (for an archive of running
         issues spanning months; it splits some stories of one event too).
+    recut_archive : float, default 3.4
+        When to read the corpus as such an archive, and re-cut every story that
+        qualifies whatever its cohesion (and even if one piece holds over half of
+        it): when at least 5 stories qualify and, in the median one, the pieces
+        the re-cut would make are at least this many times more alike inside than
+        across (:func:`storyclust.stories.separation`; about 4 on the undated
+        AllSides probe, about 2 for ECB+'s stories of one event, 2.5 for the same
+        cut down to their leads). ``math.inf`` never.
     representative : {"central", "earliest", "longest"}, list of str, or callable, default "central"
         Which article stands for each story: the one with the highest mean score
         to the others (``"central"``), the first published, the longest; a list names outlets in order of preference (the central article breaks

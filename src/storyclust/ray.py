@@ -111,7 +111,7 @@ from .links import (
     time_horizon,
 )
 from .settings import Settings
-from .stories import number_by_first_appearance
+from .stories import archive_verdict, number_by_first_appearance
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -574,15 +574,21 @@ def _group_stories(
         functools.partial(_to_groups, members=members, group=group),
         "group",
         functools.partial(_link_group, links=links.take(inside), starts=starts, assembly=assembly),
-        ("pos", "group", "label"),
+        ("pos", "group", "label", "label_archive", "separation"),
         parts,
     )
     pos = found["pos"].to_numpy(np.int64)
+    seps = found["separation"].to_numpy(np.float64)
+    verdict = archive_verdict(seps[~np.isnan(seps)], s.recut_archive)
+    stats["read as an archive"] = float(verdict["archive"])
+    column = "label_archive" if verdict["archive"] else "label"
+    # A group of m articles numbers its stories below 2m (a re-cut's pieces after
+    # its stories), so 2n apart, no two groups' numbers meet.
     raw[pos] = (
         int(raw.max())
         + 1
-        + found["group"].to_numpy(np.int64) * n
-        + found["label"].to_numpy(np.int64)
+        + found["group"].to_numpy(np.int64) * (2 * n)
+        + found[column].to_numpy(np.int64)
     )
     return raw
 
@@ -659,8 +665,25 @@ def _link_group(
     g = int(rows["group"].iloc[0])
     pos, feats = assembly.features(rows)
     mine = stages.local_links(links.take(np.arange(starts[g], starts[g + 1])), pos)
-    labels, _, _ = stages.partition(feats, mine, assembly.settings)
-    return pd.DataFrame({"pos": pos, "group": np.full(len(pos), g), "label": labels})
+    labels, _, plan = stages.partition_plan(feats, mine, assembly.settings)
+    # Both ways of the undated re-cut, and the separations of the stories it looked
+    # at (in the first rows, NaN after): the driver reads the corpus as an archive or
+    # not from every group's, as storyclust.cluster does from the whole corpus's.
+    seps = np.full(len(pos), np.nan)
+    if plan is None:
+        gated = archive = labels
+    else:
+        gated, archive = plan.gated, plan.archive
+        seps[: len(plan.separation)] = plan.separation
+    return pd.DataFrame(
+        {
+            "pos": pos,
+            "group": np.full(len(pos), g),
+            "label": gated,
+            "label_archive": archive,
+            "separation": seps,
+        }
+    )
 
 
 def _prefix_counts(batch: pd.DataFrame, n_terms: int) -> dict[str, Any]:

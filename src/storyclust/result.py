@@ -21,6 +21,7 @@ from .articles import Article, Articles, LoadReport
 from .errors import InputError
 from .io import article_to_dict, write_jsonl
 from .links import Links
+from .stories import ARCHIVE_MIN_STORIES
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -178,6 +179,10 @@ class StoryResult:
         With ``recut_size``: for each article whose story was re-cut
         (:func:`storyclust.stories.recut_undated`), a number shared by the articles
         of the story it was cut from; -1 elsewhere. None without ``recut_size``.
+    recut_info : dict or None
+        With ``recut_size``: whether the corpus was read as an archive of running
+        issues (:func:`storyclust.stories.archive_verdict`): ``{"archive": bool,
+        "separation": median or None, "qualifying": k}``. None without ``recut_size``.
 
     Examples
     --------
@@ -208,6 +213,7 @@ class StoryResult:
     timings: dict[str, float] = field(default_factory=dict)
     memory: dict[str, float] = field(default_factory=dict)
     recut_from: npt.NDArray[np.int64] | None = None
+    recut_info: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -255,7 +261,8 @@ class StoryResult:
           ``recut_cohesion=1`` cuts it anyway (with ``recut_size=10`` if the
           re-cut is off). Given only for a story the re-cut looks at (mostly
           undated, mostly with text beyond a headline), and not when
-          ``recut_cohesion`` is 1.
+          ``recut_cohesion`` is 1 or the corpus was read as an archive
+          (``recut_archive``).
         """
         out = []
         soon = datetime.now(timezone.utc) + timedelta(days=1)
@@ -285,7 +292,8 @@ class StoryResult:
         big = max(self.stories, key=lambda s: s.size, default=None)
         largest = big.size if big is not None else 0
         recut = self.settings.get("recut_size")
-        gated = self.settings.get("recut_cohesion", 1) < 1
+        info = self.recut_info or {}
+        gated = self.settings.get("recut_cohesion", 1) < 1 and not info.get("archive")
         if (
             big is not None
             and largest >= UNDATED_NOTE_SIZE
@@ -299,11 +307,25 @@ class StoryResult:
                 else "recut_size=10 and recut_cohesion=1 (--set recut_size=10 --set "
                 "recut_cohesion=1) cut such stories again"
             )
+            why = ""
+            k, sep = info.get("qualifying", 0), info.get("separation")
+            if recut and k < ARCHIVE_MIN_STORIES:
+                why = (
+                    f" (the input is not read as an archive: the re-cut looked at {k} "
+                    f"{'story' if k == 1 else 'stories'}, fewer than the "
+                    f"{ARCHIVE_MIN_STORIES} it needs to judge)"
+                )
+            elif recut and sep is not None:
+                why = (
+                    f" (the input is not read as an archive: the median separation of the {k} "
+                    f"stories the re-cut looked at is {sep:.2f}, under recut_archive "
+                    f"{self.settings.get('recut_archive')})"
+                )
             out.append(
                 f"{undated} of {len(self.articles)} articles have no date and the largest story "
                 f"holds {largest}; without dates, reports of a running issue followed over "
                 f"months can join one story. If this archive spans months, {fix} by the rarity "
-                "of their words in the story (README.md, Quality)"
+                f"of their words in the story{why} (README.md, Quality)"
             )
         return out
 
@@ -317,23 +339,27 @@ class StoryResult:
         n_undated = sum(1 for a in members if a.published is None)
         return 2 * n_undated >= len(members) and 2 * n_short < len(members)
 
-    def recut_counts(self) -> dict[str, int] | None:
-        """How many stories the undated re-cut (``recut_size``) cut again, and into
-        how many: ``{"stories": k, "pieces": p}``; None when the re-cut was off.
+    def recut_counts(self) -> dict[str, Any] | None:
+        """How many stories the undated re-cut (``recut_size``) cut again, into how
+        many, and whether the corpus was read as an archive of running issues
+        (:attr:`recut_info`): ``{"stories": k, "pieces": p, "archive": bool,
+        "separation": median or None, "qualifying": q}``; None when the re-cut was off.
 
         Examples
         --------
         >>> import storyclust
         >>> storyclust.cluster(["Quake hits Tokyo", "Tokyo quake"], progress=False).recut_counts()
-        {'stories': 0, 'pieces': 0}
+        {'stories': 0, 'pieces': 0, 'archive': False, 'separation': None, 'qualifying': 0}
         """
         cut = self.recut_from
         if cut is None:
             return None
         hit = cut >= 0
+        info = self.recut_info or {"archive": False, "separation": None, "qualifying": 0}
         return {
             "stories": len(np.unique(cut[hit])),
             "pieces": len(np.unique(self.labels[hit])),
+            **info,
         }
 
     def metadata(self, label_field: str | None = None) -> dict[str, Any]:
@@ -495,6 +521,7 @@ class StoryResult:
                 "recut_size": s.get("recut_size"),
                 "recut_threshold": s.get("recut_threshold"),
                 "recut_cohesion": s.get("recut_cohesion"),
+                "recut_archive": s.get("recut_archive"),
             },
             "cohesion_a": self.stories[la].cohesion,
             "cohesion_b": self.stories[lb].cohesion,
@@ -544,11 +571,19 @@ class StoryResult:
         if recut:
             assert cut_from is not None
             whole = int((cut_from == cut_from[members_a[0]]).sum())
+            info = self.recut_info or {}
+            how = (
+                f"recut_archive {s.get('recut_archive')}: the corpus read as an archive of "
+                f"running issues, median separation {info['separation']:.2f} over "
+                f"{info['qualifying']} stories"
+                if info.get("archive")
+                else f"recut_cohesion {s.get('recut_cohesion')}"
+            )
             reason = (
                 f"re-cut: story {la} ({na} articles) and story {lb} ({nb}) were parts of one "
                 f"story of {whole}, mostly undated, cut again by the rarity of its words among "
                 f"its own articles (recut_size {s.get('recut_size')}, recut_threshold "
-                f"{s.get('recut_threshold')}, recut_cohesion {s.get('recut_cohesion')}); {linked}"
+                f"{s.get('recut_threshold')}, {how}); {linked}"
             )
         elif not same_group:
             reason = (

@@ -56,6 +56,7 @@ class Settings:
     recut_size: int = 10
     recut_threshold: float = 0.15
     recut_cohesion: float = 0.06
+    recut_archive: float = 3.4
 
     def __post_init__(self) -> None:
         # numpy numbers (a grid from np.arange, a value read from an array) as the
@@ -69,7 +70,7 @@ class Settings:
             elif isinstance(v, np.floating):  # np.float32(0.3) saves as 0.3, as written
                 object.__setattr__(self, f.name, float(str(v)))
         # As saved (to_dict writes infinity as "inf"): recorded settings replay as they are.
-        for name in ("time_window_days", "time_decay_days"):
+        for name in ("time_window_days", "time_decay_days", "recut_archive"):
             v = getattr(self, name)
             if isinstance(v, str) and v.strip().lower() in ("inf", "infinity"):
                 object.__setattr__(self, name, math.inf)
@@ -116,6 +117,12 @@ class Settings:
         _int("recut_size", self.recut_size, 0)
         _unit("recut_threshold", self.recut_threshold, low_open=True)
         _unit("recut_cohesion", self.recut_cohesion, low_open=False)
+        v = self.recut_archive
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 1:
+            raise SettingsError(
+                "recut_archive must be a number >= 1 (a separation; math.inf never reads the "
+                f"corpus as an archive); got {v!r}"
+            )
         for name in ("time_window_days", "time_decay_days"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:

@@ -56,7 +56,7 @@ from .similarity import (
     shingle_hashes,
     term_counts,
 )
-from .stories import group_links, linkage_components, recut_undated
+from .stories import RecutPlan, group_links, linkage_components, recut_plan
 from .text import STOP_WORDS, hash_strings, names_and_numbers, normalize, title_names, tokenize
 
 __all__ = [
@@ -1187,15 +1187,34 @@ class GroupScores:
         return condensed_scores(self.feats, members, mine, self.settings)
 
 
-def partition(features: Features, links: Links, settings: Settings) -> tuple[I64, GroupScores, I64]:
+def partition(
+    features: Features, links: Links, settings: Settings
+) -> tuple[I64, GroupScores, I64, dict[str, Any] | None]:
     """Scored links -> a story number per article (canonical positions), the group
-    scorer, and where the stories were re-cut.
+    scorer, where the stories were re-cut, and what decided the re-cut.
+
+    :func:`partition_plan`, then, with ``recut_size``, the plan's choice
+    (:meth:`storyclust.stories.RecutPlan.choose` at ``recut_archive``): the last
+    stage. The third array holds, for each article of a re-cut story, the story it
+    was cut from (-1 elsewhere, and everywhere without ``recut_size``); the fourth
+    value is :func:`storyclust.stories.archive_verdict`'s (None without ``recut_size``).
+    """
+    labels, scores, plan = partition_plan(features, links, settings)
+    if plan is None:
+        return labels, scores, np.full(len(labels), -1, dtype=np.int64), None
+    labels, recut_from, info = plan.choose(settings.recut_archive)
+    return labels, scores, recut_from, info
+
+
+def partition_plan(
+    features: Features, links: Links, settings: Settings
+) -> tuple[I64, GroupScores, RecutPlan | None]:
+    """The stories before the undated re-cut, the group scorer, and the re-cut's plan.
 
     :func:`storyclust.stories.group_links` with :class:`GroupScores`, then, with
-    ``recut_size``, :func:`storyclust.stories.recut_undated`: the last stage, the same
-    on one machine and on Ray. The third array holds, for each article of a re-cut
-    story, the story it was cut from (-1 elsewhere, and everywhere without
-    ``recut_size``).
+    ``recut_size``, :func:`storyclust.stories.recut_plan`: both ways of re-cutting
+    and each qualifying story's separation, so that the corpus-wide choice can be
+    made where all the stories are known (on Ray, on the driver).
     """
     scores = GroupScores(features, links, settings)
     labels = group_links(
@@ -1209,8 +1228,8 @@ def partition(features: Features, links: Links, settings: Settings) -> tuple[I64
         groups=scores.component,
     )
     if not settings.recut_size:
-        return labels, scores, np.full(len(labels), -1, dtype=np.int64)
-    labels, recut_from = recut_undated(
+        return labels, scores, None
+    plan = recut_plan(
         labels,
         features.tfidf,
         features.days,
@@ -1220,7 +1239,7 @@ def partition(features: Features, links: Links, settings: Settings) -> tuple[I64
         headline_only_words=settings.headline_only_words,
         cohesion=settings.recut_cohesion,
     )
-    return labels, scores, recut_from
+    return labels, scores, plan
 
 
 # --- The later stages in parts: time blocks for the neighbour search, groups of components ---
