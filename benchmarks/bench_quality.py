@@ -49,6 +49,7 @@ SWEEPS: dict[str, list[Any]] = {
     "names_weight": [0.0, 0.1, 0.2, 0.3],
     "time_window_days": [0.5, 1.0, 2.0, 4.0, float("inf")],
     "recut_cohesion": [0.0, 0.04, 0.06, 0.08, 0.1, 1.0],
+    "recut_archive": [3.0, 3.4, 3.8, float("inf")],
 }
 KEYS = ("pairwise_precision", "pairwise_recall", "pairwise_f1", "bcubed_f1", "ari")
 

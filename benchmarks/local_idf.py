@@ -18,12 +18,20 @@ stories that weighs each term again by its IDF among the story's own articles:
   pairs) is below ``cohesion * sqrt(max(m, 10) / 10)`` (``recut_cohesion``: one
   event told in detail stays whole; 1 re-cuts every story that qualifies);
 - the re-cut is kept only when no piece holds more than ``rho`` of the story (one
-  event with a few outlying reports stays whole).
+  event with a few outlying reports stays whole);
+- unless the corpus is read as an archive of running issues (``recut_archive``): at
+  least 5 stories qualify and the median of their
+  :func:`storyclust.stories.separation` (how much more alike a story's articles are
+  inside the re-cut's pieces than across them) is at least ``archive``; then every
+  qualifying story is re-cut, whatever its cohesion and largest piece.
 
 Every file is scored whole and, with ``--subsample``, on ``--repeats`` seeded corpora
 of a fraction of its stories, beside the plain cut at higher thresholds; the AllSides
 crawl and UCI are also scored with their dates removed (the crawl then runs together
-as the probe does). Prints a table; writes JSON and Markdown (``--out``).
+as the probe does), and ECB+ cut down to its leads (the title and the first sentences
+of the text, 25 to 60 words: one-event stories as short as the probe's, to check that
+text length alone does not make a corpus read as an archive). The median separation of
+each corpus is reported. Prints a table; writes JSON and Markdown (``--out``).
 Deterministic.
 
     python benchmarks/local_idf.py --data ../shared/data --subsample 0.5 0.2
@@ -33,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -44,7 +53,7 @@ import numpy.typing as npt
 import storyclust
 from storyclust.metrics import evaluate
 from storyclust.settings import Settings
-from storyclust.stories import recut_undated
+from storyclust.stories import recut_plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cut_rules
@@ -53,51 +62,64 @@ from bench_quality import story_subsets
 I64 = npt.NDArray[np.int64]
 
 #: name -> ("threshold", t): the plain cut at t (no re-cut), or
-#: ("recut", size, recut, rho, cohesion): the plain cut at the pipeline's threshold, then
-#: :func:`recut_undated` (``recut_size``, ``recut_threshold``, ``max_share``, ``recut_cohesion``)
+#: ("recut", size, recut, rho, cohesion, archive): the plain cut at the pipeline's threshold,
+#: then :func:`storyclust.stories.recut_plan` (``recut_size``, ``recut_threshold``,
+#: ``max_share``, ``recut_cohesion``) and its choice at ``recut_archive``
+INF = float("inf")
 VARIANTS: dict[str, tuple[Any, ...]] = {
-    "storyclust (re-cut size 10, cohesion 0.06)": ("recut", 10, 0.15, 0.5, 0.06),
+    "storyclust (re-cut size 10, cohesion 0.06, archive 3.4)": ("recut", 10, 0.15, 0.5, 0.06, 3.4),
     "no re-cut (threshold 0.25)": ("threshold", 0.25),
     "threshold 0.35": ("threshold", 0.35),
     "threshold 0.4": ("threshold", 0.4),
-    "re-cut size 10, cohesion 0.05": ("recut", 10, 0.15, 0.5, 0.05),
-    "re-cut size 10, cohesion 0.07": ("recut", 10, 0.15, 0.5, 0.07),
-    "re-cut size 10, cohesion 0.08": ("recut", 10, 0.15, 0.5, 0.08),
-    "re-cut size 6, cohesion 0.06": ("recut", 6, 0.15, 0.5, 0.06),
-    "re-cut size 10, cohesion 1": ("recut", 10, 0.15, 0.5, 1.0),
-    "re-cut size 10, cohesion 1, rho 1": ("recut", 10, 0.15, 1.0, 1.0),
-    "re-cut size 10, cohesion 1, at 0.2": ("recut", 10, 0.2, 0.5, 1.0),
-    "re-cut size 15, cohesion 1": ("recut", 15, 0.15, 0.5, 1.0),
-    "re-cut size 20, cohesion 1": ("recut", 20, 0.15, 0.5, 1.0),
-    "re-cut size 30, cohesion 1": ("recut", 30, 0.15, 0.5, 1.0),
+    "no archive reading (cohesion 0.06 alone)": ("recut", 10, 0.15, 0.5, 0.06, INF),
+    "archive 3.0": ("recut", 10, 0.15, 0.5, 0.06, 3.0),
+    "archive 3.8": ("recut", 10, 0.15, 0.5, 0.06, 3.8),
+    "re-cut size 10, cohesion 0.05": ("recut", 10, 0.15, 0.5, 0.05, INF),
+    "re-cut size 10, cohesion 0.07": ("recut", 10, 0.15, 0.5, 0.07, INF),
+    "re-cut size 10, cohesion 0.08": ("recut", 10, 0.15, 0.5, 0.08, INF),
+    "re-cut size 6, cohesion 0.06": ("recut", 6, 0.15, 0.5, 0.06, INF),
+    "re-cut size 10, cohesion 1": ("recut", 10, 0.15, 0.5, 1.0, INF),
+    "re-cut size 10, cohesion 1, rho 1": ("recut", 10, 0.15, 1.0, 1.0, INF),
+    "re-cut size 10, cohesion 1, at 0.2": ("recut", 10, 0.2, 0.5, 1.0, INF),
+    "re-cut size 15, cohesion 1": ("recut", 15, 0.15, 0.5, 1.0, INF),
+    "re-cut size 20, cohesion 1": ("recut", 20, 0.15, 0.5, 1.0, INF),
+    "re-cut size 30, cohesion 1": ("recut", 30, 0.15, 0.5, 1.0, INF),
 }
+#: The variant whose plan's separations each corpus reports (the default re-cut).
+DEFAULT = "storyclust (re-cut size 10, cohesion 0.06, archive 3.4)"
 
 
 def score_corpus(
     articles: Sequence[storyclust.Article], gold: Sequence[Any], settings: Settings
-) -> dict[str, dict[str, float]]:
-    """Pairwise F1 and largest story of every variant on one corpus."""
+) -> dict[str, Any]:
+    """Pairwise F1 and largest story of every variant on one corpus, and the default
+    re-cut's verdict (``"verdict"``: :func:`storyclust.stories.archive_verdict`)."""
     pieces, order = cut_rules.groups(articles, settings)
     canon = [articles[int(p)] for p in order]
     g = [str(gold[int(p)]) for p in order]
     feats = cut_rules.corpus_features(canon, settings)
     base = cut_rules.labels(pieces, len(canon), cut_rules.plain, settings.threshold)
-    out = {}
+    out: dict[str, Any] = {}
+    plans: dict[tuple[Any, ...], Any] = {}
     for name, v in VARIANTS.items():
         if v[0] == "threshold":
             lab = cut_rules.labels(pieces, len(canon), cut_rules.plain, v[1])
         else:
-            lab = recut_undated(
-                base,
-                feats.tfidf,
-                feats.days,
-                feats.lengths,
-                min_size=v[1],
-                threshold=v[2],
-                headline_only_words=settings.headline_only_words,
-                max_share=v[3],
-                cohesion=v[4],
-            )[0]
+            if v[1:5] not in plans:  # the archive bar only chooses between a plan's two ways
+                plans[v[1:5]] = recut_plan(
+                    base,
+                    feats.tfidf,
+                    feats.days,
+                    feats.lengths,
+                    min_size=v[1],
+                    threshold=v[2],
+                    headline_only_words=settings.headline_only_words,
+                    max_share=v[3],
+                    cohesion=v[4],
+                )
+            lab, _, verdict = plans[v[1:5]].choose(v[5])
+            if name == DEFAULT:
+                out["verdict"] = verdict
         out[name] = {
             "pairwise_f1": evaluate(g, lab)["pairwise_f1"],
             "largest": int(np.unique(lab, return_counts=True)[1].max()),
@@ -108,6 +130,22 @@ def score_corpus(
 def undated_copy(articles: Sequence[storyclust.Article]) -> list[storyclust.Article]:
     """The articles with their publication times removed."""
     return [dataclasses.replace(a, published=None) for a in articles]
+
+
+def leads_copy(articles: Sequence[storyclust.Article]) -> list[storyclust.Article]:
+    """The articles cut down to their leads: sentences of the text up to at least 25 words
+    (at most 60, unless the first sentence alone is longer)."""
+    out = []
+    for a in articles:
+        lead = ""
+        for sentence in re.split(r"(?<=[.!?])\s+", a.text or ""):
+            if lead and len(f"{lead} {sentence}".split()) > 60:
+                break
+            lead = f"{lead} {sentence}".strip()
+            if len(lead.split()) >= 25:
+                break
+        out.append(dataclasses.replace(a, text=lead))
+    return out
 
 
 def score_file(
@@ -127,6 +165,7 @@ def score_file(
             score_corpus([articles[int(i)] for i in idx], gold[idx].tolist(), settings)
             for idx in story_subsets(gold, fraction=frac, repeats=repeats)
         ]
+        seps = [r["verdict"]["separation"] for r in runs if r["verdict"]["separation"] is not None]
         out[f"subsample {frac}"] = {
             name: {
                 "mean": float(np.mean([r[name]["pairwise_f1"] for r in runs])),
@@ -134,6 +173,13 @@ def score_file(
                 "largest": int(max(r[name]["largest"] for r in runs)),
             }
             for name in VARIANTS
+        }
+        out[f"subsample {frac}"]["verdict"] = {
+            "separation_min": min(seps) if seps else None,
+            "separation_max": max(seps) if seps else None,
+            "archive": sum(bool(r["verdict"]["archive"]) for r in runs),
+            "corpora": len(runs),
+            "qualifying_min": min(r["verdict"]["qualifying"] for r in runs),
         }
     return out
 
@@ -154,6 +200,35 @@ def table(results: dict[str, Any], given: Sequence[str], fractions: Sequence[flo
             for s in stems
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+
+    def whole_verdict(v: dict[str, Any]) -> str:
+        sep = v["separation"]
+        return f"{'archive' if v['archive'] else 'no'}: {v['qualifying']}, " + (
+            f"{sep:.2f}" if sep is not None else "-"
+        )
+
+    lines += [
+        "",
+        "Read as an archive by the default (`recut_archive` 3.4)? Stories the re-cut looks at,",
+        "and the median of their separations:",
+        "",
+        "| corpus | " + " | ".join(stems) + " |",
+        "|---|" + "---|" * len(stems),
+        "| whole | "
+        + " | ".join(whole_verdict(results[s]["whole"]["verdict"]) for s in stems)
+        + " |",
+    ]
+    for frac in fractions:
+        cells = []
+        for s in stems:
+            v = results[s][f"subsample {frac}"]["verdict"]
+            rng = (
+                f"{v['separation_min']:.2f}-{v['separation_max']:.2f}"
+                if v["separation_min"] is not None
+                else "-"
+            )
+            cells.append(f"{v['archive']} of {v['corpora']}: {v['qualifying_min']}+, {rng}")
+        lines.append(f"| {frac:.0%} of the stories | " + " | ".join(cells) + " |")
     for frac in fractions:
         key = f"subsample {frac}"
         lines += [
@@ -186,6 +261,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=["allsides_neus_public", "uci_news_aggregator_sample"],
         help="files also scored with their dates removed",
     )
+    ap.add_argument(
+        "--leads",
+        nargs="*",
+        default=["ecbplus"],
+        help="files also scored cut down to their leads (25 to 60 words of text)",
+    )
     args = ap.parse_args(argv)
     given = list(sys.argv[1:] if argv is None else argv)
     settings = Settings()
@@ -197,6 +278,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if path.stem in args.undated:
             results[f"{path.stem} (undated)"] = score_file(
                 undated_copy(arts), settings, args.subsample, args.repeats
+            )
+        if path.stem in args.leads:
+            results[f"{path.stem} (leads)"] = score_file(
+                leads_copy(arts), settings, args.subsample, args.repeats
             )
     extra = {"subsample": args.subsample, "repeats": args.repeats, "files": results}
     cut_rules.write_results(

@@ -7,6 +7,7 @@ what README quotes from them keeps working.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -205,22 +206,31 @@ def test_local_idf_scores_the_pipelines_cut_and_its_recut_setting() -> None:
     import storyclust
     from storyclust.settings import Settings
 
-    from .corpora import WEEKLY_CLAIMS
+    from .corpora import WEEKLY_CLAIMS, running_issues
 
     sample = Path(__file__).resolve().parents[1] / "examples" / "data" / "ecbplus_sample.jsonl"
-    for arts in (storyclust.read_jsonl(sample), storyclust.to_articles(WEEKLY_CLAIMS)):
+    corpora = (
+        storyclust.read_jsonl(sample),
+        storyclust.to_articles(running_issues(5)),
+        storyclust.to_articles(WEEKLY_CLAIMS),
+    )
+    for arts in corpora:
         gold = [a.extra["story"] for a in arts]
         res = local_idf.score_corpus(arts, gold, Settings())
         for name, kw in (
-            ("storyclust (re-cut size 10, cohesion 0.06)", {}),
+            (local_idf.DEFAULT, {}),
             ("no re-cut (threshold 0.25)", {"recut_size": 0}),
-            ("re-cut size 10, cohesion 1", {"recut_cohesion": 1.0}),
+            ("no archive reading (cohesion 0.06 alone)", {"recut_archive": math.inf}),
+            ("re-cut size 10, cohesion 1", {"recut_cohesion": 1.0, "recut_archive": math.inf}),
         ):
-            ours = storyclust.cluster(arts, progress=False, **kw).labels
+            result = storyclust.cluster(arts, progress=False, **kw)
+            ours = result.labels
             assert (
                 res[name]["pairwise_f1"] == storyclust.metrics.evaluate(gold, ours)["pairwise_f1"]
             )
             assert res[name]["largest"] == int(np.bincount(ours).max())
+            if name == local_idf.DEFAULT:
+                assert res["verdict"] == result.recut_info
         base = res["no re-cut (threshold 0.25)"]
         for name, v in local_idf.VARIANTS.items():  # a re-cut only splits
             if v[0] == "recut":
@@ -228,3 +238,9 @@ def test_local_idf_scores_the_pipelines_cut_and_its_recut_setting() -> None:
     assert res["re-cut size 10, cohesion 1"]["pairwise_f1"] == 1.0  # the four weeks
     assert base["largest"] == 12
     assert all(a.published is None for a in local_idf.undated_copy(storyclust.read_jsonl(sample)))
+    full = storyclust.read_jsonl(sample)
+    for whole, lead in zip(full, local_idf.leads_copy(full)):
+        words = lead.text.split()
+        assert whole.text.split()[: len(words)] == words and lead.id == whole.id
+        # 25 to 60 words, unless the text is shorter or its first sentence longer
+        assert 25 <= len(words) <= 60 or words == whole.text.split() or lead.text.count(". ") == 0

@@ -465,7 +465,7 @@ def _separation_plainly(sim: np.ndarray, pieces: np.ndarray) -> float:
         return 1.0
     if not inside:
         return 0.0
-    if np.mean(across) <= 0:
+    if np.mean(across) <= 1e-12:
         return math.inf
     return float(np.mean(inside) / np.mean(across))
 
