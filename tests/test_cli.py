@@ -397,6 +397,10 @@ def test_a_large_story_in_undated_input_is_noted(
     assert "note: 32 of 32 articles have no date and the largest story holds 32" in err
     assert "--set recut_cohesion=1" in err
     assert "looked at 1 story, fewer than the 5 it needs to judge" in err
+    off = ["--set", "recut_archive=inf"]
+    assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl"), *off]) == 0
+    err = capsys.readouterr().err
+    assert "(reading the input as an archive is off: recut_archive is inf)" in err
     # no note for a small story, nor when most articles are dated
     path.write_text("".join(json.dumps(r) + "\n" for r in rows[:29]), encoding="utf-8")
     assert main(["cluster", str(path), "-o", str(tmp_path / "o.jsonl")]) == 0

@@ -553,6 +553,8 @@ def test_settings_are_stored_and_fixed_ones_checked(tmp_path: Path) -> None:
         ({"representative": len}, r"a StoryIndex cannot store a callable representative"),
         ({"recut_size": 10}, r"recut_size=10 is a setting of storyclust.cluster only"),
         ({"recut_cohesion": 1.0}, r"recut_cohesion=1.0 is a setting of storyclust.cluster only"),
+        ({"recut_cohesion": 0}, r"recut_cohesion=0 is a setting of storyclust.cluster only"),
+        ({"recut_archive": 3.4}, r"recut_archive=3.4 is a setting of storyclust.cluster only"),
         ({"max_story_members": 1}, r"max_story_members must be an integer >= 2; got 1"),
         ({"readonly": True}, r"readonly=True needs a path"),
     ],

@@ -506,6 +506,14 @@ def test_an_undated_archive_of_running_issues_is_cut_by_week() -> None:
     over = cluster(five, progress=False, recut_archive=counts["separation"] + 0.01)
     assert over.n_stories == 5
     assert cluster(five, progress=False, recut_size=0).recut_info is None
+    # Pieces that share nothing give a separation of infinity: JSON has none, so the
+    # metadata says "inf", as for settings.
+    import dataclasses
+    import json
+
+    endless = dataclasses.replace(res, recut_info={**counts, "separation": math.inf})
+    assert endless.recut_counts()["separation"] == "inf"  # type: ignore[index]
+    json.dumps(endless.metadata(), allow_nan=False)
 
 
 @pytest.mark.parametrize(
@@ -517,6 +525,7 @@ def test_an_undated_archive_of_running_issues_is_cut_by_week() -> None:
         ({"recut_cohesion": -0.1}, r"recut_cohesion must be a number in \[0, 1\]; got -0.1"),
         ({"recut_cohesion": "1"}, r"recut_cohesion must be a number in \[0, 1\]; got '1'"),
         ({"recut_archive": 0.5}, r"recut_archive must be a number >= 1 \(a separation; "),
+        ({"recut_size": 2}, r"recut_size must be 0 \(no re-cut\) or an integer >= 3 .*; got 2"),
         ({"recut_archive": True}, r"recut_archive must be a number >= 1 .*; got True"),
         ({"recut_archive": math.nan}, r"recut_archive must be a number >= 1 .*; got nan"),
     ],

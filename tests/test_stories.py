@@ -495,6 +495,9 @@ def test_separation_edges() -> None:
     assert separation(y, np.array([0, 0, 0, 0])) == 1.0  # one piece: nothing to compare
     assert separation(y, np.array([0, 1, 2, 3])) == 0.0  # no pair inside a piece
     assert separation(y, np.array([0, 1, 0, 1])) == 0.0  # pieces of unlike articles
+    assert separation(sp.csr_matrix((4, 2)), np.array([0, 0, 1, 1])) == 1.0  # nothing shared
+    with pytest.raises(ValueError, match=r"one piece per row of y \(4\); got shape \(3,\)"):
+        separation(y, np.array([0, 0, 1]))
     # Inside: 1, 0, 0 (mean 1/3); across: 0, 0, 1 (mean 1/3).
     assert separation(y, np.array([0, 0, 0, 1])) == pytest.approx(1.0)
 
@@ -508,6 +511,8 @@ def test_archive_verdict_needs_enough_stories_and_a_median_at_the_bar() -> None:
     assert not archive_verdict(seps, math.inf)["archive"]
     assert archive_verdict([], 3.4) == {"archive": False, "separation": None, "qualifying": 0}
     assert archive_verdict([math.inf] * 5, 3.4)["archive"]
+    # inf is never, even for stories whose pieces share nothing at all
+    assert not archive_verdict([math.inf] * 5, math.inf)["archive"]
 
 
 def _weeks_of(k: int, weeks: int = 3, per_week: int = 4, shared: float = 1.0) -> sp.csr_matrix:
@@ -553,6 +558,26 @@ def test_recut_plan_gives_both_outcomes_and_each_storys_separation() -> None:
     few = recut_plan(labels[: 4 * size], x[: 4 * size], days[:48], lengths[:48], **kw, cohesion=0)
     assert not few.choose(3.4)[2]["archive"]
     assert few.choose(3.4)[0].tolist() == labels[:48].tolist()
+
+
+def test_recut_undated_never_reads_an_archive_by_default() -> None:
+    # Five stories whose two halves share no term: separation inf, inf >= inf; still not
+    # an archive, so each stays whole under a cohesion bar it passes.
+    k = 5
+    rows = []
+    for i in range(k):
+        for w in range(2):
+            row = np.zeros(2 * k)
+            row[2 * i + w] = 1.0
+            rows += [row] * 6
+    x = sp.csr_matrix(np.array(rows))
+    labels = np.repeat(np.arange(k), 12)
+    days, lengths = np.full(60, np.nan), np.full(60, 60)
+    kw = {"min_size": 10, "threshold": 0.5, "headline_only_words": 20, "cohesion": 1e-9}
+    plan = recut_plan(labels, x, days, lengths, **kw)
+    assert np.isinf(plan.separation).all() and len(np.unique(plan.archive)) == 2 * k
+    assert recut_undated(labels, x, days, lengths, **kw)[0].tolist() == labels.tolist()
+    assert len(np.unique(recut_undated(labels, x, days, lengths, **kw, archive=3.4)[0])) == 2 * k
 
 
 def test_an_archive_cuts_a_story_whose_largest_piece_holds_most_of_it() -> None:

@@ -263,7 +263,13 @@ class StoryIndex(Assigner):
             raise SettingsError(
                 f"max_story_members must be an integer >= 2; got {max_story_members!r}"
             )
-        recut = [k for k in _CLUSTER_ONLY if settings.get(k)]
+        # Any value, not only a true one (recut_cohesion=0 is a re-cut setting too); an
+        # explicit recut_size=0 says what the index does anyway.
+        recut = [
+            k
+            for k in _CLUSTER_ONLY
+            if k in settings and not (k == "recut_size" and settings[k] == 0)
+        ]
         if recut:
             k = recut[0]
             raise SettingsError(

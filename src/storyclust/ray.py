@@ -553,7 +553,9 @@ def _group_stories(
 
     Components of one or two articles are decided on the driver by their links;
     the larger ones go, whole, into `parts` groups, and each group's stories are
-    found in one task (:func:`storyclust.stages.partition` of its articles and links).
+    found in one task (:func:`storyclust.stages.partition_plan` of its articles and
+    links), both ways of the undated re-cut; the driver reads the corpus as an
+    archive or not from every group's separations and takes one way for all.
     """
 
     s = assembly.settings

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -309,7 +310,10 @@ class StoryResult:
             )
             why = ""
             k, sep = info.get("qualifying", 0), info.get("separation")
-            if recut and k < ARCHIVE_MIN_STORIES:
+            bar = self.settings.get("recut_archive")
+            if recut and (bar == "inf" or (isinstance(bar, (int, float)) and math.isinf(bar))):
+                why = " (reading the input as an archive is off: recut_archive is inf)"
+            elif recut and k < ARCHIVE_MIN_STORIES:
                 why = (
                     f" (the input is not read as an archive: the re-cut looked at {k} "
                     f"{'story' if k == 1 else 'stories'}, fewer than the "
@@ -355,7 +359,10 @@ class StoryResult:
         if cut is None:
             return None
         hit = cut >= 0
-        info = self.recut_info or {"archive": False, "separation": None, "qualifying": 0}
+        info = dict(self.recut_info or {"archive": False, "separation": None, "qualifying": 0})
+        sep = info.get("separation")
+        if isinstance(sep, float) and not math.isfinite(sep):  # JSON has no infinity
+            info["separation"] = "inf"
         return {
             "stories": len(np.unique(cut[hit])),
             "pieces": len(np.unique(self.labels[hit])),

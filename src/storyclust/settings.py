@@ -115,6 +115,11 @@ class Settings:
         _int("max_component_size", self.max_component_size, 2)
         _int("n_keywords", self.n_keywords, 0)
         _int("recut_size", self.recut_size, 0)
+        if 0 < self.recut_size < 3:
+            raise SettingsError(
+                "recut_size must be 0 (no re-cut) or an integer >= 3 (a story of fewer articles "
+                f"has no pieces to compare); got {self.recut_size}"
+            )
         _unit("recut_threshold", self.recut_threshold, low_open=True)
         _unit("recut_cohesion", self.recut_cohesion, low_open=False)
         v = self.recut_archive

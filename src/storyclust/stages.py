@@ -1419,9 +1419,10 @@ def component_groups(
 
     The components are :func:`storyclust.stories.linkage_components` (of the links
     at or above ``threshold``). The stories stage of a part of the corpus
-    (:func:`partition` of the articles of some whole components, with their
-    links) gives those components' stories as the whole corpus's run does, so
-    components can be linked apart. Components of one or two articles need no
+    (:func:`partition_plan` of the articles of some whole components, with their
+    links) gives those components' stories as the whole corpus's run does, once
+    the undated re-cut's verdict is taken over every part's separations
+    (:func:`storyclust.stories.archive_verdict`), so components can be linked apart. Components of one or two articles need no
     features (:func:`small_component_labels`).
 
     Returns

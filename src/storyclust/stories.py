@@ -406,7 +406,8 @@ class RecutPlan:
         The same when the corpus is read as an archive of running issues: every
         qualifying story cut into its pieces.
     separation : ndarray of float64
-        :func:`separation` of each qualifying story, in label order.
+        :func:`separation` of each qualifying story of 3 or more articles, in label
+        order.
     """
 
     gated: I64
@@ -427,7 +428,8 @@ def archive_verdict(separations: npt.ArrayLike, archive: float) -> dict[str, Any
     """Whether a corpus whose qualifying stories have these separations is an archive.
 
     It is when at least :data:`ARCHIVE_MIN_STORIES` stories qualify and their
-    median :func:`separation` is at least `archive` (``math.inf``: never). Returns
+    median :func:`separation` is at least `archive` (``math.inf``: never, whatever
+    the median). Returns
     ``{"archive": bool, "separation": the median or None, "qualifying": k}``.
 
     Examples
@@ -436,11 +438,18 @@ def archive_verdict(separations: npt.ArrayLike, archive: float) -> dict[str, Any
     {'archive': True, 'separation': 3.9, 'qualifying': 5}
     >>> archive_verdict([4.1, 3.9], 3.4)["archive"]  # too few stories to tell
     False
+    >>> archive_verdict([math.inf] * 5, math.inf)["archive"]
+    False
     """
     seps = np.asarray(separations, dtype=np.float64)
     k = len(seps)
     median = float(np.median(seps)) if k else None
-    chosen = median is not None and k >= ARCHIVE_MIN_STORIES and median >= archive
+    chosen = (
+        math.isfinite(archive)  # inf: never, even for a median of inf
+        and median is not None
+        and k >= ARCHIVE_MIN_STORIES
+        and median >= archive
+    )
     return {"archive": bool(chosen), "separation": median, "qualifying": k}
 
 
@@ -451,7 +460,8 @@ def separation(y: sp.csr_matrix, pieces: I64) -> float:
     :func:`local_idf_cosines` weighing) over pairs in one piece, divided by its
     mean over pairs in different pieces. 1.0 for a single piece (nothing to
     compare), 0.0 when every piece is one article, infinity when no pair across
-    pieces shares a term (a mean across of at most 1e-12). The reports of a running issue, cut into its weeks,
+    pieces shares a term (a mean across of at most 1e-12) but some pair inside
+    one does, 1.0 when no pair shares a term at all. The reports of a running issue, cut into its weeks,
     sit several times closer inside a week than across; one event told at length
     cut the same way, about twice.
 
@@ -463,6 +473,9 @@ def separation(y: sp.csr_matrix, pieces: I64) -> float:
     """
     y = sp.csr_matrix(y)
     m = y.shape[0]
+    pieces = np.asarray(pieces, dtype=np.int64)
+    if pieces.shape != (m,):
+        raise ValueError(f"pieces must give one piece per row of y ({m}); got shape {pieces.shape}")
     sizes = np.bincount(pieces)
     within_pairs = float((sizes * (sizes - 1)).sum())
     all_pairs = float(m * (m - 1))
@@ -479,9 +492,10 @@ def separation(y: sp.csr_matrix, pieces: I64) -> float:
     total = float(total_sum @ total_sum - self_sim.sum())
     within = float(inside.sum())
     across = (total - within) / (all_pairs - within_pairs)
+    inside_mean = within / within_pairs
     if across <= 1e-12:  # nothing shared across pieces, up to rounding in the sums
-        return math.inf
-    return (within / within_pairs) / across
+        return math.inf if inside_mean > 1e-12 else 1.0  # (nor inside: nothing to compare)
+    return inside_mean / across
 
 
 def recut_plan(
@@ -531,7 +545,8 @@ def recut_plan(
         sub = _cut_piece(
             np.arange(m), None, functools.partial(_gram, y), None, "average", threshold
         )
-        seps.append(separation(y, sub - 1))
+        if m >= 3:  # fewer articles have no pair inside and across pieces to compare
+            seps.append(separation(y, sub - 1))
         if sub.max() == 1:
             continue
         archive[members] = next_archive + sub - 1
