@@ -468,8 +468,8 @@ def separation(y: sp.csr_matrix, pieces: I64) -> float:
     Examples
     --------
     >>> y = sp.csr_matrix(np.array([[1.0, 0.0], [1.0, 0.0], [0.6, 0.8], [0.6, 0.8]]))
-    >>> separation(y, np.array([1, 1, 2, 2]))  # 1.0 inside, 0.6 across
-    1.6666666666666667
+    >>> round(separation(y, np.array([0, 0, 1, 1])), 6)  # 1.0 inside, 0.6 across
+    1.666667
     """
     y = sp.csr_matrix(y)
     m = y.shape[0]
