@@ -75,7 +75,8 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="any other setting of storyclust.cluster, e.g. --set linkage=single (repeatable)"
         + (
-            "; --set recut_cohesion=1 for an undated archive spanning months"
+            "; an undated archive of running issues is detected (recut_archive, default 3.4;"
+            " inf: never), --set recut_cohesion=1 re-cuts its large stories when it is not"
             if p.prog.split()[-1] != "add"
             else ""
         ),
