@@ -311,7 +311,7 @@ class StoryResult:
             why = ""
             k, sep = info.get("qualifying", 0), info.get("separation")
             bar = self.settings.get("recut_archive")
-            if recut and (bar == "inf" or (isinstance(bar, (int, float)) and math.isinf(bar))):
+            if recut and str(bar) == "inf":  # saved as "inf"; math.inf prints so too
                 why = " (reading the input as an archive is off: recut_archive is inf)"
             elif recut and k < ARCHIVE_MIN_STORIES:
                 why = (
@@ -322,8 +322,7 @@ class StoryResult:
             elif recut and sep is not None:
                 why = (
                     f" (the input is not read as an archive: the median separation of the {k} "
-                    f"stories the re-cut looked at is {sep:.2f}, under recut_archive "
-                    f"{self.settings.get('recut_archive')})"
+                    f"stories the re-cut looked at is {sep:.2f}, under recut_archive {bar})"
                 )
             out.append(
                 f"{undated} of {len(self.articles)} articles have no date and the largest story "

@@ -122,18 +122,14 @@ class Settings:
             )
         _unit("recut_threshold", self.recut_threshold, low_open=True)
         _unit("recut_cohesion", self.recut_cohesion, low_open=False)
-        v = self.recut_archive
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 1:
-            raise SettingsError(
-                "recut_archive must be a number >= 1 (a separation; math.inf never reads the "
-                f"corpus as an archive); got {v!r}"
-            )
+        _at_least(
+            "recut_archive",
+            self.recut_archive,
+            1,
+            "a separation; math.inf never reads the corpus as an archive",
+        )
         for name in ("time_window_days", "time_decay_days"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
-                raise SettingsError(
-                    f"{name} must be a number >= 0 (use math.inf to switch time off); got {v!r}"
-                )
+            _at_least(name, getattr(self, name), 0, "use math.inf to switch time off")
         if not isinstance(self.strip_boilerplate, bool):
             raise SettingsError(
                 f"strip_boilerplate must be True or False; got {self.strip_boilerplate!r}"
@@ -199,6 +195,12 @@ def _unit(name: str, v: object, *, low_open: bool) -> None:
     if not ok:
         rng = "(0, 1]" if low_open else "[0, 1]"
         raise SettingsError(f"{name} must be a number in {rng}; got {v!r}")
+
+
+def _at_least(name: str, v: object, low: float, hint: str) -> None:
+    """Check that `v` is a number >= `low` (infinity included, NaN not)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= low:
+        raise SettingsError(f"{name} must be a number >= {low:g} ({hint}); got {v!r}")
 
 
 def _int(name: str, v: object, low: int) -> None:

@@ -1422,8 +1422,9 @@ def component_groups(
     (:func:`partition_plan` of the articles of some whole components, with their
     links) gives those components' stories as the whole corpus's run does, once
     the undated re-cut's verdict is taken over every part's separations
-    (:func:`storyclust.stories.archive_verdict`), so components can be linked apart. Components of one or two articles need no
-    features (:func:`small_component_labels`).
+    (:func:`storyclust.stories.archive_verdict`), so components can be linked
+    apart. Components of one or two articles need no features
+    (:func:`small_component_labels`).
 
     Returns
     -------

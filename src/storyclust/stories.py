@@ -268,9 +268,14 @@ def _mean_pair_cosine(y: sp.csr_matrix) -> float:
     m = y.shape[0]
     if m < 2:
         return 1.0
+    return float(_pair_dot_sum(y) / (m * (m - 1)))
+
+
+def _pair_dot_sum(y: sp.csr_matrix) -> float:
+    """Sum of the dot products of the rows of `y` over ordered pairs of distinct rows:
+    ``|sum of rows|^2 - sum of |row|^2``, linear in the non-zeros."""
     total = np.asarray(y.sum(axis=0)).ravel()
-    self_sim = float(y.data @ y.data)
-    return float((total @ total - self_sim) / (m * (m - 1)))
+    return float(total @ total - y.data @ y.data)
 
 
 def _gram(y: sp.csr_matrix, piece: I64 | None = None) -> F64:
@@ -461,9 +466,9 @@ def separation(y: sp.csr_matrix, pieces: I64) -> float:
     mean over pairs in different pieces. 1.0 for a single piece (nothing to
     compare), 0.0 when every piece is one article, infinity when no pair across
     pieces shares a term (a mean across of at most 1e-12) but some pair inside
-    one does, 1.0 when no pair shares a term at all. The reports of a running issue, cut into its weeks,
-    sit several times closer inside a week than across; one event told at length
-    cut the same way, about twice.
+    one does, 1.0 when no pair shares a term at all. The reports of a running
+    issue, cut into its weeks, sit several times closer inside a week than
+    across; one event told at length, cut the same way, about twice.
 
     Examples
     --------
@@ -483,15 +488,11 @@ def separation(y: sp.csr_matrix, pieces: I64) -> float:
         return 1.0
     if within_pairs == 0:
         return 0.0
-    self_sim = np.bincount(pieces, weights=np.asarray(y.multiply(y).sum(axis=1)).ravel())
-    # Each piece's row sum: the dot products inside it are |sum|^2 - sum of |row|^2.
+    # Inside each piece, as over the whole story: |sum of its rows|^2 - sum of |row|^2.
     ind = sp.csr_matrix((np.ones(m), (pieces, np.arange(m))), shape=(len(sizes), m))
     sums = ind @ y
-    inside = np.asarray(sums.multiply(sums).sum(axis=1)).ravel() - self_sim
-    total_sum = np.asarray(y.sum(axis=0)).ravel()
-    total = float(total_sum @ total_sum - self_sim.sum())
-    within = float(inside.sum())
-    across = (total - within) / (all_pairs - within_pairs)
+    within = float(sums.multiply(sums).sum() - y.data @ y.data)
+    across = (_pair_dot_sum(y) - within) / (all_pairs - within_pairs)
     inside_mean = within / within_pairs
     if across <= 1e-12:  # nothing shared across pieces, up to rounding in the sums
         return math.inf if inside_mean > 1e-12 else 1.0  # (nor inside: nothing to compare)
